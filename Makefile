@@ -1,0 +1,155 @@
+# parpi - build, test, benchmark, install.
+#
+#   make                 library (lib/libparpi.a, lib/libparpi.so) and programs (bin/)
+#   make check           every test; ends with "N passed, N failed[, N skipped]"
+#   make check-asan      unit and CLI tests under AddressSanitizer + UBSan (in build-asan/)
+#   make bench           benchmarks (figures, not tests)
+#   make fuzz            libFuzzer run of the frame reader (clang), FUZZ_SECONDS=60
+#   make install / uninstall   honour PREFIX and DESTDIR
+#
+# OUT is where a build goes: "." for the normal build, build-asan for the
+# sanitizer build (objects in OUT/build, library in OUT/lib, programs in OUT/bin).
+
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+INCDIR   ?= $(PREFIX)/include/parpi
+MANDIR   ?= $(PREFIX)/share/man
+SHAREDIR ?= $(PREFIX)/share/parpi
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
+
+VERSION  := 0.1.0
+OUT      ?= .
+CC       ?= cc
+OPT      ?= -O2 -march=x86-64-v2 -g
+SAN      ?=
+CFLAGS   ?= $(OPT)
+WARN     := -Wall -Wextra -Werror
+PKG_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -fPIC -Ilib $(PKG_CFLAGS) \
+              -DPARPI_VERSION='"$(VERSION)"' -DPARPI_SHAREDIR='"$(SHAREDIR)"' -MMD -MP
+LDLIBS   := $(PKG_LIBS) -lmujoco -lpthread -lm
+
+LIB_SRC  := $(sort $(wildcard lib/*.c))
+LIB_OBJ  := $(LIB_SRC:lib/%.c=$(OUT)/build/lib/%.o)
+CMD_SRC  := $(sort $(wildcard cmd/parpi-*.c))
+PROGS    := $(CMD_SRC:cmd/%.c=$(OUT)/bin/%)
+SCRIPTS  := $(sort $(wildcard cmd/parpi-*.sh))
+SCRIPT_BINS := $(SCRIPTS:cmd/%.sh=$(OUT)/bin/%)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNITS    := $(UNIT_SRC:tests/unit/%.c=$(OUT)/build/tests/%)
+BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+BENCHES  := $(BENCH_SRC:tests/bench/%.c=$(OUT)/build/bench/%)
+STATIC   := $(OUT)/lib/libparpi.a
+SHARED   := $(OUT)/lib/libparpi.so
+
+.PHONY: all check check-unit check-cli check-learn check-asan bench fuzz install uninstall clean
+all: $(STATIC) $(SHARED) $(PROGS) $(SCRIPT_BINS)
+
+$(OUT)/build/lib/%.o: lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) -shared -o $@ $^ $(LDLIBS)
+
+$(OUT)/bin/%: cmd/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
+
+$(OUT)/bin/%: cmd/%.sh
+	@mkdir -p $(dir $@)
+	cp $< $@ && chmod +x $@
+
+$(OUT)/build/tests/%: tests/unit/%.c tests/unit/check.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(STATIC) $(LDLIBS)
+
+$(OUT)/build/bench/%: tests/bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(STATIC) $(LDLIBS)
+
+# ---- tests ----
+# Every suite prints TAP; tests/run-tap adds them up and prints the closing
+# "N passed, N failed, N skipped" line (and fails if anything failed or nothing ran).
+TEST_ENV = PATH="$(abspath $(OUT)/bin):$$PATH" PARPI_SHARE="$(abspath share/parpi)" \
+           PARPI_TEST_BUILD="$(abspath $(OUT)/build)" OPENBLAS_NUM_THREADS=1
+CLI_TESTS   := $(sort $(wildcard tests/cli/*.bats))
+LEARN_TESTS := $(sort $(wildcard tests/learn/*.bats))
+
+check: all $(UNITS)
+	@$(TEST_ENV) tests/run-tap $(UNITS) $(CLI_TESTS) $(LEARN_TESTS)
+
+check-unit: all $(UNITS)
+	@$(TEST_ENV) tests/run-tap $(UNITS)
+
+check-cli: all
+	@$(TEST_ENV) tests/run-tap $(CLI_TESTS)
+
+check-learn: all
+	@$(TEST_ENV) tests/run-tap $(LEARN_TESTS)
+
+# Sanitizer build in its own tree: unit and CLI tests (the learning tests
+# train for minutes and are left to `make check`).
+check-asan:
+	$(MAKE) OUT=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	  ASAN_OPTIONS=detect_leaks=1 check-unit-cli
+
+check-unit-cli: all $(UNITS)
+	@$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-tap $(UNITS) $(CLI_TESTS)
+
+bench: all $(BENCHES)
+	@for b in $(BENCHES); do PATH="$(abspath $(OUT)/bin):$$PATH" PARPI_SHARE="$(abspath share/parpi)" $$b || exit 1; done
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p build/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib tests/fuzz/fuzz_frame.c \
+	  lib/frame*.c lib/tensor.c lib/err.c lib/mpk*.c -o build/fuzz/fuzz_frame -lm
+	build/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-work tests/fuzz/corpus 2>&1 | tail -5 || true
+	@mkdir -p build/fuzz/corpus-work
+
+# ---- install ----
+MAN1 := $(wildcard man/man1/*.1)
+MAN5 := $(wildcard man/man5/*.5)
+MAN7 := $(wildcard man/man7/*.7)
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
+	  $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(SHAREDIR) $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 755 $(PROGS) $(SCRIPT_BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)
+	install -m 644 lib/*.h $(DESTDIR)$(INCDIR)
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5)
+	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7)
+	cp -R share/parpi/. $(DESTDIR)$(SHAREDIR)/
+	install -m 644 completions/parpi.bash $(DESTDIR)$(BASHCOMPDIR)/parpi
+	install -m 644 completions/_parpi $(DESTDIR)$(ZSHCOMPDIR)/_parpi
+	@for p in $(notdir $(PROGS) $(SCRIPT_BINS)); do \
+	  ln -sf parpi $(DESTDIR)$(BASHCOMPDIR)/$$p; done
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS) $(SCRIPT_BINS)))
+	rm -f $(DESTDIR)$(LIBDIR)/libparpi.a $(DESTDIR)$(LIBDIR)/libparpi.so
+	rm -rf $(DESTDIR)$(INCDIR) $(DESTDIR)$(SHAREDIR)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/parpi $(DESTDIR)$(ZSHCOMPDIR)/_parpi
+	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(PROGS) $(SCRIPT_BINS)))
+
+clean:
+	rm -rf build build-asan bin lib/libparpi.a lib/libparpi.so
+
+-include $(LIB_OBJ:.o=.d) $(PROGS:%=%.d) $(UNITS:%=%.d)
