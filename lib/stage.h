@@ -20,6 +20,9 @@ typedef struct {
     const char *kind;          /* "critic", "langevin", "discrim", "policy", ... */
     const char *summary;       /* one line for --help */
     const char *options_help;  /* the stage's own options, for --help and man pages */
+    /* Parse the stage's long options (argv[0] ignored; getopt_long with
+     * optind reset) and build the object. Unknown option: -1, message names it. */
+    int (*create)(int argc, char **argv, pp_stage **out);
     /* One update on the frame: read the fields it needs, replace/add the ones
      * it owns, add metrics.<kind>.*; leave every other field untouched.
      * -1 on error (bad shapes, missing fields, NaN loss: state is left as it
