@@ -28,18 +28,17 @@ typedef struct {
      * -1 on error (bad shapes, missing fields, NaN loss: state is left as it
      * was before the step, so the last good checkpoint stays good).
      * 1: the stream ends here: this frame is NOT written and the loop stops
-     * cleanly (how parpi-collect ends a ring after --steps: downstream stages
-     * see end of file, save their checkpoints and exit 0). */
+     * cleanly (how parpi-collect --until ends a ring: downstream stages see
+     * end of file, save their checkpoints and exit 0). */
     int (*step)(pp_stage *s, pp_frame *f);
     /* Add everything needed to resume bit-for-bit (config, params, optimiser
      * state, RNG state, step count) into ckpt. */
     int (*save)(pp_stage *s, pp_frame *ckpt);
     int (*load)(pp_stage *s, pp_frame *ckpt);
     void (*destroy)(pp_stage *s);
-    /* Optional (NULL if the stage cannot start a ring): fill an empty frame
-     * with the first frame of a ring ({step: 0, policy, alpha} for the policy
-     * stage). pp_stage_main calls it for --prime and writes the frame before
-     * reading any input; the in-process driver calls it once at start. */
+    /* Optional (NULL for most kinds): fill f with a frame to write before any
+     * input is read; 1 if there is one, 0 if not, -1 on error. parpi-policy
+     * --prime uses it to start the ring ({step: 0, policy, alpha}). */
     int (*prime)(pp_stage *s, pp_frame *f);
 } pp_stage_ops;
 
@@ -58,7 +57,7 @@ const pp_stage_ops *pp_stage_lookup(const char *kind);
 
 /* The whole program for a stage: common options (--help, --version, --threads N,
  * --checkpoint PATH, --save-every N, --resume PATH, --in FILE, --out FILE,
- * --max-frame BYTES, --progress, --prime) then the stage's own; filter loop over frames;
+ * --max-frame BYTES, --progress) then the stage's own; filter loop over frames;
  * checkpoint on exit, on SIGINT/SIGTERM and every N frames. */
 int pp_stage_main(const char *kind, int argc, char **argv);
 

@@ -21,7 +21,6 @@ typedef struct {
     long save_every;
     size_t max_frame;
     int progress;
-    int prime;
 } common_opts;
 
 static volatile sig_atomic_t stop_requested;
@@ -56,8 +55,6 @@ static void usage(const pp_stage_ops *ops, const char *kind, FILE *out)
             "  --threads N         BLAS threads (default 1)\n"
             "  --max-frame BYTES   refuse frames larger than this (default 1 GiB)\n"
             "  --progress          frames/s on stderr every second (default when stderr is a tty)\n"
-            "  --prime             write the first frame of a ring before reading any input\n"
-            "                      (only stages that own the policy can)\n"
             "  -h, --help          this text;  --version  the version\n\n"
             "Options of the %s stage:\n%s",
             kind, ops->summary, kind, kind, ops->options_help);
@@ -133,11 +130,6 @@ int pp_stage_main(const char *kind, int argc, char **argv)
         }
         if (strcmp(a, "--progress") == 0) { c.progress = 1; continue; }
         if (strcmp(a, "--no-progress") == 0) { c.progress = 0; continue; }
-        if (strcmp(a, "--prime") == 0) {
-            if (!ops->prime) pp_die(PP_EXIT_USAGE, "--prime: the %s stage cannot start a ring", kind);
-            c.prime = 1;
-            continue;
-        }
         if (strcmp(a, "--") == 0) { /* the rest is the stage's */
             while (++i < argc) stage_argv[stage_argc++] = argv[i];
             break;
@@ -211,16 +203,16 @@ int pp_stage_main(const char *kind, int argc, char **argv)
     pp_frame *f = pp_frame_new();
     int status = PP_EXIT_OK;
     long frames = 0;
-    if (c.prime) {
-        if (ops->prime(s, f) != 0 || pp_writer_put(w, f) != 0) {
-            fprintf(stderr, "%s: priming the ring: %s\n", pp_progname(), pp_error());
+    if (ops->prime) { /* a frame written before any input is read (parpi-policy --prime) */
+        int primed = ops->prime(s, f);
+        if (primed < 0 || (primed > 0 && pp_writer_put(w, f) != 0)) {
+            fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
             status = PP_EXIT_FAILURE;
-            stop_requested = 1;
         }
         pp_frame_clear(f);
     }
     double t0 = now_seconds(), last_report = t0;
-    for (;;) {
+    while (status == PP_EXIT_OK) {
         if (stop_requested) break;
         uint64_t offset = pp_reader_offset(r);
         int got = pp_reader_next(r, f);
@@ -231,14 +223,14 @@ int pp_stage_main(const char *kind, int argc, char **argv)
             break;
         }
         double ts = now_seconds();
-        int rc = ops->step(s, f);
-        if (rc < 0) {
+        int stepped = ops->step(s, f);
+        if (stepped < 0) {
             fprintf(stderr, "%s: frame %ld (byte %llu): %s\n", pp_progname(), frames,
                     (unsigned long long)offset, pp_error());
             status = PP_EXIT_FAILURE;
             break;
         }
-        if (rc > 0) break; /* the stage ends the stream: this frame is not written */
+        if (stepped > 0) break; /* the stage ended the stream; this frame is not written */
         double te = now_seconds();
         char key[96];
         snprintf(key, sizeof key, "metrics.%s.step_ms", kind);

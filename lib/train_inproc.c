@@ -132,7 +132,7 @@ int pp_train_run_inprocess(pp_train *t)
     sigaction(SIGHUP, &sa, NULL);
 
     pp_frame *f = pp_frame_new(), *g = pp_frame_new();
-    if (primer->ops->prime(primer, f) != 0) {
+    if (primer->ops->prime(primer, f) != 1) {
         pp_train_log(t, 1, "stage %s: priming the ring: %s", t->stage[t->prime_index].kind, pp_error());
         status = PP_EXIT_FAILURE;
         goto out_frames;

@@ -423,6 +423,7 @@ int pp_train_plan(pp_train *t)
     pp_argv_addf(&s->own, "--update=%s", parpi ? "parpi" : strcmp(t->algo, "sac") == 0 ? "sac" : "svgd");
     pp_argv_addf(&s->own, "--obs-dim=%d", obs_dim);
     pp_argv_addf(&s->own, "--act-dim=%d", act_dim);
+    pp_argv_add(&s->own, "--prime");
 
     s = add_stage(t, "eval");
     pp_argv_add(&s->own, "--env");
@@ -495,7 +496,6 @@ void pp_train_print_plan(const pp_train *t, FILE *out)
     for (int i = 0; i < t->nstages; i++) {
         const pp_train_stage *s = &t->stage[i];
         fprintf(out, "parpi-%s", s->kind);
-        if (i == t->prime_index) fprintf(out, " --prime");
         write_argv(out, &s->common);
         fprintf(out, " --");
         write_argv(out, &s->own);
@@ -514,7 +514,7 @@ int pp_train_config_write(const pp_train *t)
     fprintf(fp, "# parpi-train run (parpi %s). The stage lines are the full command lines\n"
                 "# the ring runs (parpi-X COMMON-OPTIONS -- STAGE-OPTIONS); parpi-train --resume\n"
                 "# reads this file back. The ring: stage 1 reads the FIFO 'ring', each stage\n"
-                "# feeds the next, the last writes the FIFO; the --prime stage starts it.\n",
+                "# feeds the next, the last writes the FIFO; the stage given --prime starts it.\n",
             PARPI_VERSION);
     fprintf(fp, "train --env");
     pp_shell_quote(t->env, q, sizeof q);
@@ -539,7 +539,6 @@ int pp_train_config_write(const pp_train *t)
     for (int i = 0; i < t->nstages; i++) {
         const pp_train_stage *s = &t->stage[i];
         fprintf(fp, "stage parpi-%s", s->kind);
-        if (i == t->prime_index) fprintf(fp, " --prime");
         write_argv(fp, &s->common);
         fprintf(fp, " --");
         write_argv(fp, &s->own);
@@ -605,7 +604,7 @@ int pp_train_config_read(pp_train *t, const char *dir)
                 int i = 2, own = 0;
                 for (; i < w.argc; i++) {
                     if (!own && strcmp(w.argv[i], "--") == 0) { own = 1; continue; }
-                    if (!own && strcmp(w.argv[i], "--prime") == 0) { t->prime_index = t->nstages; continue; }
+                    if (own && strcmp(w.argv[i], "--prime") == 0) t->prime_index = t->nstages;
                     if (!own && strncmp(w.argv[i], "--resume", 8) == 0) continue;
                     pp_argv_add(own ? &s->own : &s->common, w.argv[i]);
                 }

@@ -160,7 +160,6 @@ int pp_train_run_ring(pp_train *t)
         char *argv[2 * PP_TRAIN_MAX_ARGS + 4];
         int n = 0;
         argv[n++] = prog;
-        if (i == t->prime_index) argv[n++] = "--prime";
         for (int k = 0; k < s->common.argc; k++) argv[n++] = s->common.argv[k];
         argv[n++] = "--";
         for (int k = 0; k < s->own.argc; k++) argv[n++] = s->own.argv[k];

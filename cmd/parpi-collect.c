@@ -1,0 +1,2 @@
+#include "collect.h"
+int main(int argc, char **argv) { return pp_collect_main(argc, argv); }

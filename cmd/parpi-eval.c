@@ -1,0 +1,2 @@
+#include "eval.h"
+int main(int argc, char **argv) { return pp_eval_main(argc, argv); }
