@@ -228,6 +228,12 @@ int pp_collect_main(int argc, char **argv)
         pp_env_list(stdout);
         return fflush(stdout) == 0 ? PP_EXIT_OK : PP_EXIT_FAILURE;
     }
+    pp_env *probe = NULL; /* an unknown task is a usage error: the message lists the names */
+    if (pp_env_create(c.env_name, c.env_options[0] ? c.env_options : NULL, &probe) != 0) {
+        fprintf(stderr, "%s: --env %s: %s\n", pp_progname(), c.env_name, pp_error());
+        return PP_EXIT_USAGE;
+    }
+    pp_env_free(probe);
     int rc = run_standalone(&c);
     pp_collector_close(&c);
     if (rc != 0) pp_die_error(PP_EXIT_FAILURE);
