@@ -21,6 +21,7 @@
 #include "collect.h"
 #include "err.h"
 #include "frame.h"
+#include "policy_file.h"
 #include "stage.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -81,25 +82,8 @@ static int run_standalone(pp_collector *c)
     if (pp_collector_open(c) != 0) return -1;
     const int O = c->info->obs_dim, A = c->info->act_dim;
     /* policy */
-    pp_frame *pf = NULL;
-    uint8_t *pbuf = NULL;
     if (c->policy_path[0]) {
-        pf = pp_frame_new();
-        if (pp_frame_load_file(pf, c->policy_path, &pbuf) != 0) {
-            pp_frame_free(pf);
-            return pp_fail_prefix("--policy: ");
-        }
-        if (!pp_frame_get(pf, "policy")) {
-            pp_frame_free(pf);
-            free(pbuf);
-            return pp_fail("--policy %s has no 'policy' field (expected a parpi-policy checkpoint "
-                           "or a frame of the ring)",
-                           c->policy_path);
-        }
-        int rc = pp_actor_from_frame(pf, "policy", 1, &c->actor);
-        pp_frame_free(pf);
-        free(pbuf);
-        if (rc != 0) return pp_fail_prefix("--policy %s: ", c->policy_path);
+        if (pp_actor_from_file(c->policy_path, 1, &c->actor) != 0) return pp_fail_prefix("--policy: ");
         const pp_netmap *spec = pp_actor_spec(c->actor);
         if (spec->obs_dim != O || spec->act_dim != A)
             return pp_fail("--policy %s is for obs %d / act %d, but %s has obs %d / act %d",
