@@ -78,7 +78,8 @@ nframes() { parpi-cat "$1" | grep -c '^# frame'; }
     parpi-collect --env Pendulum-v1 --steps 300 --seed 7 >"$T/b.mp" 2>/dev/null
     cmp "$T/a.mp" "$T/b.mp"
     parpi-collect --env Pendulum-v1 --steps 300 --seed 8 --out "$T/c.mp" 2>/dev/null
-    ! cmp -s "$T/a.mp" "$T/c.mp"
+    run cmp -s "$T/a.mp" "$T/c.mp"
+    assert_failure
     # the replay file too
     parpi-collect --env Pendulum-v1 --steps 300 --seed 7 --replay "$T/r1.mp" 2>/dev/null
     parpi-collect --env Pendulum-v1 --steps 300 --seed 7 --replay "$T/r2.mp" 2>/dev/null
@@ -118,7 +119,8 @@ nframes() { parpi-cat "$1" | grep -c '^# frame'; }
     parpi-collect --env Pendulum-v1 --steps 200 --policy "$T/p.ckpt" --seed 1 --out "$T/s1.mp" 2>/dev/null
     parpi-collect --env Pendulum-v1 --steps 200 --policy "$T/p.ckpt" --seed 2 --out "$T/s2.mp" 2>/dev/null
     parpi-collect --env Pendulum-v1 --steps 200 --policy "$T/p.ckpt" --deterministic --seed 1 --out "$T/d1.mp" 2>/dev/null
-    ! cmp -s "$T/s1.mp" "$T/s2.mp"
+    run cmp -s "$T/s1.mp" "$T/s2.mp"
+    assert_failure
     run parpi-cat "$T/d1.mp"
     assert_success
     assert_output --regexp 'actions +tensor f32\[200,1\]'
