@@ -536,31 +536,6 @@ static int mujoco_option(void *vctx, const char *key, const char *value)
     return pp_fail("%s: option '%s' is listed but not handled", c->spec->name, key);
 }
 
-/* "k=v,k=v" -> fn(ctx, k, v). A private copy of what env.c's
- * pp_env_parse_options does, so this file builds and tests on its own;
- * switch to pp_env_parse_options once env.c is merged. */
-static int parse_options(const char *options, int (*fn)(void *, const char *, const char *),
-                         void *ctx)
-{
-    if (!options) return 0;
-    char buf[1024];
-    if (strlen(options) >= sizeof buf)
-        return pp_fail("options \"%.40s...\": longer than %zu characters", options,
-                       sizeof buf - 1);
-    strcpy(buf, options);
-    char *save = NULL;
-    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-        while (*item == ' ') item++;
-        if (!*item) continue;
-        char *eq = strchr(item, '=');
-        if (!eq || eq == item || !eq[1])
-            return pp_fail("options \"%s\": '%s' is not key=value", options, item);
-        *eq = '\0';
-        if (fn(ctx, item, eq + 1) != 0) return -1;
-    }
-    return 0;
-}
-
 /* ---- MuJoCo messages ---- */
 
 /* MuJoCo's default handlers print to stdout (where parpi programs write
@@ -594,7 +569,7 @@ int pp_env_mujoco_create(const char *name, const char *options, pp_env **out)
     task_options o;
     default_options(spec->kind, spec->v4, &o);
     option_ctx ctx = {spec, &o};
-    if (parse_options(options, mujoco_option, &ctx) != 0) return -1;
+    if (pp_env_parse_options(options, mujoco_option, &ctx) != 0) return -1;
     if (o.reset_noise < 0)
         return pp_fail("%s: option reset_noise_scale=%g: expected >= 0", name, o.reset_noise);
 
