@@ -74,8 +74,6 @@ int pp_frame_get_tensor_info(pp_frame *f, const char *path, pp_dtype *dtype, int
  * (may be NULL). Error: "batch.obs is f32[256,11], expected f32[256,17]". */
 int pp_frame_read_tensor(pp_frame *f, const char *path, pp_dtype dtype, int ndim,
                          const int64_t *expected_shape, void *dst, int64_t *got_shape);
-/* Convenience: float32 tensor with exactly this many elements (any shape of that numel is refused
- * unless the shape matches): wraps pp_frame_read_tensor. */
 
 /* Setters create intermediate maps as needed and replace an existing field. */
 int pp_frame_set_f64(pp_frame *f, const char *path, double v);
@@ -152,7 +150,17 @@ int pp_checkpoint_load(pp_frame *f, const char *path, const char *kind, uint8_t 
 /* ---- text output (parpi-cat) ---- */
 /* Human summary: one line per field path with dtype, shape, min/mean/max. */
 int pp_frame_print_summary(pp_frame *f, FILE *out);
-/* Whole frame as JSON (tensors as nested arrays; NaN/Inf as null). */
+/* Whole frame as JSON on one line (tensors as nested arrays; NaN/Inf as
+ * null; bin as a base64 string; ext as {"ext": type, "data": base64}). */
 int pp_frame_print_json(pp_frame *f, FILE *out);
+#define PP_JSON_TENSOR_OBJECT 1 /* tensors as {"dtype":"f32","shape":[..],"data":[flat]} */
+int pp_frame_print_json_opts(pp_frame *f, FILE *out, int flags);
+/* Field paths, one per line (maps are walked; tensors, arrays and scalars are leaves). */
+int pp_frame_print_fields(pp_frame *f, FILE *out);
+/* Fields as CSV columns: a number or str is one row, a 1-D tensor one column,
+ * a 2-D tensor [rows, cols] cols columns; every field must have the same
+ * number of rows. header: first a line of names (the last path component,
+ * or the whole path when two fields end alike; 2-D columns get 0, 1, ...). */
+int pp_frame_print_csv(pp_frame *f, const char *const *fields, int nfields, bool header, FILE *out);
 
 #endif
