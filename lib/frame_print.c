@@ -23,6 +23,14 @@ static void fmt_f32(char *b, size_t cap, float v)
     }
 }
 
+/* JSON keeps floats distinguishable from integers: "1" becomes "1.0". */
+static void mark_float(char *b, size_t cap)
+{
+    if (strpbrk(b, ".eEn")) return; /* has a point or exponent (or is nan/inf) */
+    size_t n = strlen(b);
+    if (n + 2 < cap) memcpy(b + n, ".0", 3);
+}
+
 /* Element i of a tensor as double (data may be unaligned). */
 static double elem_f64(pp_dtype dt, const uint8_t *p, size_t i)
 {
@@ -41,8 +49,21 @@ static void fmt_elem(char *b, size_t cap, pp_dtype dt, const uint8_t *p, size_t 
 {
     double d = 0;
     switch (dt) {
-    case PP_F32: { float v; memcpy(&v, p + 4 * i, 4); d = v; if (isfinite(v)) { fmt_f32(b, cap, v); return; } break; }
-    case PP_F64: { memcpy(&d, p + 8 * i, 8); if (isfinite(d)) { fmt_f64(b, cap, d); return; } break; }
+    case PP_F32: {
+        float v;
+        memcpy(&v, p + 4 * i, 4);
+        d = v;
+        if (!isfinite(v)) break;
+        fmt_f32(b, cap, v);
+        if (json) mark_float(b, cap);
+        return;
+    }
+    case PP_F64:
+        memcpy(&d, p + 8 * i, 8);
+        if (!isfinite(d)) break;
+        fmt_f64(b, cap, d);
+        if (json) mark_float(b, cap);
+        return;
     case PP_I32: { int32_t v; memcpy(&v, p + 4 * i, 4); snprintf(b, cap, "%d", v); return; }
     case PP_I64: { int64_t v; memcpy(&v, p + 8 * i, 8); snprintf(b, cap, "%lld", (long long)v); return; }
     case PP_U8: snprintf(b, cap, "%u", p[i]); return;
@@ -59,8 +80,10 @@ static void fmt_scalar(char *b, size_t cap, const pp_node *n, bool json)
     case PP_NODE_INT: snprintf(b, cap, "%lld", (long long)n->v.i); break;
     case PP_NODE_UINT: snprintf(b, cap, "%llu", (unsigned long long)n->v.u); break;
     case PP_NODE_FLOAT:
-        if (isfinite(n->v.f)) fmt_f64(b, cap, n->v.f);
-        else snprintf(b, cap, "%s", json ? "null" : isnan(n->v.f) ? "nan" : n->v.f > 0 ? "inf" : "-inf");
+        if (isfinite(n->v.f)) {
+            fmt_f64(b, cap, n->v.f);
+            if (json) mark_float(b, cap);
+        } else snprintf(b, cap, "%s", json ? "null" : isnan(n->v.f) ? "nan" : n->v.f > 0 ? "inf" : "-inf");
         break;
     default: b[0] = '\0';
     }

@@ -538,13 +538,13 @@ static void test_print(void)
     FILE *m = open_memstream(&text, &tl);
     pp_frame_print_json(f, m);
     fclose(m);
-    CHECK(strcmp(text, "{\"step\":3,\"batch\":{\"obs\":[[1,2,3],[4,5,-6]]},\"alpha\":0.1,\"env\":\"a\\\"b\"}\n") == 0,
+    CHECK(strcmp(text, "{\"step\":3,\"batch\":{\"obs\":[[1.0,2.0,3.0],[4.0,5.0,-6.0]]},\"alpha\":0.1,\"env\":\"a\\\"b\"}\n") == 0,
           "JSON of a small frame: %s", text);
     free(text);
     m = open_memstream(&text, &tl);
     pp_frame_print_json_opts(f, m, PP_JSON_TENSOR_OBJECT);
     fclose(m);
-    CHECK(strstr(text, "\"obs\":{\"dtype\":\"f32\",\"shape\":[2,3],\"data\":[1,2,3,4,5,-6]}") != NULL,
+    CHECK(strstr(text, "\"obs\":{\"dtype\":\"f32\",\"shape\":[2,3],\"data\":[1.0,2.0,3.0,4.0,5.0,-6.0]}") != NULL,
           "JSON with tensor objects: %s", text);
     free(text);
     m = open_memstream(&text, &tl);
