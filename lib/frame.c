@@ -155,6 +155,12 @@ static pp_node *node_for_set(pp_frame *f, const char *path)
         pp_fail("empty field path");
         return NULL;
     }
+    int parts = 1;
+    for (const char *q = path; *q; q++) parts += *q == '.';
+    if (parts >= PP_MAX_DEPTH) { /* readers refuse deeper nesting */
+        pp_fail("field path %s has %d components, at most %d", path, parts, PP_MAX_DEPTH - 1);
+        return NULL;
+    }
     pp_node *n = f->root;
     const char *p = path;
     for (;;) {

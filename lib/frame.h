@@ -6,7 +6,10 @@
  * untouched. Changing a node (set/put/remove) marks it and its ancestors as
  * changed; those are re-encoded.
  *
- * Paths name nested fields with dots: "batch.obs", "metrics.critic.q_loss".
+ * Paths name nested fields with dots: "batch.obs", "metrics.critic.q_loss";
+ * "" is the root. Keys are str; a map with an "nd" key is a tensor (or a
+ * numpy scalar {nd: false}, read as a number), so no other map may use "nd".
+ * A one-element tensor also reads as a number through get_f64/get_i64.
  *
  * Memory: every node, string and copied tensor of a frame lives in the
  * frame's arena. pp_frame_clear() empties a frame and keeps the arena's
@@ -132,6 +135,8 @@ void pp_writer_close(pp_writer *w); /* does not close the fd */
 /* Whole-file helpers: read one frame from a file (must contain exactly one),
  * or write one frame atomically: temp file in the same directory, fsync,
  * rename, fsync of the directory. A crash never leaves a torn file. */
+/* load_file: *keep_buf receives the file's bytes, which the frame points into:
+ * free() it once the frame is no longer used (NULL on error). */
 int pp_frame_load_file(pp_frame *f, const char *path, uint8_t **keep_buf);
 int pp_frame_save_file_atomic(pp_frame *f, const char *path);
 

@@ -288,6 +288,19 @@ static void test_setters_and_paths(void)
           "wrong type message: %s", pp_error());
     CHECK(pp_frame_set_f64(f, "step.x", 1) == -1 && strstr(pp_error(), "step is str, expected a map"),
           "setting below a non-map fails: %s", pp_error());
+    char deep[200] = "x";
+    for (int k = 1; k < PP_MAX_DEPTH; k++) strcat(deep, ".x");
+    CHECK(pp_frame_set_f64(f, deep, 1) == -1 && strstr(pp_error(), "32 components, at most 31"),
+          "a path deeper than readers accept is refused: %s", pp_error());
+    deep[strlen(deep) - 2] = '\0';
+    CHECK(pp_frame_set_f64(f, deep, 1) == 0, "a path of 31 components is accepted");
+    uint8_t *dbuf = NULL;
+    size_t dcap = 0, dlen = encode(f, &dbuf, &dcap);
+    pp_frame *dg = pp_frame_new();
+    CHECK(dlen && pp_frame_decode(dg, dbuf, dlen, 0) == 0, "and the frame reads back: %s", pp_error());
+    pp_frame_free(dg);
+    free(dbuf);
+    pp_frame_remove(f, "x");
     CHECK(pp_frame_set_f64(f, "a..b", 1) == -1 && strstr(pp_error(), "empty component"),
           "an empty path component is refused: %s", pp_error());
 
