@@ -1,77 +1,78 @@
-# bash completion for the parpi programs.                -*- shell-script -*-
+# bash completion for the parpi programs (parpi-cat, parpi-collect, parpi-critic,
+# parpi-langevin, parpi-discrim, parpi-policy, parpi-eval, parpi-train, parpi-plot).
 #
-# One file for every parpi-* program (installed as .../completions/parpi with
-# a symlink per program name). To add a program: put its name in
-# _parpi_programs and, if some of its options take values worth completing,
-# a case in _parpi below. Options themselves are read from `PROG --help`,
-# so a program without a case still completes its options and files.
+# Options come from each program's own --help, so completion never falls out
+# of step with the code; values of the options that take a fixed set are
+# listed here, and --env names come from `parpi-collect --list-envs`.
 
-_parpi_programs="parpi-cat parpi-collect parpi-critic parpi-langevin parpi-discrim
-parpi-policy parpi-eval parpi-train"
-
-# Long options from the program's --help (cached per program).
-_parpi_help_opts()
+_parpi_option_values()
 {
-    local prog=$1 var="_parpi_opts_${1//-/_}"
-    if [[ -z ${!var-} ]]; then
-        printf -v "$var" '%s' "$("$prog" --help 2>/dev/null |
-            grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u | tr '\n' ' ')"
-    fi
-    printf '%s' "${!var}"
+    # $1 program, $2 option; prints candidate values, or nothing for files
+    case "$2" in
+        --env) parpi-collect --list-envs 2>/dev/null | awk 'NR>0 && $1 !~ /^#/ {print $1}' ;;
+        --divergence) echo "jsd wd hinge rkl" ;;
+        --lipschitz) echo "sn gp" ;;
+        --target) echo "sac sql" ;;
+        --update) echo "parpi sac svgd" ;;
+        --algo) echo "parpi sac sql" ;;
+        --base) echo "sac sql" ;;
+        --threads) echo "1 2 4" ;;
+        *) return 1 ;;
+    esac
 }
 
-_parpi_files()
-{
-    if declare -F _filedir >/dev/null; then
-        _filedir "$@"
-    else
-        local IFS=$'\n'
-        COMPREPLY=($(compgen -f -- "$cur"))
-    fi
-}
-
-# Field paths of the first parpi file named on the line (for --csv and the
-# like); a comma-separated list completes its last element.
+# Field paths of the first parpi file named on the line (parpi-cat --csv);
+# a comma-separated list completes its last element.
 _parpi_fields()
 {
     local f file="" prefix="" last=$cur
     for f in "${COMP_WORDS[@]:1}"; do
         [[ $f != -* && -f $f ]] && { file=$f; break; }
     done
-    [[ -z $file ]] && return
+    [[ -z $file ]] && return 0
     if [[ $cur == *,* ]]; then prefix=${cur%,*},; last=${cur##*,}; fi
     local IFS=$'\n'
     COMPREPLY=($(compgen -P "$prefix" -W "$(parpi-cat --fields "$file" 2>/dev/null)" -- "$last"))
     compopt -o nospace 2>/dev/null
+    return 0
 }
 
 _parpi()
 {
-    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local prog=${COMP_WORDS[0]##*/}
+    local cur prev prog words
+    cur="${COMP_WORDS[COMP_CWORD]}"
+    prev="${COMP_WORDS[COMP_CWORD-1]}"
+    prog="${COMP_WORDS[0]##*/}"
     COMPREPLY=()
-    case $prog in
-    parpi-cat)
-        case $prev in
-        -c | --csv) _parpi_fields; return ;;
-        -n | --frame | --max-frame) return ;;
-        esac
-        ;;
-    # parpi-critic)
-    #     case $prev in --target) COMPREPLY=($(compgen -W "sac sql" -- "$cur")); return ;; esac
-    #     ;;
-    *)
-        case $prev in
-        --checkpoint | --resume | --in | --out) _parpi_files; return ;;
-        --threads | --save-every | --max-frame | --seed) return ;;
-        esac
-        ;;
+
+    # Per-program cases, for values the --help text cannot give.
+    case "$prog" in
+        parpi-cat)
+            case "$prev" in
+                -c|--csv) _parpi_fields; return 0 ;;
+                -n|--frame|--max-frame) return 0 ;;
+            esac ;;
     esac
-    if [[ $cur == -* ]]; then
-        COMPREPLY=($(compgen -W "$(_parpi_help_opts "$prog")" -- "$cur"))
-    else
-        _parpi_files
+
+    if [[ "$prev" == --* ]]; then
+        local values
+        if values=$(_parpi_option_values "$prog" "$prev"); then
+            COMPREPLY=($(compgen -W "$values" -- "$cur"))
+            return 0
+        fi
+        # Options that take a value and are not in the table above take a file or a number.
+        if "$prog" --help 2>/dev/null | grep -qE -- "^ *${prev}[ =][A-Z]"; then
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return 0
+        fi
     fi
+    if [[ "$cur" == -* ]]; then
+        words=$("$prog" --help 2>/dev/null | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u)
+        COMPREPLY=($(compgen -W "$words" -- "$cur"))
+        return 0
+    fi
+    COMPREPLY=($(compgen -f -- "$cur"))
 }
 
-complete -F _parpi $_parpi_programs
+complete -F _parpi parpi-cat parpi-collect parpi-critic parpi-langevin parpi-discrim \
+    parpi-policy parpi-eval parpi-train parpi-plot
