@@ -53,11 +53,15 @@ int fuzz_frame_one(const uint8_t *data, size_t size)
         pp_frame_print_fields(f, devnull());
         pp_frame_clear(c);
         fuzz_assert(pp_frame_copy(c, "copy", f, "") == 0, "copy a decoded frame");
-        pp_frame_set_i64(f, "fuzz.step", 1);
-        fuzz_assert(pp_frame_encode(f, &buf, &cap, &len) == 0, "encode after a setter");
-        fuzz_assert(pp_frame_decode(g, buf, len, 0) == 0, "re-decode after a setter");
-        int64_t v = 0;
-        fuzz_assert(pp_frame_get_i64(g, "fuzz.step", &v) == 0 && v == 1, "the set value reads back");
+        if (pp_frame_set_i64(f, "fuzz.step", 1) == 0) {
+            fuzz_assert(pp_frame_encode(f, &buf, &cap, &len) == 0, "encode after a setter");
+            fuzz_assert(pp_frame_decode(g, buf, len, 0) == 0, "re-decode after a setter");
+            int64_t v = 0;
+            fuzz_assert(pp_frame_get_i64(g, "fuzz.step", &v) == 0 && v == 1, "the set value reads back");
+        } else { /* the input has a "fuzz" that is not a map */
+            fuzz_assert(strstr(pp_error(), "fuzz is ") && strstr(pp_error(), "expected a map"),
+                        "a setter fails only below a non-map");
+        }
     } else {
         fuzz_assert(strncmp(pp_error(), "byte ", 5) == 0, "a decode error starts with a byte offset");
     }

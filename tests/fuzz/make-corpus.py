@@ -47,3 +47,5 @@ put("bad-9-dims.mp", pk({"x": {b"nd": True, b"type": "<f4", b"kind": b"", b"shap
 put("bad-negative-dim.mp", pk({"x": {b"nd": True, b"type": "<f4", b"kind": b"", b"shape": [-1, 3], b"data": b""}}))
 put("bad-data-length.mp", pk({"x": tensor(np.zeros(3, np.float32)) | {b"shape": [4]}}))
 put("bad-c1.mp", b"\x81\xa1x\xc1")
+# found by `make fuzz`: the target's own setter path ran into an int
+put("ok-fuzz-key-is-int.mp", pk({"fuzz": 2}))
