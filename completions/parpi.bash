@@ -17,6 +17,9 @@ _parpi_option_values()
         --algo) echo "parpi sac sql" ;;
         --base) echo "sac sql" ;;
         --threads) echo "1 2 4" ;;
+        --set) echo "collect. critic. langevin. discrim. policy. eval. all." ;;
+        --column) echo "return_mean return_max length_mean score return_recent policy.alpha policy.entropy critic.q_loss langevin.qK_mean discrim.gap" ;;
+        --preset) ls "${PARPI_SHARE:-/usr/local/share/parpi}/presets" 2>/dev/null | sed 's/\.conf$//'; compgen -f ;;
         *) return 1 ;;
     esac
 }
