@@ -1,4 +1,5 @@
 /* actor.c - act with a frame's policy map, either arch (see actor.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "actor.h"

@@ -13,6 +13,7 @@
  *                                                    i.e. log_std sits on a bound)
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"

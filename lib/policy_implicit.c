@@ -1,5 +1,6 @@
 /* policy_implicit.c - SQL's implicit sampler a = tanh(g_phi(s, xi)); see policy_implicit.h. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "err.h"

@@ -24,6 +24,7 @@
 
 #include "actor.h"
 #include "ckpt_state.h"
+#include "critic_math.h"
 #include "err.h"
 #include "mlp.h"
 #include "netmap.h"
@@ -32,6 +33,7 @@
 
 enum { TARGET_SAC = 0, TARGET_SQL = 1 };
 static const char *const target_names[] = {"sac", "sql", NULL};
+extern const pp_stage_ops pp_stage_critic;
 
 typedef struct {
     /* config */
@@ -260,11 +262,7 @@ static int sac_targets(critic *c, pp_frame *f, int B, double alpha)
     pp_policy_sample(pi, pp_actor_params(c->actor), c->next_obs, B, &c->rng);
     concat_rows(c->xt, c->next_obs, c->obs_dim, pi->a, c->act_dim, B, 1);
     const float *qn = pp_mlp_forward(&c->qt, c->targ, c->xt, B);
-    for (int b = 0; b < B; b++) {
-        double qmin = fmin((double)qn[2 * b], (double)qn[2 * b + 1]);
-        double v = qmin - alpha * (double)pi->logp[b];
-        c->y[b] = (float)((double)c->rew[b] + c->gamma * (1.0 - (double)c->done[b]) * v);
-    }
+    pp_sac_targets(c->y, c->rew, c->done, qn, pi->logp, B, alpha, c->gamma);
     return 0;
 }
 
@@ -275,23 +273,14 @@ static void sql_targets(critic *c, int B, double alpha)
     pp_rng_fill_uniform_f32(&c->rng, c->unif, (size_t)B * M * A, -1.0f, 1.0f);
     concat_rows(c->xt, c->next_obs, c->obs_dim, c->unif, A, B * M, M);
     const float *qn = pp_mlp_forward(&c->qt, c->targ, c->xt, B * M);
-    const double logvol = A * log(2.0) - log((double)M);
-    for (int b = 0; b < B; b++) {
-        const float *qb = qn + (size_t)b * M * 2;
-        double mx = -INFINITY;
-        for (int m = 0; m < M; m++) mx = fmax(mx, fmin(qb[2 * m], qb[2 * m + 1]) / alpha);
-        double s = 0.0;
-        for (int m = 0; m < M; m++) s += exp(fmin(qb[2 * m], qb[2 * m + 1]) / alpha - mx);
-        double v = alpha * (mx + log(s) + logvol);
-        c->y[b] = (float)((double)c->rew[b] + c->gamma * (1.0 - (double)c->done[b]) * v);
-    }
+    pp_sql_targets(c->y, c->rew, c->done, qn, B, M, A, alpha, c->gamma);
 }
 
 static int critic_step(pp_stage *s, pp_frame *f)
 {
     critic *c = s->self;
     if (!pp_frame_get(f, "batch")) return 0; /* warm-up frame: pass through */
-    int B;
+    int B = 0;
     if (read_batch(c, f, &B) != 0) return -1;
     double alpha;
     if (pp_frame_get_f64(f, "alpha", &alpha) != 0)
@@ -310,26 +299,16 @@ static int critic_step(pp_stage *s, pp_frame *f)
 
     const int O = c->obs_dim, A = c->act_dim;
     concat_rows(c->x, c->obs, O, c->act, A, B, 1);
-    const float *qv = pp_mlp_forward(&c->q, c->params, c->x, B);
-    double loss = 0.0, q1 = 0.0, q2 = 0.0, ym = 0.0;
-    for (int b = 0; b < B; b++) {
-        double e1 = (double)qv[2 * b] - c->y[b], e2 = (double)qv[2 * b + 1] - c->y[b];
-        loss += 0.5 * (e1 * e1 + e2 * e2);
-        q1 += qv[2 * b];
-        q2 += qv[2 * b + 1];
-        ym += c->y[b];
-        c->dy[2 * b] = (float)(e1 / B);
-        c->dy[2 * b + 1] = (float)(e2 / B);
-    }
-    loss /= B;
+    size_t n = c->q.nparams;
+    memset(c->grads, 0, sizeof(float) * n);
+    double q1, q2, ym = 0.0;
+    double loss = pp_twin_q_loss(&c->q, c->params, c->x, c->y, B, c->dy, c->grads, &q1, &q2);
+    for (int b = 0; b < B; b++) ym += c->y[b];
     if (!isfinite(loss)) {
         c->rng = saved;
         return pp_fail("critic loss is %g at step %lld (targets mean %g): params left as they were",
                        loss, c->steps, ym / B);
     }
-    size_t n = c->q.nparams;
-    memset(c->grads, 0, sizeof(float) * n);
-    pp_mlp_backward(&c->q, c->params, c->dy, c->grads, NULL);
     for (size_t k = 0; k < n; k++)
         if (!isfinite(c->grads[k])) {
             c->rng = saved;
@@ -344,8 +323,8 @@ static int critic_step(pp_stage *s, pp_frame *f)
                    .layers = c->layers};
     if (pp_netmap_write(f, "q", &m, c->params, n) != 0 ||
         pp_frame_set_f64(f, "metrics.critic.q_loss", loss) != 0 ||
-        pp_frame_set_f64(f, "metrics.critic.q1_mean", q1 / B) != 0 ||
-        pp_frame_set_f64(f, "metrics.critic.q2_mean", q2 / B) != 0 ||
+        pp_frame_set_f64(f, "metrics.critic.q1_mean", q1) != 0 ||
+        pp_frame_set_f64(f, "metrics.critic.q2_mean", q2) != 0 ||
         pp_frame_set_f64(f, "metrics.critic.target_mean", ym / B) != 0)
         return -1;
     return 0;
