@@ -96,3 +96,18 @@ have_cat() { command -v parpi-cat >/dev/null; }
     assert_output --partial "policy.params"
     refute_output --partial "q.params"
 }
+
+@test "policy: --env takes the sizes from the environment registry" {
+    have_cat || skip "parpi-cat not built: frame not inspected"
+    run bash -c "parpi-policy --prime --env Pendulum-v1 ${SMALL[*]} </dev/null | parpi-cat --fields"
+    assert_success
+    run bash -c "parpi-policy --prime --env Pendulum-v1 ${SMALL[*]} </dev/null | parpi-cat --json"
+    assert_output --partial '"obs_dim":3'
+    assert_output --partial '"act_dim":1'
+}
+
+@test "policy: an unknown --env is a usage error listing the tasks (exit 2)" {
+    run parpi-policy --prime --env NoSuchTask-v0 </dev/null
+    assert_failure 2
+    assert_output --partial "Pendulum-v1"
+}
