@@ -89,6 +89,13 @@ int pp_actor_from_frame(pp_frame *f, const char *path, int max_batch, pp_actor *
     if (!m.arch[0]) return pp_fail("missing field %s.arch (\"%s\" or \"%s\")", path,
                                    PP_ARCH_GAUSSIAN_TANH_NAME, PP_ARCH_IMPLICIT_NAME);
     if (!*actor) {
+        pp_policy_arch arch;
+        if (pp_policy_arch_parse(m.arch, &arch) != 0) return pp_fail_prefix("%s: ", path);
+        size_t n = arch == PP_ARCH_GAUSSIAN_TANH
+                       ? pp_netmap_mlp_floats(m.obs_dim, m.hidden, m.layers, 2 * m.act_dim, 1)
+                       : pp_netmap_mlp_floats(m.obs_dim + m.act_dim, m.hidden, m.layers,
+                                              m.act_dim, 1);
+        if (pp_netmap_check_size(f, path, &m, n) != 0) return -1;
         if (pp_actor_create(&m, max_batch, actor) != 0) return pp_fail_prefix("%s: ", path);
     } else if (pp_netmap_check(&m, &(*actor)->spec, path) != 0) {
         return -1;

@@ -55,6 +55,37 @@ int pp_netmap_check(const pp_netmap *got, const pp_netmap *want, const char *pat
     return 0;
 }
 
+size_t pp_netmap_mlp_floats(int in, int hidden, int layers, int out, int members)
+{
+    const double limit = 1099511627776.0; /* 2^40 */
+    double total = 0;
+    int w0 = in;
+    for (int l = 0; l <= layers; l++) {
+        int w1 = l == layers ? out : hidden;
+        total += (double)members * ((double)w0 * w1 + w1);
+        w0 = w1;
+    }
+    return total > limit ? 0 : (size_t)total;
+}
+
+int pp_netmap_check_size(pp_frame *f, const char *path, const pp_netmap *m, size_t n)
+{
+    char p[256];
+    snprintf(p, sizeof p, "%s.params", path);
+    pp_dtype dt;
+    int nd;
+    int64_t shape[PP_MAX_DIMS];
+    if (pp_frame_get_tensor_info(f, p, &dt, &nd, shape) != 0) return -1;
+    if (dt != PP_F32 || nd != 1)
+        return pp_fail("%s is %s with %d dimensions, expected a 1-D f32 tensor", p,
+                       pp_dtype_name(dt), nd);
+    if (n == 0 || shape[0] != (int64_t)n)
+        return pp_fail("%s has %lld floats, expected %zu for obs_dim %d, act_dim %d, hidden %d, "
+                       "layers %d", p, (long long)shape[0], n, m->obs_dim, m->act_dim, m->hidden,
+                       m->layers);
+    return 0;
+}
+
 int pp_netmap_read_params(pp_frame *f, const char *path, float *dst, size_t n)
 {
     char p[256];

@@ -25,6 +25,13 @@ typedef struct {
 int pp_netmap_read(pp_frame *f, const char *path, pp_netmap *m);
 /* 0 if got matches want in every field, else -1 naming the first difference. */
 int pp_netmap_check(const pp_netmap *got, const pp_netmap *want, const char *path);
+/* Floats in a pp_mlp blob: in -> hidden x layers -> out, members side by side
+ * (0 if the count would not fit 2^40: no real network is that large). */
+size_t pp_netmap_mlp_floats(int in, int hidden, int layers, int out, int members);
+/* Check, before allocating anything, that path.params is f32 with exactly n
+ * elements: a frame cannot make a stage build a network its params do not fill
+ * ("q.params has 10 floats, expected 258 for obs_dim 3, act_dim 2, hidden 8, layers 2"). */
+int pp_netmap_check_size(pp_frame *f, const char *path, const pp_netmap *m, size_t n);
 /* Copy path.params (must be f32 of exactly n elements, 1-D) into dst. */
 int pp_netmap_read_params(pp_frame *f, const char *path, float *dst, size_t n);
 /* Write path.{arch (if non-empty), obs_dim, act_dim, hidden, layers, params f32[n]}. */

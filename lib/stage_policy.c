@@ -282,6 +282,8 @@ static int load_q(pol *p, pp_frame *f)
         return pp_fail("q is for obs_dim %d, act_dim %d, expected %d, %d (the policy's)",
                        m.obs_dim, m.act_dim, p->obs_dim, p->act_dim);
     if (!p->q_ready) {
+        size_t want = pp_netmap_mlp_floats(m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 2);
+        if (pp_netmap_check_size(f, "q", &m, want) != 0) return -1;
         int widths[PP_MLP_MAX_LAYERS];
         for (int l = 0; l < m.layers; l++) widths[l] = m.hidden;
         if (pp_mlp_init(&p->qnet, m.obs_dim + m.act_dim, m.layers, widths, 1, 2, PP_ACT_RELU,
@@ -317,6 +319,8 @@ static int load_disc(pol *p, pp_frame *f)
         return pp_fail("disc.spectral is %s, expected a bool", pp_node_type_name(pp_node_type_of(sn)));
     int spectral = spec != 0.0;
     if (!p->disc_ready) {
+        size_t want = pp_netmap_mlp_floats(m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 1);
+        if (pp_netmap_check_size(f, "disc", &m, want) != 0) return -1;
         int widths[PP_MLP_MAX_LAYERS];
         for (int l = 0; l < m.layers; l++) widths[l] = m.hidden;
         if (pp_mlp_init(&p->disc, m.obs_dim + m.act_dim, m.layers, widths, 1, 1, PP_ACT_RELU,

@@ -281,9 +281,21 @@ static void test_policy_contract(void)
     CHECK(pp_stage_policy.step(s, f) == -1 && strstr(pp_error(), "missing field q"),
           "sac: missing q named: %s", pp_error());
     build_frame(f, &w, 2, "jsd");
+    pp_frame_set_i64(f, "q.hidden", 60000);
+    CHECK(pp_stage_policy.step(s, f) == -1 && strstr(pp_error(), "q.params has 802 floats"),
+          "sac: q dims its params do not fill are refused before allocating: %s", pp_error());
+    build_frame(f, &w, 2, "jsd");
     pp_frame_set_i64(f, "q.act_dim", 3);
     CHECK(pp_stage_policy.step(s, f) == -1 && strstr(pp_error(), "act_dim"),
           "sac: q of other dims refused: %s", pp_error());
+    pp_stage_free(s);
+
+    char *crit[] = {"critic", "--hidden", "16", "--layers", "2", "--max-batch", "8", NULL};
+    pp_stage_critic.create(ARGC(crit), crit, &s);
+    build_frame(f, &w, 2, "jsd");
+    pp_frame_set_i64(f, "policy.hidden", 50000);
+    CHECK(pp_stage_critic.step(s, f) == -1 && strstr(pp_error(), "policy.params has"),
+          "critic: a policy map its params do not fill is refused: %s", pp_error());
     pp_stage_free(s);
 
     char *noprime[] = {"policy", "--prime", NULL};
