@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "err.h"
-#include "mlp.h"
+#include "mlp_impl.h"
 
 int pp_adam_init(pp_adam *a, size_t n, float lr)
 {
@@ -33,25 +33,12 @@ void pp_adam_free(pp_adam *a)
     a->m = a->v = NULL;
 }
 
-void pp_adam_step(pp_adam *a, float *restrict params, const float *restrict grads)
+void pp_adam_step(pp_adam *a, float *params, const float *grads)
 {
     a->t++;
     double bc1 = 1.0 - pow(a->beta1, (double)a->t), bc2 = 1.0 - pow(a->beta2, (double)a->t);
     const float step = (float)(a->lr / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
-    const float b1 = a->beta1, b2 = a->beta2, c1 = 1.0f - a->beta1, c2 = 1.0f - a->beta2, eps = a->eps;
-    float *restrict mm = a->m, *restrict vv = a->v;
-    size_t n = a->n;
-    for (size_t i = 0; i < n; i++) {
-        float g = grads[i];
-        float mi = b1 * mm[i] + c1 * g;
-        float vi = b2 * vv[i] + c2 * g * g;
-        mm[i] = mi;
-        vv[i] = vi;
-        params[i] -= step * mi / (__builtin_sqrtf(vi) * inv_sqrt_bc2 + eps);
-    }
+    pp_kern_adam(params, grads, a->m, a->v, a->n, a->beta1, a->beta2, step, inv_sqrt_bc2, a->eps);
 }
 
-void pp_polyak(float *restrict target, const float *restrict src, size_t n, float tau)
-{
-    for (size_t i = 0; i < n; i++) target[i] += tau * (src[i] - target[i]);
-}
+void pp_polyak(float *target, const float *src, size_t n, float tau) { pp_kern_polyak(target, src, n, tau); }

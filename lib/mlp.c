@@ -97,21 +97,6 @@ void pp_mlp_init_params(pp_mlp *m, float *params, pp_rng *rng)
     if (m->spectral) pp_mlp_sn_init(m, params, rng);
 }
 
-/* y = act(y + b) over rows; pre keeps y + b, post gets act (post may be pre). */
-static void bias_act(float *restrict pre, float *post, const float *restrict b, int rows, int cols, pp_act act)
-{
-    for (int i = 0; i < rows; i++) {
-        float *restrict y = pre + (size_t)i * cols;
-        for (int j = 0; j < cols; j++) y[j] += b[j];
-        if (act == PP_ACT_LINEAR) continue;
-        float *restrict p = post + (size_t)i * cols;
-        if (act == PP_ACT_RELU)
-            for (int j = 0; j < cols; j++) p[j] = y[j] > 0.0f ? y[j] : 0.0f;
-        else
-            for (int j = 0; j < cols; j++) p[j] = tanhf(y[j]);
-    }
-}
-
 const float *pp_mlp_forward(pp_mlp *m, const float *params, const float *x, int B)
 {
     PP_MLP_REQUIRE(B >= 1 && B <= m->max_batch, "pp_mlp_forward: batch %d, expected 1..%d", B, m->max_batch);
@@ -132,35 +117,10 @@ const float *pp_mlp_forward(pp_mlp *m, const float *params, const float *x, int 
                 pp_sgemm(0, 0, B, out, in, 1.0f, X + (size_t)e * in, E * in, W + (size_t)e * in * out, out, 0.0f,
                          Y + (size_t)e * out, E * out);
         }
-        bias_act(Y, m->post[l], params + m->off_b[l], B, E * out, pp_mlp_layer_act(m, l));
+        pp_kern_bias_act(Y, m->post[l], params + m->off_b[l], B, E * out, pp_mlp_layer_act(m, l));
         X = m->post[l];
     }
     return m->post[m->nlayers - 1];
-}
-
-/* delta = grad * act'(post) (in place allowed), db += column sums of delta. */
-static void act_backward(float *delta, const float *grad, const float *restrict post, float *restrict db,
-                         int rows, int cols, pp_act act)
-{
-    for (int i = 0; i < rows; i++) {
-        float *d = delta + (size_t)i * cols;
-        const float *g = grad + (size_t)i * cols;
-        const float *restrict p = post + (size_t)i * cols;
-        if (act == PP_ACT_RELU)
-            for (int j = 0; j < cols; j++) d[j] = p[j] > 0.0f ? g[j] : 0.0f;
-        else if (act == PP_ACT_TANH)
-            for (int j = 0; j < cols; j++) d[j] = g[j] * (1.0f - p[j] * p[j]);
-        else if (d != g)
-            memcpy(d, g, (size_t)cols * sizeof *d);
-        if (db)
-            for (int j = 0; j < cols; j++) db[j] += d[j];
-    }
-}
-
-static void column_sums_add(float *restrict db, const float *restrict d, int rows, int cols)
-{
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) db[j] += d[(size_t)i * cols + j];
 }
 
 /* Spectral norm: dL/dW = (G - <G, W_sn> v u^T) / sigma per member, with
@@ -204,11 +164,11 @@ void pp_mlp_backward(pp_mlp *m, const float *params, const float *dy, float *dpa
     const float *delta;
     float *spare;
     if (m->out_act == PP_ACT_LINEAR) {
-        if (dparams) column_sums_add(dparams + m->off_b[L - 1], dy, B, wl);
+        if (dparams) pp_kern_column_sums_add(dparams + m->off_b[L - 1], dy, B, wl);
         delta = dy;
         spare = m->delta_a;
     } else {
-        act_backward(m->delta_a, dy, m->post[L - 1], dparams ? dparams + m->off_b[L - 1] : NULL, B, wl,
+        pp_kern_act_backward(m->delta_a, dy, m->post[L - 1], dparams ? dparams + m->off_b[L - 1] : NULL, B, wl,
                      m->out_act);
         delta = m->delta_a;
         spare = m->delta_b;
@@ -235,7 +195,7 @@ void pp_mlp_backward(pp_mlp *m, const float *params, const float *dy, float *dpa
             for (int e = 0; e < E; e++)
                 pp_sgemm(0, 1, B, in, out, 1.0f, delta + (size_t)e * out, E * out, W + (size_t)e * in * out, out,
                          0.0f, next + (size_t)e * in, E * in);
-            act_backward(next, next, m->post[l - 1], dparams ? dparams + m->off_b[l - 1] : NULL, B, E * in,
+            pp_kern_act_backward(next, next, m->post[l - 1], dparams ? dparams + m->off_b[l - 1] : NULL, B, E * in,
                          m->hidden_act);
             spare = next == m->delta_a ? m->delta_b : m->delta_a;
             delta = next;

@@ -36,6 +36,16 @@ static inline pp_act pp_mlp_layer_act(const pp_mlp *m, int l)
 /* Seed u, v from rng and run the initial power iterations (mlp_spectral.c). */
 void pp_mlp_sn_init(pp_mlp *m, const float *params, pp_rng *rng);
 
+/* Elementwise kernels (mlp_kernels.c, vectorised). */
+void pp_kern_bias_act(float *pre, float *post, const float *b, int rows, int cols, pp_act act);
+void pp_kern_act_backward(float *delta, const float *grad, const float *post, float *db, int rows, int cols,
+                          pp_act act);
+void pp_kern_column_sums_add(float *db, const float *d, int rows, int cols);
+void pp_kern_relu_mask(float *x, const float *post, size_t n);
+void pp_kern_adam(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2, float step,
+                  float inv_sqrt_bc2, float eps);
+void pp_kern_polyak(float *t, const float *s, size_t n, float tau);
+
 /* Contract violations (programming errors) abort with a message. */
 #define PP_MLP_REQUIRE(cond, ...)                                                           \
     do {                                                                                    \

@@ -36,10 +36,9 @@ int pp_mlp_grad_penalty_check(const pp_mlp *m)
 }
 
 /* x *= mask(post) for ReLU; nothing for linear layers. */
-static void apply_mask(float *restrict x, const float *restrict post, size_t n, pp_act act)
+static void apply_mask(float *x, const float *post, size_t n, pp_act act)
 {
-    if (act != PP_ACT_RELU) return;
-    for (size_t i = 0; i < n; i++) x[i] = post[i] > 0.0f ? x[i] : 0.0f;
+    if (act == PP_ACT_RELU) pp_kern_relu_mask(x, post, n);
 }
 
 float pp_mlp_grad_penalty(pp_mlp *m, const float *params, const float *x, int B, float lambda, float *dparams)
