@@ -110,14 +110,17 @@ const float *pp_mlp_forward(pp_mlp *m, const float *params, const float *x, int 
         int in = m->width[l], out = m->width[l + 1];
         const float *W = pp_mlp_weights(m, params, l);
         float *Y = m->pre[l];
+        /* Y = b (rows), then Y += X W: the sgemm with beta = 1 needs no
+         * separate zeroing pass, and the bias costs no pass of its own. */
+        pp_kern_fill_rows(Y, params + m->off_b[l], B, E * out);
         if (l == 0) {
-            pp_sgemm(0, 0, B, E * out, in, 1.0f, X, in, W, E * out, 0.0f, Y, E * out);
+            pp_sgemm(0, 0, B, E * out, in, 1.0f, X, in, W, E * out, 1.0f, Y, E * out);
         } else {
             for (int e = 0; e < E; e++)
-                pp_sgemm(0, 0, B, out, in, 1.0f, X + (size_t)e * in, E * in, W + (size_t)e * in * out, out, 0.0f,
+                pp_sgemm(0, 0, B, out, in, 1.0f, X + (size_t)e * in, E * in, W + (size_t)e * in * out, out, 1.0f,
                          Y + (size_t)e * out, E * out);
         }
-        pp_kern_bias_act(Y, m->post[l], params + m->off_b[l], B, E * out, pp_mlp_layer_act(m, l));
+        pp_kern_act(Y, m->post[l], (size_t)B * E * out, pp_mlp_layer_act(m, l));
         X = m->post[l];
     }
     return m->post[m->nlayers - 1];

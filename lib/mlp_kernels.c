@@ -42,6 +42,21 @@ PP_HOT void pp_kern_bias_act(float *restrict pre, float *restrict post, const fl
     }
 }
 
+/* y[i, :] = b for every row */
+PP_HOT void pp_kern_fill_rows(float *restrict y, const float *restrict b, int rows, int cols)
+{
+    for (int i = 0; i < rows; i++) memcpy(y + (size_t)i * cols, b, (size_t)cols * sizeof *y);
+}
+
+/* post = act(pre); nothing for linear (post is pre). */
+PP_HOT void pp_kern_act(const float *restrict pre, float *restrict post, size_t n, pp_act act)
+{
+    if (act == PP_ACT_RELU)
+        for (size_t i = 0; i < n; i++) post[i] = pre[i] > 0.0f ? pre[i] : 0.0f;
+    else if (act == PP_ACT_TANH)
+        for (size_t i = 0; i < n; i++) post[i] = tanhf(pre[i]);
+}
+
 /* delta = grad * act'(post), in place when delta == grad; db += column sums. */
 PP_HOT void pp_kern_act_backward(float *delta, const float *grad, const float *restrict post,
                                  float *restrict db, int rows, int cols, pp_act act)
