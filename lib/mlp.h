@@ -129,7 +129,8 @@ int pp_blas_threads(void);
 /* Apply the idle-thread fix of pp_blas_set_threads once, keeping OpenBLAS's
  * thread count (pp_mlp_init calls it; a no-op after the first call). */
 void pp_blas_quiet_once(void);
-/* Seconds spent inside sgemm since start (counted when profiling is on). */
+/* Seconds spent inside sgemm since start (counted when profiling is on).
+ * The counters are plain process globals: profile from one thread. */
 void pp_blas_profile(int on);
 double pp_blas_seconds(void);
 void pp_blas_profile_reset(void);      /* zero seconds, flops and calls */
