@@ -29,7 +29,7 @@ PP_HOT void pp_kern_bias_act(float *restrict pre, float *restrict post, const fl
             for (int j = 0; j < cols; j++) {
                 float v = y[j] + b[j];
                 y[j] = v;
-                p[j] = v > 0.0f ? v : 0.0f;
+                p[j] = v < 0.0f ? 0.0f : v; /* NaN propagates, as in PyTorch */
             }
         } else {
             float *restrict p = post + (size_t)i * cols;
@@ -52,7 +52,7 @@ PP_HOT void pp_kern_fill_rows(float *restrict y, const float *restrict b, int ro
 PP_HOT void pp_kern_act(const float *restrict pre, float *restrict post, size_t n, pp_act act)
 {
     if (act == PP_ACT_RELU)
-        for (size_t i = 0; i < n; i++) post[i] = pre[i] > 0.0f ? pre[i] : 0.0f;
+        for (size_t i = 0; i < n; i++) post[i] = pre[i] < 0.0f ? 0.0f : pre[i];
     else if (act == PP_ACT_TANH)
         for (size_t i = 0; i < n; i++) post[i] = tanhf(pre[i]);
 }
