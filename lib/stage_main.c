@@ -21,7 +21,25 @@ typedef struct {
     long save_every;
     size_t max_frame;
     int progress;
+    const char *drop; /* "q,disc": fields removed before writing */
 } common_opts;
+
+/* Remove each comma-separated path of list from f (no allocation). */
+static int drop_fields(pp_frame *f, const char *list)
+{
+    char path[256];
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        if (n > 0 && n < sizeof path) {
+            memcpy(path, list, n);
+            path[n] = '\0';
+            if (pp_frame_remove(f, path) != 0) return -1;
+        }
+        list += n;
+        if (*list == ',') list++;
+    }
+    return 0;
+}
 
 static volatile sig_atomic_t stop_requested;
 
@@ -54,6 +72,8 @@ static void usage(const pp_stage_ops *ops, const char *kind, FILE *out)
             "  --out FILE          write frames to FILE instead of stdout\n"
             "  --threads N         BLAS threads (default 1)\n"
             "  --max-frame BYTES   refuse frames larger than this (default 1 GiB)\n"
+            "  --drop F1,F2,...    remove these fields from each frame before writing it (a ring's\n"
+            "                      last consumer of q, disc, particles, batch: less to pipe)\n"
             "  --progress          frames/s on stderr every second (default when stderr is a tty)\n"
             "  -h, --help          this text;  --version  the version\n\n"
             "Options of the %s stage:\n%s",
@@ -75,6 +95,9 @@ static int take_common(const char *name, const char *value, common_opts *c)
         c->threads = (int)strtol(value, &end, 10);
         if (*end || c->threads < 1 || c->threads > 256)
             return pp_fail("--threads takes a count from 1 to 256, got '%s'", value);
+    } else if (strcmp(name, "drop") == 0) {
+        if (!*value) return pp_fail("--drop takes field paths separated by commas");
+        c->drop = value;
     } else if (strcmp(name, "max-frame") == 0) {
         unsigned long long v = strtoull(value, &end, 10);
         if (*end || v < 1024) return pp_fail("--max-frame takes a byte count >= 1024, got '%s'", value);
@@ -84,7 +107,7 @@ static int take_common(const char *name, const char *value, common_opts *c)
 }
 
 static const char *const common_with_value[] = {"checkpoint", "resume", "in", "out", "save-every",
-                                                "threads", "max-frame", NULL};
+                                                "threads", "max-frame", "drop", NULL};
 
 static int is_common_with_value(const char *name)
 {
@@ -235,6 +258,11 @@ int pp_stage_main(const char *kind, int argc, char **argv)
         char key[96];
         snprintf(key, sizeof key, "metrics.%s.step_ms", kind);
         pp_frame_set_f64(f, key, (te - ts) * 1e3);
+        if (c.drop && drop_fields(f, c.drop) != 0) {
+            fprintf(stderr, "%s: --drop: %s\n", pp_progname(), pp_error());
+            status = PP_EXIT_FAILURE;
+            break;
+        }
         if (pp_writer_put(w, f) != 0) {
             fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
             status = PP_EXIT_FAILURE;

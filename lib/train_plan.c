@@ -454,6 +454,11 @@ int pp_train_plan(pp_train *t)
         if (t->save_every > 0) pp_argv_addf(&s->common, "--save-every=%lld", t->save_every);
         pp_argv_addf(&s->common, "--threads=%d", t->threads);
     }
+    /* The policy stage is the last reader of the critic's q, the
+     * discriminator's disc, the particles and the batch in a lap (the next
+     * lap brings new ones): dropping them there halves what the pipes carry
+     * and changes no number. */
+    pp_argv_add(&t->stage[t->prime_index].common, "--drop=q,disc,particles,batch");
     return 0;
 }
 

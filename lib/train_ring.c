@@ -107,6 +107,23 @@ static int log_mentions_pipe(const pp_train *t, const char *kind)
            strstr(tail, "truncated");
 }
 
+/* A frame of the ring carries every network's parameters (about 1.7 MB for
+ * HalfCheetah's ParPI). Through the default 64 KiB pipe that is some thirty
+ * writer/reader hand-overs per stage per frame; a pipe as large as the
+ * system allows (/proc/sys/fs/pipe-max-size, 1 MiB by default) takes most
+ * of a frame in one go. Best effort: a smaller pipe still works. */
+static void grow_pipe(int fd)
+{
+    int want = 1 << 20;
+    FILE *fp = fopen("/proc/sys/fs/pipe-max-size", "r");
+    if (fp) {
+        int max = 0;
+        if (fscanf(fp, "%d", &max) == 1 && max > 0 && max < want) want = max;
+        fclose(fp);
+    }
+    (void)fcntl(fd, F_SETPIPE_SZ, want);
+}
+
 int pp_train_run_ring(pp_train *t)
 {
     char ring[1200];
@@ -123,6 +140,7 @@ int pp_train_run_ring(pp_train *t)
         return PP_EXIT_FAILURE;
     }
     fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) & ~O_NONBLOCK);
+    grow_pipe(wfd);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -145,6 +163,7 @@ int pp_train_run_ring(pp_train *t)
                 spawn_failed = 1;
                 break;
             }
+            grow_pipe(p[1]);
             out = p[1];
         } else out = wfd;
         char logpath[1200];

@@ -138,15 +138,15 @@ static void bench_chain(const char *name, int parpi, int threads, int iters)
     for (int k = 0; k < n; k++) pp_stage_free(st[k]);
 }
 
-/* Seconds of a parpi-train run (NULL extra: the ring). */
-static double run_train(const char *dir, int steps, int starts, int inproc)
+/* Seconds of a parpi-train run of `steps` env steps, `starts` of them warm-up. */
+static double run_train(const char *dir, const char *algo, int steps, int starts, int inproc)
 {
     char cmd[2048];
     snprintf(cmd, sizeof cmd,
-             "rm -rf %s && parpi-train --env HalfCheetah-v3 --algo parpi --divergence wd --steps %d "
+             "rm -rf %s && parpi-train --env HalfCheetah-v3 %s --steps %d "
              "--learning-starts %d --eval-every 100000000 --log-every 100000000 --save-every 0 "
              "--no-progress --preset none --out %s %s >/dev/null 2>%s.err",
-             dir, steps, starts, dir, inproc ? "--in-process" : "", dir);
+             dir, algo, steps, starts, dir, inproc ? "--in-process" : "", dir);
     double t0 = now_s();
     int rc = system(cmd);
     double t = now_s() - t0;
@@ -155,6 +155,29 @@ static double run_train(const char *dir, int steps, int starts, int inproc)
         return NAN;
     }
     return t;
+}
+
+/* The ring vs the same stages in one process, whole parpi-train runs:
+ * `starts` warm-up frames alone, then with `updates` update frames more;
+ * the difference of the two lengths is the cost of the update frames. */
+static int bench_ring(const char *name, const char *algo, int starts, int updates)
+{
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/parpi-bench-ring.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    double in0 = run_train(dir, algo, starts, starts, 1), in1 = run_train(dir, algo, starts + updates, starts, 1);
+    double r0 = run_train(dir, algo, starts, starts, 0), r1 = run_train(dir, algo, starts + updates, starts, 0);
+    char rm[600];
+    snprintf(rm, sizeof rm, "rm -rf %s %s.err", dir, dir);
+    if (system(rm) != 0) fprintf(stderr, "bench_update: could not remove %s\n", dir);
+    if (isnan(in0) || isnan(in1) || isnan(r0) || isnan(r1)) return 1;
+    double in_u = 1e3 * (in1 - in0) / updates, r_u = 1e3 * (r1 - r0) / updates;
+    printf("ring %-9s update frame: in-process %.2f ms, piped ring %.2f ms: overhead %.2f ms/frame (%+.1f%%); "
+           "warm-up frame (no batch, params still travel): in-process %.2f ms, ring %.2f ms  [%d+%d frames]\n",
+           name, in_u, r_u, r_u - in_u, 100.0 * (r_u - in_u) / in_u, 1e3 * in0 / starts, 1e3 * r0 / starts,
+           starts, updates);
+    fflush(stdout);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -177,22 +200,7 @@ int main(int argc, char **argv)
         bench_chain("ParPI-wd", 1, threads, iters);
     }
     if (!ring) return 0;
-    /* The ring vs the same stages in one process: whole parpi-train runs with
-     * `starts` warm-up frames (no batch, but the parameters still travel)
-     * and ring_frames update frames. */
-    int starts = B;
-    char dir[256];
-    snprintf(dir, sizeof dir, "%s/parpi-bench-ring.%d", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-    double t_in = run_train(dir, starts + ring_frames, starts, 1);
-    double t_ring = run_train(dir, starts + ring_frames, starts, 0);
-    char rm[600];
-    snprintf(rm, sizeof rm, "rm -rf %s %s.err", dir, dir);
-    if (system(rm) != 0) fprintf(stderr, "bench_update: could not remove %s\n", dir);
-    if (isnan(t_in) || isnan(t_ring)) return 1;
-    int frames = starts + ring_frames;
-    printf("ring      parpi-train HalfCheetah-v3 ParPI-wd, %d frames (%d updates): in-process %.2f s "
-           "(%.2f ms/frame), ring %.2f s (%.2f ms/frame): overhead %.2f ms/frame, %+.1f%%\n",
-           frames, ring_frames, t_in, 1e3 * t_in / frames, t_ring, 1e3 * t_ring / frames,
-           1e3 * (t_ring - t_in) / frames, 100.0 * (t_ring - t_in) / t_in);
-    return 0;
+    int rc = bench_ring("SAC", "--algo sac", B, ring_frames);
+    rc |= bench_ring("ParPI-wd", "--algo parpi --divergence wd", B, ring_frames);
+    return rc;
 }
