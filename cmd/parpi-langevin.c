@@ -1,0 +1,4 @@
+/* parpi-langevin - see man parpi-langevin(1); the stage is lib/stage_langevin.c */
+#include "stage.h"
+
+int main(int argc, char **argv) { return pp_stage_main("langevin", argc, argv); }
