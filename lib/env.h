@@ -42,12 +42,18 @@ int pp_env_step(pp_env *e, const double *act, double *obs, double *reward, int *
 /* Map a in [-1,1]^d to [low, high]. */
 void pp_env_scale_action(const pp_env_info *info, const float *a, double *act);
 
-/* Print every task: name, obs dim, act dim, episode limit, one per line. */
+/* Print every task, one per line after a "# name obs act steps dt action bounds"
+ * header: name, obs dim, act dim, episode limit, dt, action bounds ("[-1, 1]"
+ * when all dims agree). A task that cannot be created (MuJoCo models not
+ * found, ...) is listed as "NAME unavailable: <why>". */
 void pp_env_list(FILE *out);
 /* Names for completion/validation: NULL-terminated. */
 const char *const *pp_env_names(void);
 
-/* D4RL reference returns (random, expert) for normalised scores; 0 if none. */
+/* D4RL reference returns (random, expert) for normalised scores
+ * 100 (R - random) / (expert - random). name: a task ("Hopper-v3") or a D4RL
+ * data set ("hopper-medium-v2"), case ignored. Returns 1 and fills both, or 0
+ * (both set to 0) when the task has none (Humanoid, Pendulum, MultiGoal). */
 int pp_env_d4rl_reference(const char *name, double *random_return, double *expert_return);
 
 #endif
