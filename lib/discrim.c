@@ -123,8 +123,8 @@ int pp_discrim_update(pp_discrim *d, const float *x_p, const float *x_pi, int B,
     if (!finite) {
         *rng = rng_keep;
         if (d->lip == PP_LIP_SN) pp_mlp_sn_set(&d->net, d->sn_keep, d->params);
-        return pp_fail("discriminator: the %s loss is not finite (%g; mean f on particles %g, on "
-                       "policy samples %g): parameters left unchanged",
+        return pp_fail("discriminator: the %s loss or its gradient is not finite (loss %g; mean f "
+                       "on particles %g, on policy samples %g): parameters left unchanged",
                        pp_divergence_name(d->div), loss, s.f_p_mean, s.f_pi_mean);
     }
     pp_adam_step(&d->adam, d->params, d->grads);

@@ -76,7 +76,11 @@ static const float *forward_q(pp_qscore *s, const float *u)
         for (int j = 0; j < d; j++) xa[j] = tanhf(ub[j]);
     }
     const float *y = pp_mlp_forward(s->q, s->qparams, s->x, s->B);
-    for (int b = 0; b < s->B; b++) s->qmin[b] = fminf(y[2 * b], y[2 * b + 1]);
+    /* min that propagates NaN (fminf would hide a broken member) */
+    for (int b = 0; b < s->B; b++) {
+        float q1 = y[2 * b], q2 = y[2 * b + 1];
+        s->qmin[b] = (isnan(q1) || isnan(q2)) ? NAN : fminf(q1, q2);
+    }
     return y;
 }
 

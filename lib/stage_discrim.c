@@ -122,8 +122,8 @@ static int dc_create(int argc, char **argv, pp_stage **out)
     st->ops = &pp_stage_discrim;
     st->self = D;
     int rc = 0, c;
-    long v;
-    double x;
+    long v = 0;
+    double x = 0;
     optind = 0;
     opterr = 0;
     while (rc == 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
@@ -248,6 +248,16 @@ static int dc_step(pp_stage *st, pp_frame *f)
         read_rows(f, "particles.uK", B, A, D->uk) != 0 || read_rows(f, pi_path, B, A, D->upi) != 0)
         return -1;
 
+    /* a NaN would be masked by the ReLUs in f but poison the gradients: name it */
+    const float *arrays[3] = {D->obs, D->uk, D->upi};
+    const char *names[3] = {"particles.obs", "particles.uK", pi_path};
+    for (int k = 0; k < 3; k++) {
+        int cols = k == 0 ? O : A;
+        for (size_t i = 0; i < (size_t)B * cols; i++)
+            if (!isfinite(arrays[k][i]))
+                return pp_fail("%s[%zu][%zu] is not finite (%g)", names[k], i / cols, i % cols,
+                               (double)arrays[k][i]);
+    }
     pp_discrim *d = &D->d;
     int in = O + A;
     for (int b = 0; b < B; b++) {

@@ -159,8 +159,8 @@ static int lg_create(int argc, char **argv, pp_stage **out)
     st->ops = &pp_stage_langevin;
     st->self = L;
     int rc = 0, c;
-    long v;
-    double d;
+    long v = 0;
+    double d = 0;
     optind = 0;
     opterr = 0;
     while (rc == 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
@@ -291,6 +291,11 @@ static int lg_step(pp_stage *st, pp_frame *f)
                        pp_shape_str(nd, shape, (char[64]){0}, 64), L->obs_dim, L->max_batch);
     int B = (int)shape[0], d = L->act_dim;
     if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, shape, L->obs, NULL) != 0) return -1;
+    /* a NaN state would be silently masked by the ReLUs: refuse it by name */
+    for (size_t i = 0; i < (size_t)B * L->obs_dim; i++)
+        if (!isfinite(L->obs[i]))
+            return pp_fail("batch.obs[%zu][%zu] is %g, expected a finite number", i / L->obs_dim,
+                           i % L->obs_dim, (double)L->obs[i]);
     if (read_params(f, "policy.params", L->pol.nparams, L->pol_params) != 0) return -1;
     if (read_params(f, "q.params", L->q.nparams, L->q_params) != 0) return -1;
     double alpha;

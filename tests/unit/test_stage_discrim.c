@@ -12,6 +12,10 @@
 #include "frame.h"
 #include "stage.h"
 
+/* a strong reference links the stage in (the registry's are weak) */
+extern const pp_stage_ops pp_stage_discrim;
+static const pp_stage_ops *const linked __attribute__((used)) = &pp_stage_discrim;
+
 enum { O = 3, A = 2, B = 32 };
 
 /* A frame with batch.obs and particles {obs, u0, uK, q0, qK}; uK shifted so
@@ -89,7 +93,7 @@ static void test_disc_map(void)
     char *argv[] = {"discrim", "--hidden", "16", "--divergence", "hinge", NULL};
     pp_stage *s = make(argv, 5);
     pp_frame *f = particle_frame(1, 0);
-    CHECK(s && s->ops->step(s, f) == 0, "hinge/sn step: %s", pp_error());
+    CHECK(s && s->ops->step(s, f) == 0, "hinge/sn step");
     const char *str;
     size_t len;
     int64_t v;
@@ -181,8 +185,8 @@ static void test_resume(const char *lip, const char *div)
     pp_stage_free(c);
 }
 
-/* A NaN in the particles: step fails and the state is as before, so the
- * next good frame gives exactly what it gives without the bad one. */
+/* A NaN in the particles is refused by name, and the state is as before:
+ * the next good frame gives exactly what it gives without the bad one. */
 static void test_nan_frame(void)
 {
     char *argv[] = {"discrim", "--hidden", "16", "--lipschitz", "gp", "--updates", "3", NULL};
@@ -191,7 +195,8 @@ static void test_nan_frame(void)
     pp_frame *b1 = particle_frame(20, 0), *b2 = particle_frame(22, 0);
     int ok = a && b && a->ops->step(a, a1) == 0 && b->ops->step(b, b1) == 0;
     int rc = a->ops->step(a, bad);
-    CHECK(rc == -1 && strstr(pp_error(), "not finite"), "a NaN particle fails the step: %s", pp_error());
+    CHECK(rc == -1 && strstr(pp_error(), "particles.uK[2][1] is not finite"),
+          "a NaN particle fails the step, named: %s", pp_error());
     CHECK(pp_frame_get(bad, "disc") == NULL, "and writes no disc map");
     ok &= a->ops->step(a, a2) == 0 && b->ops->step(b, b2) == 0;
     CHECK(ok && same_f32(a2, b2, "disc.params"),
@@ -200,6 +205,55 @@ static void test_nan_frame(void)
     for (int i = 0; i < 5; i++) pp_frame_free(fs[i]);
     pp_stage_free(a);
     pp_stage_free(b);
+}
+
+static uint8_t *ckpt_bytes(pp_stage *s, size_t *len)
+{
+    pp_frame *ck = pp_frame_new();
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    *len = 0;
+    if (s->ops->save(s, ck) != 0 || pp_frame_encode(ck, &buf, &cap, len) != 0) *len = 0;
+    pp_frame_free(ck);
+    return buf;
+}
+
+/* Divergence inside a frame: with an absurd learning rate (1e38) the first update
+ * sends the weights to ~1e38 and the second overflows. With --updates 3 the
+ * frame fails at update 2 and the stage is rolled back to before the frame
+ * (the checkpoint bytes are identical). */
+static void test_divergence_mid_frame(const char *lip)
+{
+    char *argv[] = {"discrim", "--hidden", "16", "--lr", "1e38", "--updates", "3",
+                    "--lipschitz", (char *)lip, NULL};
+    pp_stage *s = make(argv, 9);
+    pp_frame *f = particle_frame(30, 0);
+    size_t n0, n1;
+    /* build the net first with a frame of one good update */
+    char *argv1[] = {"discrim", "--hidden", "16", "--lipschitz", (char *)lip, NULL};
+    pp_stage *t = make(argv1, 5);
+    pp_frame *g = particle_frame(31, 0);
+    int ok = s && t && t->ops->step(t, g) == 0;
+    /* s: resume t's state so it is built, then a frame that diverges */
+    size_t nt;
+    uint8_t *bt = ckpt_bytes(t, &nt);
+    pp_frame *ck = pp_frame_new();
+    ok &= bt && pp_frame_decode(ck, bt, nt, 0) == 0 && s->ops->load(s, ck) == 0;
+    uint8_t *before = ckpt_bytes(s, &n0);
+    int rc = s->ops->step(s, f);
+    uint8_t *after = ckpt_bytes(s, &n1);
+    CHECK(ok && rc == -1 && strstr(pp_error(), "update 2 of this frame") && strstr(pp_error(), "not finite"),
+          "%s: lr 1e38 diverges within the frame: %s", lip, pp_error());
+    CHECK(n0 > 0 && n0 == n1 && memcmp(before, after, n0) == 0,
+          "%s: the stage is rolled back to before the frame (checkpoint bytes identical)", lip);
+    free(before);
+    free(after);
+    free(bt);
+    pp_frame_free(ck);
+    pp_frame_free(f);
+    pp_frame_free(g);
+    pp_stage_free(s);
+    pp_stage_free(t);
 }
 
 static void test_pass_and_missing(void)
@@ -237,12 +291,21 @@ static void test_options(void)
 
 int main(void)
 {
+    pp_stage *probe = NULL;
+    char *none[] = {"discrim", NULL};
+    if (pp_stage_create("discrim", 1, none, &probe) != 0) {
+        CHECK(0, "the discrim stage is built: %s", pp_error());
+        return check_done();
+    }
+    pp_stage_free(probe);
     test_disc_map();
     test_reader_matches();
     test_resume("sn", "wd");
     test_resume("gp", "wd");
     test_resume("none", "jsd");
     test_nan_frame();
+    test_divergence_mid_frame("sn");
+    test_divergence_mid_frame("gp");
     test_pass_and_missing();
     test_options();
     return check_done();
