@@ -16,12 +16,6 @@
 #include "env_opt.h"
 #include "err.h"
 
-/* MERGE NOTE: weak until lib/env_mujoco.c lands in main; the lead removes
- * this redeclaration at merge (a weak undefined reference would not pull
- * env_mujoco.o out of libparpi.a, so it must not outlive the merge). */
-int pp_env_mujoco_create(const char *name, const char *options, pp_env **out)
-    __attribute__((weak));
-
 typedef enum { FAM_MUJOCO, FAM_PENDULUM, FAM_MULTIGOAL } family;
 
 static const struct {
@@ -135,8 +129,6 @@ int pp_env_create(const char *name, const char *options, pp_env **out)
     int rc;
     switch (fam) {
     case FAM_MUJOCO:
-        if (!pp_env_mujoco_create)
-            return pp_fail("%s: MuJoCo tasks not built into this libparpi", canon);
         rc = pp_env_mujoco_create(canon, options, &e);
         break;
     case FAM_PENDULUM: rc = pp_env_pendulum_create(canon, options, &e); break;
