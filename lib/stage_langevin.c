@@ -59,9 +59,9 @@ static const char options_help[] =
     "  --eps EPS           step size (default 3e-4)\n"
     "  --seed N            seed of the noise and policy samples (default 0; stream 2)\n"
     "  --max-batch N       largest batch accepted (default 256)\n"
-    "  --prior FILE        offline BRAC prior: a frame or checkpoint whose 'policy' field is a\n"
-    "                      gaussian-tanh behaviour policy; particles start from pi_beta and\n"
-    "                      target pi_beta(a|s) exp(Q(s,a)/alpha)\n";
+    "  --prior FILE        offline BRAC prior: a parpi-policy checkpoint or a frame with a\n"
+    "                      gaussian-tanh 'policy' map (the behaviour policy pi_beta);\n"
+    "                      particles start from pi_beta, target pi_beta(a|s) exp(Q(s,a)/alpha)\n";
 
 /* ---- option values ---- */
 static int parse_long(const char *opt, const char *v, long lo, long hi, long *out)
@@ -122,12 +122,43 @@ static int read_params(pp_frame *f, const char *path, size_t n, float *dst)
 /* ---- create / destroy ---- */
 static void lg_destroy(pp_stage *st);
 
+/* The behaviour policy: a frame with a 'policy' map (as in the ring), or a
+ * parpi-policy checkpoint (config.{obs_dim, act_dim, hidden, layers} and
+ * params; not an implicit "svgd" policy). */
 static int load_prior(langevin *L)
 {
     pp_frame *f = pp_frame_new();
     uint8_t *buf = NULL;
+    const char *params_path = "policy.params";
     int rc = pp_frame_load_file(f, L->prior_path, &buf);
-    if (rc == 0) rc = read_net_map(f, "policy", "gaussian-tanh", &L->beta_obs, &L->beta_act, &L->beta_shape);
+    if (rc == 0 && pp_frame_get(f, "policy")) {
+        rc = read_net_map(f, "policy", "gaussian-tanh", &L->beta_obs, &L->beta_act, &L->beta_shape);
+    } else if (rc == 0 && pp_frame_get(f, "config.obs_dim") && pp_frame_get(f, "params")) {
+        int64_t v[4];
+        const char *keys[4] = {"config.obs_dim", "config.act_dim", "config.hidden", "config.layers"};
+        for (int i = 0; i < 4 && rc == 0; i++) {
+            rc = pp_frame_get_i64(f, keys[i], &v[i]);
+            int64_t hi = i == 3 ? PP_MLP_MAX_LAYERS - 1 : 1 << 16;
+            if (rc == 0 && (v[i] < 1 || v[i] > hi))
+                rc = pp_fail("%s is %lld, expected 1 to %lld (a policy checkpoint made before its "
+                             "first frame has no network)", keys[i], (long long)v[i], (long long)hi);
+        }
+        const char *upd;
+        size_t len;
+        if (rc == 0 && pp_frame_get(f, "config.update") &&
+            pp_frame_get_str(f, "config.update", &upd, &len) == 0 && len == 4 &&
+            memcmp(upd, "svgd", 4) == 0)
+            rc = pp_fail("config.update is svgd: an implicit policy, expected a gaussian-tanh one");
+        if (rc == 0) {
+            L->beta_obs = (int)v[0];
+            L->beta_act = (int)v[1];
+            L->beta_shape.hidden = (int)v[2];
+            L->beta_shape.layers = (int)v[3];
+            params_path = "params";
+        }
+    } else if (rc == 0) {
+        rc = pp_fail("expected a 'policy' map (gaussian-tanh) or a parpi-policy checkpoint");
+    }
     if (rc == 0) {
         rc = pp_policy_init(&L->beta, L->beta_obs, L->beta_act, L->beta_shape.hidden,
                             L->beta_shape.layers, L->max_batch);
@@ -136,7 +167,7 @@ static int load_prior(langevin *L)
             L->beta_params = pp_xalloc_f32(L->beta.nparams);
             L->beta_mu = pp_xalloc_f32((size_t)L->max_batch * L->beta_act);
             L->beta_std = pp_xalloc_f32((size_t)L->max_batch * L->beta_act);
-            rc = read_params(f, "policy.params", L->beta.nparams, L->beta_params);
+            rc = read_params(f, params_path, L->beta.nparams, L->beta_params);
         }
     }
     pp_frame_free(f);

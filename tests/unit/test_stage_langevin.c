@@ -278,8 +278,31 @@ static void test_prior(void)
     pp_policy_sample(&n.pol, n.pp, obs, B, &r);
     CHECK(ok && from_beta && memcmp(upi, n.pol.u, sizeof upi) == 0,
           "u0 ~ pi_beta, then upi ~ the current policy, from stream 2");
-    char *bad[] = {"langevin", "--prior", "/nonexistent/prior.ckpt", NULL};
+    pp_frame_free(f);
+    pp_stage_free(s);
+
+    /* the same behaviour policy as a parpi-policy checkpoint (config + params) */
+    pp_frame *ck = pp_frame_new();
+    const char *k[4] = {"config.obs_dim", "config.act_dim", "config.hidden", "config.layers"};
+    int v[4] = {O, A, H, L};
+    for (int i = 0; i < 4; i++) pp_frame_set_i64(ck, k[i], v[i]);
+    pp_frame_set_str(ck, "config.update", "parpi");
+    int64_t np[1] = {(int64_t)beta.pol.nparams};
+    pp_frame_put_tensor(ck, "params", PP_F32, 1, np, beta.pp);
+    CHECK(pp_checkpoint_save(ck, "policy", path) == 0, "policy checkpoint written");
+    s = make(argv, 5);
+    f = ring_frame(&n, 7, 0.2);
+    float u0c[B * A];
+    ok = s && s->ops->step(s, f) == 0 && read2(f, "particles.u0", A, u0c) == 0;
+    CHECK(ok && memcmp(u0, u0c, sizeof u0) == 0, "--prior reads a parpi-policy checkpoint too");
+    pp_frame_set_str(ck, "config.update", "svgd");
+    pp_checkpoint_save(ck, "policy", path);
     pp_stage *t = NULL;
+    CHECK(pp_stage_create("langevin", 5, argv, &t) == -1 && strstr(pp_error(), "implicit"),
+          "an implicit (svgd) policy is refused as a prior: %s", pp_error());
+    pp_frame_free(ck);
+
+    char *bad[] = {"langevin", "--prior", "/nonexistent/prior.ckpt", NULL};
     CHECK(pp_stage_create("langevin", 3, bad, &t) == -1 && strstr(pp_error(), "/nonexistent/prior.ckpt"),
           "an unreadable prior is named: %s", pp_error());
     unlink(path);
