@@ -113,6 +113,27 @@ static int read_net_map(pp_frame *f, const char *map, const char *want_arch, int
     return 0;
 }
 
+/* Floats of an MLP in -> hidden x layers -> out with E members (mlp.h layout). */
+static int64_t mlp_floats(int64_t in, int64_t hidden, int layers, int64_t out, int64_t E)
+{
+    return E * (in * hidden + hidden + (layers - 1) * (hidden * hidden + hidden) + hidden * out + out);
+}
+
+/* The params tensor at path must hold exactly n floats: checked against the
+ * frame before anything is allocated for it, so a hostile shape in the map
+ * cannot make the stage allocate more than the frame's own size. */
+static int check_params_size(pp_frame *f, const char *path, int64_t n)
+{
+    pp_dtype dt;
+    int nd;
+    int64_t shape[PP_MAX_DIMS];
+    if (pp_frame_get_tensor_info(f, path, &dt, &nd, shape) != 0) return -1;
+    if (dt != PP_F32 || nd != 1 || shape[0] != n)
+        return pp_fail("%s is %s%s, expected f32[%lld] for the map's sizes", path, pp_dtype_name(dt),
+                       pp_shape_str(nd, shape, (char[64]){0}, 64), (long long)n);
+    return 0;
+}
+
 static int read_params(pp_frame *f, const char *path, size_t n, float *dst)
 {
     int64_t shape[1] = {(int64_t)n};
@@ -302,6 +323,9 @@ static int lg_step(pp_stage *st, pp_frame *f)
     if (qo != po || qa != pa)
         return pp_fail("q is for obs %d, act %d but policy is for obs %d, act %d", qo, qa, po, pa);
     if (!L->ready) {
+        if (check_params_size(f, "policy.params", mlp_floats(po, ps.hidden, ps.layers, 2 * pa, 1)) != 0 ||
+            check_params_size(f, "q.params", mlp_floats(po + pa, qsh.hidden, qsh.layers, 1, 2)) != 0)
+            return -1;
         if (build(L, po, pa, ps, qsh) != 0) return -1;
     } else if (po != L->obs_dim || pa != L->act_dim || ps.hidden != L->pol_shape.hidden ||
                ps.layers != L->pol_shape.layers || qsh.hidden != L->q_shape.hidden ||

@@ -238,6 +238,17 @@ static void test_resume_and_errors(void)
     pp_frame *mis = ring_frame(&n, 40, 0.2);
     pp_frame_set_i64(mis, "q.obs_dim", O + 1);
     CHECK(a->ops->step(a, mis) == -1 && strstr(pp_error(), "q is for obs"), "mismatched q: %s", pp_error());
+    /* a map claiming a huge net is checked against its params tensor before
+     * anything is allocated (a fresh stage: nothing built yet) */
+    char *fresh_argv[] = {"langevin", NULL};
+    pp_stage *fresh = make(fresh_argv, 1);
+    pp_frame *huge = ring_frame(&n, 41, 0.2);
+    pp_frame_set_i64(huge, "policy.hidden", 60000);
+    pp_frame_set_i64(huge, "policy.layers", 7);
+    CHECK(fresh && fresh->ops->step(fresh, huge) == -1 && strstr(pp_error(), "expected f32[21600"),
+          "a map's sizes must match its params before allocation: %s", pp_error());
+    pp_frame_free(huge);
+    pp_stage_free(fresh);
     pp_frame *warm = pp_frame_new();
     pp_frame_set_i64(warm, "step", 1);
     CHECK(a->ops->step(a, warm) == 0 && pp_frame_get(warm, "particles") == NULL,
