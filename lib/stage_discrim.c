@@ -390,6 +390,17 @@ static int dc_load(pp_stage *st, pp_frame *ck)
         if (adopt_int(ck, "config.obs_dim", &obs, D->explicit_flags & EXPLICIT_OBS, "--obs-dim") != 0 ||
             adopt_int(ck, "config.act_dim", &act, D->explicit_flags & EXPLICIT_ACT, "--act-dim") != 0)
             return -1;
+        /* the sizes must match the params tensor before anything is allocated */
+        int64_t want = (int64_t)(obs + act) * hidden + hidden +
+                       (int64_t)(layers - 1) * ((int64_t)hidden * hidden + hidden) + hidden + 1;
+        pp_dtype dt;
+        int nd;
+        int64_t shape[PP_MAX_DIMS];
+        if (pp_frame_get_tensor_info(ck, "params", &dt, &nd, shape) != 0) return -1;
+        if (dt != PP_F32 || nd != 1 || shape[0] != want)
+            return pp_fail("params is %s%s, expected f32[%lld] for the config's sizes",
+                           pp_dtype_name(dt), pp_shape_str(nd, shape, (char[64]){0}, 64),
+                           (long long)want);
         if (D->ready) { /* built at create from --obs-dim/--act-dim: rebuild to the checkpoint's */
             pp_discrim_free(&D->d);
             float *bufs[] = {D->obs, D->uk, D->upi, D->keep_params, D->keep_m, D->keep_v, D->keep_sn};
