@@ -111,12 +111,15 @@ bench: all $(BENCHES)
 	@for b in $(BENCHES); do PATH="$(abspath $(OUT)/bin):$$PATH" PARPI_SHARE="$(abspath share/parpi)" $$b || exit 1; done
 
 FUZZ_SECONDS ?= 60
+FUZZ_SRC := lib/err.c lib/tensor.c lib/mpk.c $(wildcard lib/frame*.c) lib/stream.c lib/checkpoint.c
+# New interesting inputs go to build/fuzz/corpus-work, crashes to build/fuzz/crash-*
+# (fix, then copy the input into tests/fuzz/corpus: `make check` replays it).
 fuzz:
-	@mkdir -p build/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -Ilib tests/fuzz/fuzz_frame.c \
-	  lib/frame*.c lib/tensor.c lib/err.c lib/mpk*.c -o build/fuzz/fuzz_frame -lm
-	build/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/corpus-work tests/fuzz/corpus 2>&1 | tail -5 || true
 	@mkdir -p build/fuzz/corpus-work
+	clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib \
+	  tests/fuzz/fuzz_frame.c $(FUZZ_SRC) -o build/fuzz/fuzz_frame -lm
+	build/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	  -artifact_prefix=build/fuzz/ build/fuzz/corpus-work tests/fuzz/corpus
 
 # ---- install ----
 MAN1 := $(wildcard man/man1/*.1)

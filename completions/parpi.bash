@@ -21,6 +21,22 @@ _parpi_option_values()
     esac
 }
 
+# Field paths of the first parpi file named on the line (parpi-cat --csv);
+# a comma-separated list completes its last element.
+_parpi_fields()
+{
+    local f file="" prefix="" last=$cur
+    for f in "${COMP_WORDS[@]:1}"; do
+        [[ $f != -* && -f $f ]] && { file=$f; break; }
+    done
+    [[ -z $file ]] && return 0
+    if [[ $cur == *,* ]]; then prefix=${cur%,*},; last=${cur##*,}; fi
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -P "$prefix" -W "$(parpi-cat --fields "$file" 2>/dev/null)" -- "$last"))
+    compopt -o nospace 2>/dev/null
+    return 0
+}
+
 _parpi()
 {
     local cur prev prog words
@@ -28,6 +44,15 @@ _parpi()
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     prog="${COMP_WORDS[0]##*/}"
     COMPREPLY=()
+
+    # Per-program cases, for values the --help text cannot give.
+    case "$prog" in
+        parpi-cat)
+            case "$prev" in
+                -c|--csv) _parpi_fields; return 0 ;;
+                -n|--frame|--max-frame) return 0 ;;
+            esac ;;
+    esac
 
     if [[ "$prev" == --* ]]; then
         local values

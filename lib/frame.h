@@ -6,7 +6,10 @@
  * untouched. Changing a node (set/put/remove) marks it and its ancestors as
  * changed; those are re-encoded.
  *
- * Paths name nested fields with dots: "batch.obs", "metrics.critic.q_loss".
+ * Paths name nested fields with dots: "batch.obs", "metrics.critic.q_loss";
+ * "" is the root. Keys are str; a map with an "nd" key is a tensor (or a
+ * numpy scalar {nd: false}, read as a number), so no other map may use "nd".
+ * A one-element tensor also reads as a number through get_f64/get_i64.
  *
  * Memory: every node, string and copied tensor of a frame lives in the
  * frame's arena. pp_frame_clear() empties a frame and keeps the arena's
@@ -74,8 +77,6 @@ int pp_frame_get_tensor_info(pp_frame *f, const char *path, pp_dtype *dtype, int
  * (may be NULL). Error: "batch.obs is f32[256,11], expected f32[256,17]". */
 int pp_frame_read_tensor(pp_frame *f, const char *path, pp_dtype dtype, int ndim,
                          const int64_t *expected_shape, void *dst, int64_t *got_shape);
-/* Convenience: float32 tensor with exactly this many elements (any shape of that numel is refused
- * unless the shape matches): wraps pp_frame_read_tensor. */
 
 /* Setters create intermediate maps as needed and replace an existing field. */
 int pp_frame_set_f64(pp_frame *f, const char *path, double v);
@@ -134,6 +135,8 @@ void pp_writer_close(pp_writer *w); /* does not close the fd */
 /* Whole-file helpers: read one frame from a file (must contain exactly one),
  * or write one frame atomically: temp file in the same directory, fsync,
  * rename, fsync of the directory. A crash never leaves a torn file. */
+/* load_file: *keep_buf receives the file's bytes, which the frame points into:
+ * free() it once the frame is no longer used (NULL on error). */
 int pp_frame_load_file(pp_frame *f, const char *path, uint8_t **keep_buf);
 int pp_frame_save_file_atomic(pp_frame *f, const char *path);
 
@@ -152,7 +155,17 @@ int pp_checkpoint_load(pp_frame *f, const char *path, const char *kind, uint8_t 
 /* ---- text output (parpi-cat) ---- */
 /* Human summary: one line per field path with dtype, shape, min/mean/max. */
 int pp_frame_print_summary(pp_frame *f, FILE *out);
-/* Whole frame as JSON (tensors as nested arrays; NaN/Inf as null). */
+/* Whole frame as JSON on one line (tensors as nested arrays; NaN/Inf as
+ * null; bin as a base64 string; ext as {"ext": type, "data": base64}). */
 int pp_frame_print_json(pp_frame *f, FILE *out);
+#define PP_JSON_TENSOR_OBJECT 1 /* tensors as {"dtype":"f32","shape":[..],"data":[flat]} */
+int pp_frame_print_json_opts(pp_frame *f, FILE *out, int flags);
+/* Field paths, one per line (maps are walked; tensors, arrays and scalars are leaves). */
+int pp_frame_print_fields(pp_frame *f, FILE *out);
+/* Fields as CSV columns: a number or str is one row, a 1-D tensor one column,
+ * a 2-D tensor [rows, cols] cols columns; every field must have the same
+ * number of rows. header: first a line of names (the last path component,
+ * or the whole path when two fields end alike; 2-D columns get 0, 1, ...). */
+int pp_frame_print_csv(pp_frame *f, const char *const *fields, int nfields, bool header, FILE *out);
 
 #endif

@@ -31,7 +31,8 @@ typedef struct {
 size_t pp_dtype_size(pp_dtype t);
 const char *pp_dtype_numpy(pp_dtype t);     /* "<f4" ... */
 const char *pp_dtype_name(pp_dtype t);      /* "f32" ... */
-/* Parse a numpy type string ("<f4", "=f4", "float32" not accepted); -1 on unknown. */
+/* Parse a numpy dtype.str ("<f4"; "=f4" too, and "<u1"/"|u1" alike for one-byte
+ * types); big-endian (">f4") and names ("float32") are refused: -1. */
 int pp_dtype_parse(const char *s, size_t len, pp_dtype *out);
 
 int64_t pp_shape_numel(int ndim, const int64_t *shape);

@@ -1,6 +1,3 @@
-/* PENDING: move to tests/unit/ once lib/frame.c (branch mpk) is in main; it
- * passes 23/23 (and clean under ASan+UBSan) against mpk a7a6ff3. Kept here
- * so that this branch builds and checks without frame.c. */
 /* test_replay_file.c - replay buffers through files: round trip (bit-exact,
  * same sampling afterwards), capacity changes, D4RL-style flags, corrupt and
  * foreign files, and sampled batches in frames. */
