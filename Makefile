@@ -52,6 +52,10 @@ $(OUT)/build/lib/%.o: lib/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The nets' elementwise kernels: -O3 and no errno from sqrtf so that GCC
+# vectorises them (see lib/mlp_kernels.c).
+$(OUT)/build/lib/mlp_kernels.o: ALL_CFLAGS += -O3 -fno-math-errno
+
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^

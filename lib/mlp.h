@@ -28,7 +28,11 @@
  *
  * Threads: pp_blas_set_threads(n) sets OpenBLAS's thread count; call once at
  * start-up (the --threads flag). OpenBLAS threads sleep when idle (we set
- * OPENBLAS's thread timeout low in pp_blas_set_threads, see mlp.c).
+ * OPENBLAS's thread timeout low in pp_blas_set_threads, see blas.c).
+ *
+ * Buffers: pre[l] holds x W + b, post[l] = act(pre[l]); where the layer's
+ * activation is linear post[l] == pre[l] (same buffer). Nothing is allocated
+ * after pp_mlp_init. The gradient penalty clobbers pre[] with its deltas.
  */
 #ifndef PP_MLP_H
 #define PP_MLP_H
@@ -61,6 +65,9 @@ typedef struct {
     float *sn_sigma[PP_MLP_MAX_LAYERS];   /* [E] */
     float *sn_w[PP_MLP_MAX_LAYERS];       /* W / sigma, same layout as the blob's W_l */
     size_t sn_state_floats;               /* floats of (u, v) state over all layers, for checkpoints */
+    /* added by the nn implementation */
+    int max_width;                        /* max over width[0..nlayers] */
+    int sn_ready;                         /* sn_w/sn_sigma computed (init_params, sn_update, sn_set) */
 } pp_mlp;
 
 /* hidden: array of nhidden widths. Returns 0 or -1 (bad shapes). */
@@ -90,8 +97,16 @@ void pp_mlp_sn_set(pp_mlp *m, const float *src, const float *params);
 float pp_mlp_grad_penalty(pp_mlp *m, const float *params, const float *x, int B, float lambda,
                           float *dparams);
 
+/* 0 if pp_mlp_grad_penalty supports this net (members 1, out 1, ReLU or
+ * linear hidden, linear output, no spectral norm); -1 and pp_fail otherwise.
+ * pp_mlp_grad_penalty aborts on an unsupported net (a programming error):
+ * stages check once at create time. */
+int pp_mlp_grad_penalty_check(const pp_mlp *m);
+
 /* FLOPs of one forward of B rows (2 per multiply-add). Backward ~ 2x. */
 double pp_mlp_forward_flops(const pp_mlp *m, int B);
+/* Exact FLOPs of pp_mlp_backward for B rows with / without dparams and dx. */
+double pp_mlp_backward_flops(const pp_mlp *m, int B, int with_dparams, int with_dx);
 
 /* ---- optimiser ---- */
 typedef struct {
@@ -111,8 +126,24 @@ void pp_polyak(float *target, const float *src, size_t n, float tau);
 /* ---- BLAS ---- */
 void pp_blas_set_threads(int n);
 int pp_blas_threads(void);
-/* Seconds spent inside sgemm since start (counted when profiling is on). */
+/* Apply the idle-thread fix of pp_blas_set_threads once, keeping OpenBLAS's
+ * thread count (pp_mlp_init calls it; a no-op after the first call). */
+void pp_blas_quiet_once(void);
+/* Seconds spent inside sgemm since start (counted when profiling is on).
+ * The counters are plain process globals: profile from one thread. */
 void pp_blas_profile(int on);
 double pp_blas_seconds(void);
+void pp_blas_profile_reset(void);      /* zero seconds, flops and calls */
+double pp_blas_flops(void);            /* 2*M*N*K summed over profiled calls */
+long long pp_blas_calls(void);
+
+/* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C (ta/tb: 1 =
+ * transposed). Every Linear goes through here (profiled). Shapes with one
+ * row, one column or K = 1 are sent to sgemv/sger. */
+void pp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc);
+/* Row-major y = alpha op(A) x + beta y, A [rows, cols] (profiled). */
+void pp_sgemv(int ta, int rows, int cols, float alpha, const float *A, int lda, const float *x, int incx,
+              float beta, float *y, int incy);
 
 #endif

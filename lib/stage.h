@@ -33,6 +33,10 @@ typedef struct {
     int (*save)(pp_stage *s, pp_frame *ckpt);
     int (*load)(pp_stage *s, pp_frame *ckpt);
     void (*destroy)(pp_stage *s);
+    /* Optional (NULL for most kinds): fill f with a frame to write before any
+     * input is read; 1 if there is one, 0 if not, -1 on error. parpi-policy
+     * --prime uses it to start the ring ({step: 0, policy, alpha}). */
+    int (*prime)(pp_stage *s, pp_frame *f);
 } pp_stage_ops;
 
 struct pp_stage {

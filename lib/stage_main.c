@@ -203,8 +203,16 @@ int pp_stage_main(const char *kind, int argc, char **argv)
     pp_frame *f = pp_frame_new();
     int status = PP_EXIT_OK;
     long frames = 0;
+    if (ops->prime) { /* a frame written before any input is read (parpi-policy --prime) */
+        int primed = ops->prime(s, f);
+        if (primed < 0 || (primed > 0 && pp_writer_put(w, f) != 0)) {
+            fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
+            status = PP_EXIT_FAILURE;
+        }
+        pp_frame_clear(f);
+    }
     double t0 = now_seconds(), last_report = t0;
-    for (;;) {
+    while (status == PP_EXIT_OK) {
         if (stop_requested) break;
         uint64_t offset = pp_reader_offset(r);
         int got = pp_reader_next(r, f);

@@ -1,0 +1,100 @@
+#!/usr/bin/env bats
+# parpi-critic as a program: options, frames in and out, errors, checkpoints.
+# Fixtures: tests/cli/data/stage-*.mp (made by data/make-stage-fixtures.py).
+
+load /usr/lib/bats/bats-support/load.bash
+load /usr/lib/bats/bats-assert/load.bash
+
+DATA="$BATS_TEST_DIRNAME/data"
+SMALL=(--hidden 8 --layers 2 --max-batch 4)
+
+have_cat() { command -v parpi-cat >/dev/null; }
+
+@test "critic: --help lists the stage's options, exit 0" {
+    run parpi-critic --help
+    assert_success
+    assert_output --partial "--target sac|sql"
+    assert_output --partial "--value-particles"
+}
+
+@test "critic: --version" {
+    run parpi-critic --version
+    assert_success
+    assert_output --regexp "^parpi-critic [0-9]"
+}
+
+@test "critic: an unknown option is a usage error naming it (exit 2)" {
+    run parpi-critic --frobnicate </dev/null
+    assert_failure 2
+    assert_output --partial "unknown option --frobnicate"
+}
+
+@test "critic: a bad --target lists the choices (exit 2)" {
+    run parpi-critic --target dqn </dev/null
+    assert_failure 2
+    assert_output --partial "expected one of sac, sql"
+}
+
+@test "critic: a bad number is a usage error (exit 2)" {
+    run parpi-critic --gamma 1.5 </dev/null
+    assert_failure 2
+    assert_output --partial "--gamma: '1.5'"
+}
+
+@test "critic: updates on every frame with a batch, emits q and metrics" {
+    run bash -c "parpi-critic ${SMALL[*]} <'$DATA/stage-frames.mp' >'$BATS_TEST_TMPDIR/out.mp'"
+    assert_success
+    have_cat || skip "parpi-cat not built: output not inspected"
+    run parpi-cat --fields --frame 0 "$BATS_TEST_TMPDIR/out.mp"
+    assert_output --partial "q.params"
+    assert_output --partial "metrics.critic.q_loss"
+    assert_output --partial "metrics.critic.target_mean"
+    # the middle frame has no batch: no update, no critic metrics
+    run parpi-cat --fields --frame 1 "$BATS_TEST_TMPDIR/out.mp"
+    refute_output --partial "metrics.critic.q_loss"
+    run parpi-cat --fields --frame 2 "$BATS_TEST_TMPDIR/out.mp"
+    assert_output --partial "metrics.critic.q_loss"
+}
+
+@test "critic: --target sql runs on the same frames" {
+    run bash -c "parpi-critic --target sql --value-particles 4 ${SMALL[*]} <'$DATA/stage-frames.mp' | wc -c"
+    assert_success
+    [ "$output" -gt 8000 ]
+}
+
+@test "critic: a missing field is a clear error (exit 1)" {
+    run parpi-critic "${SMALL[@]}" <"$DATA/stage-norew.mp"
+    assert_failure 1
+    assert_output --partial "missing field batch.rew"
+}
+
+@test "critic: a shape change names the field and the expected shape (exit 1)" {
+    run parpi-critic "${SMALL[@]}" <"$DATA/stage-wideobs.mp"
+    assert_failure 1
+    assert_output --partial "batch.obs is f32[4,4], expected f32[4,3]"
+}
+
+@test "critic: more rows than --max-batch is refused (exit 1)" {
+    run parpi-critic --hidden 8 --layers 2 --max-batch 2 <"$DATA/stage-frames.mp"
+    assert_failure 1
+    assert_output --partial "expected 1..2 (--max-batch)"
+}
+
+@test "critic: checkpoint then resume continues the same run" {
+    ck="$BATS_TEST_TMPDIR/q.ckpt"
+    run bash -c "parpi-critic ${SMALL[*]} --checkpoint '$ck' <'$DATA/stage-frames.mp' >/dev/null"
+    assert_success
+    [ -s "$ck" ]
+    run bash -c "parpi-critic ${SMALL[*]} --resume '$ck' <'$DATA/stage-frames.mp' >/dev/null"
+    assert_success
+    run parpi-critic --resume "$BATS_TEST_TMPDIR/missing.ckpt" </dev/null
+    assert_failure 1
+}
+
+@test "critic: a checkpoint of another network size is refused (exit 1)" {
+    ck="$BATS_TEST_TMPDIR/q.ckpt"
+    parpi-critic "${SMALL[@]}" --checkpoint "$ck" <"$DATA/stage-frames.mp" >/dev/null
+    run parpi-critic --obs-dim 3 --act-dim 2 --hidden 16 --layers 2 --max-batch 4 --resume "$ck" </dev/null
+    assert_failure 1
+    assert_output --partial "expected obs 3 act 2 hidden 16"
+}

@@ -1,0 +1,323 @@
+/* MLP forward/backward against a float64 reference: gradients w.r.t. params
+ * and input by central finite differences in double (Linear, ReLU, Tanh, a
+ * twin 3-hidden-layer critic, tanh output, spectral norm with u, v fixed, the
+ * gradient penalty), the twin net against two separate nets, full-size
+ * forward in float against double, and the NULL-dparams / NULL-dx paths. */
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+#include "err.h"
+#include "mlp.h"
+#include "mlp_ref.h"
+#include "rng.h"
+
+#define FD_H 1e-6
+
+static double *to_double(const float *a, size_t n)
+{
+    double *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++) d[i] = a[i];
+    return d;
+}
+
+/* L = sum c .* f(x) in double */
+static double ref_loss(const pp_mlp *m, const double *p, const double *x, int B, const double *c, double *y)
+{
+    ref_forward(m, p, x, B, y);
+    double s = 0;
+    for (size_t i = 0; i < (size_t)B * m->members * m->width[m->nlayers]; i++) s += c[i] * y[i];
+    return s;
+}
+
+/* Draw x until every ReLU unit is at least `margin` away from its kink. */
+static void draw_input_off_kinks(const pp_mlp *m, const double *pd, float *x, double *xd, int B, pp_rng *rng)
+{
+    size_t n = (size_t)B * m->width[0];
+    for (int tries = 0; tries < 100; tries++) {
+        pp_rng_fill_normal_f32(rng, x, n);
+        for (size_t i = 0; i < n; i++) xd[i] = x[i];
+        if (ref_kink_margin(m, pd, xd, B) > 1e-3) return;
+    }
+    printf("# warning: no input found 1e-3 away from every ReLU kink\n");
+}
+
+static void check_vec(const char *what, const float *got, const double *want, size_t n, double bound)
+{
+    double r = rel_err_fd(got, want, n);
+    printf("#   relative error %.3g (bound %.3g)\n", r, bound);
+    CHECK(r <= bound, "%s", what);
+}
+
+static void grad_check(const char *name, int in, int nhidden, const int *hidden, int out, int E, pp_act ha,
+                       pp_act oa, int spectral, int B, uint64_t seed)
+{
+    pp_mlp m;
+    if (pp_mlp_init(&m, in, nhidden, hidden, out, E, ha, oa, spectral, B) != 0) {
+        CHECK(0, "%s: init", name);
+        return;
+    }
+    pp_rng rng;
+    pp_rng_seed(&rng, seed);
+    float *params = pp_xalloc_f32(m.nparams), *dparams = pp_xalloc_f32(m.nparams);
+    pp_mlp_init_params(&m, params, &rng);
+    if (spectral) pp_mlp_sn_update(&m, params); /* u, v as a training step would leave them */
+    size_t nx = (size_t)B * in, ny = (size_t)B * E * out;
+    float *x = pp_xalloc_f32(nx), *dy = pp_xalloc_f32(ny), *dx = pp_xalloc_f32(nx);
+    double *pd = to_double(params, m.nparams), *xd = malloc(nx * sizeof *xd), *yd = malloc(ny * sizeof *yd);
+    draw_input_off_kinks(&m, pd, x, xd, B, &rng);
+    pp_rng_fill_normal_f32(&rng, dy, ny);
+    double *c = to_double(dy, ny);
+
+    const float *y = pp_mlp_forward(&m, params, x, B);
+    ref_forward(&m, pd, xd, B, yd);
+    char what[160];
+    snprintf(what, sizeof what, "%s: forward matches float64", name);
+    check_vec(what, y, yd, ny, 1e-5);
+
+    pp_mlp_backward(&m, params, dy, dparams, dx);
+
+    double *num = malloc(m.nparams * sizeof *num);
+    for (size_t i = 0; i < m.nparams; i++) {
+        double keep = pd[i];
+        pd[i] = keep + FD_H;
+        double lp = ref_loss(&m, pd, xd, B, c, yd);
+        pd[i] = keep - FD_H;
+        double lm = ref_loss(&m, pd, xd, B, c, yd);
+        pd[i] = keep;
+        num[i] = (lp - lm) / (2 * FD_H);
+    }
+    snprintf(what, sizeof what, "%s: d/dparams matches float64 finite differences (%zu params)", name, m.nparams);
+    check_vec(what, dparams, num, m.nparams, 1e-4);
+
+    double *numx = malloc(nx * sizeof *numx);
+    for (size_t i = 0; i < nx; i++) {
+        double keep = xd[i];
+        xd[i] = keep + FD_H;
+        double lp = ref_loss(&m, pd, xd, B, c, yd);
+        xd[i] = keep - FD_H;
+        double lm = ref_loss(&m, pd, xd, B, c, yd);
+        xd[i] = keep;
+        numx[i] = (lp - lm) / (2 * FD_H);
+    }
+    snprintf(what, sizeof what, "%s: d/dx matches float64 finite differences", name);
+    check_vec(what, dx, numx, nx, 1e-4);
+
+    free(num);
+    free(numx);
+    free(c);
+    free(pd);
+    free(xd);
+    free(yd);
+    free(x);
+    free(dy);
+    free(dx);
+    free(params);
+    free(dparams);
+    pp_mlp_free(&m);
+}
+
+static void penalty_check(const char *name, pp_act ha, uint64_t seed)
+{
+    int hidden[2] = {8, 6}, in = 4, B = 5;
+    float lambda = 10.0f;
+    pp_mlp m;
+    pp_mlp_init(&m, in, 2, hidden, 1, 1, ha, PP_ACT_LINEAR, 0, B);
+    CHECK(pp_mlp_grad_penalty_check(&m) == 0, "%s: net accepted by pp_mlp_grad_penalty_check", name);
+    pp_rng rng;
+    pp_rng_seed(&rng, seed);
+    float *params = pp_xalloc_f32(m.nparams), *dparams = pp_xalloc_f32(m.nparams);
+    pp_mlp_init_params(&m, params, &rng);
+    /* scale the weights up so that ||g|| straddles 1 across the batch */
+    for (size_t i = 0; i < m.nparams; i++) params[i] *= 1.7f;
+    double *pd = to_double(params, m.nparams), *xd = malloc((size_t)B * in * sizeof *xd);
+    float *x = pp_xalloc_f32((size_t)B * in);
+    draw_input_off_kinks(&m, pd, x, xd, B, &rng);
+
+    float P = pp_mlp_grad_penalty(&m, params, x, B, lambda, dparams);
+    double Pd = ref_penalty(&m, pd, xd, B, lambda);
+    printf("# %s: penalty %.6g (float64 %.6g)\n", name, P, Pd);
+    CHECK_REL(P, Pd, 1e-5, "%s: penalty value matches float64", name);
+
+    double *num = malloc(m.nparams * sizeof *num);
+    for (size_t i = 0; i < m.nparams; i++) {
+        double keep = pd[i];
+        pd[i] = keep + FD_H;
+        double lp = ref_penalty(&m, pd, xd, B, lambda);
+        pd[i] = keep - FD_H;
+        double lm = ref_penalty(&m, pd, xd, B, lambda);
+        pd[i] = keep;
+        num[i] = (lp - lm) / (2 * FD_H);
+    }
+    char what[160];
+    snprintf(what, sizeof what, "%s: d penalty / d params matches float64 finite differences", name);
+    check_vec(what, dparams, num, m.nparams, 1e-4);
+    int bias_zero = 1;
+    for (int l = 0; l < m.nlayers; l++)
+        for (int j = 0; j < m.width[l + 1]; j++) bias_zero &= dparams[m.off_b[l] + j] == 0.0f;
+    CHECK(bias_zero, "%s: biases get no penalty gradient", name);
+
+    /* accumulation: a second call adds the same gradient again */
+    float *twice = pp_xalloc_f32(m.nparams);
+    memcpy(twice, dparams, m.nparams * sizeof *twice);
+    pp_mlp_grad_penalty(&m, params, x, B, lambda, twice);
+    double d = 0;
+    for (size_t i = 0; i < m.nparams; i++) d = fmax(d, fabs(twice[i] - 2 * dparams[i]));
+    CHECK(d < 1e-5, "%s: dparams is accumulated into (max dev %.2g)", name, d);
+
+    free(twice);
+    free(num);
+    free(pd);
+    free(xd);
+    free(x);
+    free(params);
+    free(dparams);
+    pp_mlp_free(&m);
+}
+
+/* Member e of a twin blob as the blob of a single net of the same shape. */
+static void split_member(const pp_mlp *twin, const pp_mlp *single, const float *src, int e, float *dst)
+{
+    int E = twin->members;
+    for (int l = 0; l < twin->nlayers; l++) {
+        int in = twin->width[l], out = twin->width[l + 1];
+        for (int i = 0; i < in; i++)
+            for (int j = 0; j < out; j++) {
+                size_t s = l == 0 ? twin->off_w[0] + (size_t)i * E * out + (size_t)e * out + j
+                                  : twin->off_w[l] + (size_t)e * in * out + (size_t)i * out + j;
+                dst[single->off_w[l] + (size_t)i * out + j] = src[s];
+            }
+        for (int j = 0; j < out; j++) dst[single->off_b[l] + j] = src[twin->off_b[l] + (size_t)e * out + j];
+    }
+}
+
+static double max_rel(const float *a, const float *b, size_t n)
+{
+    double d = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        d = fmax(d, fabs((double)a[i] - b[i]));
+        s = fmax(s, fabs((double)b[i]));
+    }
+    return s > 0 ? d / s : d;
+}
+
+/* HalfCheetah critic at full size: twin against two nets, float against double. */
+static void full_size_checks(void)
+{
+    int hidden[3] = {256, 256, 256}, in = 23, B = 256;
+    pp_mlp twin, one;
+    pp_mlp_init(&twin, in, 3, hidden, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0, B);
+    pp_mlp_init(&one, in, 3, hidden, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, B);
+    CHECK(twin.nparams == 2 * one.nparams, "twin blob holds two nets (%zu floats)", twin.nparams);
+    pp_rng rng;
+    pp_rng_seed(&rng, 99);
+    float *p2 = pp_xalloc_f32(twin.nparams), *g2 = pp_xalloc_f32(twin.nparams);
+    float *p1[2], *g1[2], *dx1[2];
+    pp_mlp_init_params(&twin, p2, &rng);
+    float *x = pp_xalloc_f32((size_t)B * in), *dy = pp_xalloc_f32((size_t)B * 2), *dx2 = pp_xalloc_f32((size_t)B * in);
+    pp_rng_fill_normal_f32(&rng, x, (size_t)B * in);
+    pp_rng_fill_normal_f32(&rng, dy, (size_t)B * 2);
+
+    float *y2 = pp_xalloc_f32((size_t)B * 2);
+    memcpy(y2, pp_mlp_forward(&twin, p2, x, B), (size_t)B * 2 * sizeof *y2);
+    pp_mlp_backward(&twin, p2, dy, g2, dx2);
+
+    double *pd = to_double(p2, twin.nparams), *xd = to_double(x, (size_t)B * in), *yd = malloc((size_t)B * 2 * sizeof *yd);
+    ref_forward(&twin, pd, xd, B, yd);
+    double r = rel_err_fd(y2, yd, (size_t)B * 2);
+    printf("#   relative error %.3g (bound 1e-05)\n", r);
+    CHECK(r <= 1e-5, "critic 23-256-256-256-1 x2, batch 256: float forward matches float64");
+
+    float ys[2][256], dys[256];
+    double dev_y = 0, dev_g = 0;
+    float *dxsum = pp_xalloc_f32((size_t)B * in);
+    for (int e = 0; e < 2; e++) {
+        p1[e] = pp_xalloc_f32(one.nparams);
+        g1[e] = pp_xalloc_f32(one.nparams);
+        dx1[e] = pp_xalloc_f32((size_t)B * in);
+        split_member(&twin, &one, p2, e, p1[e]);
+        const float *y = pp_mlp_forward(&one, p1[e], x, B);
+        for (int b = 0; b < B; b++) {
+            ys[e][b] = y[b];
+            dys[b] = dy[b * 2 + e];
+        }
+        pp_mlp_backward(&one, p1[e], dys, g1[e], dx1[e]);
+        for (int b = 0; b < B; b++) dev_y = fmax(dev_y, fabs(ys[e][b] - y2[b * 2 + e]) / fmax(fabs(y2[b * 2 + e]), 1e-3));
+        float *g2e = pp_xalloc_f32(one.nparams);
+        split_member(&twin, &one, g2, e, g2e);
+        dev_g = fmax(dev_g, max_rel(g2e, g1[e], one.nparams));
+        free(g2e);
+    }
+    for (size_t i = 0; i < (size_t)B * in; i++) dxsum[i] = dx1[0][i] + dx1[1][i];
+    double dev_x = max_rel(dx2, dxsum, (size_t)B * in);
+    printf("#   twin vs separate: output %.3g, dparams %.3g, dx %.3g (bound 1e-05)\n", dev_y, dev_g, dev_x);
+    CHECK(dev_y <= 1e-5, "twin output equals two separate nets");
+    CHECK(dev_g <= 1e-5, "twin dparams equal the two nets' dparams");
+    CHECK(dev_x <= 1e-5, "twin dx equals the sum of the two nets' dx");
+
+    /* dparams NULL / dx NULL give the same remaining result; dparams accumulates */
+    float *gonly = pp_xalloc_f32(twin.nparams), *dxonly = pp_xalloc_f32((size_t)B * in);
+    pp_mlp_forward(&twin, p2, x, B);
+    pp_mlp_backward(&twin, p2, dy, gonly, NULL);
+    pp_mlp_backward(&twin, p2, dy, NULL, dxonly);
+    CHECK(memcmp(gonly, g2, twin.nparams * sizeof *g2) == 0, "backward with dx = NULL gives the same dparams");
+    CHECK(memcmp(dxonly, dx2, (size_t)B * in * sizeof *dx2) == 0, "backward with dparams = NULL gives the same dx");
+    pp_mlp_backward(&twin, p2, dy, gonly, NULL);
+    double dacc = 0;
+    for (size_t i = 0; i < twin.nparams; i++) dacc = fmax(dacc, fabs(gonly[i] - 2 * g2[i]));
+    CHECK(dacc < 1e-4, "dparams is accumulated into (max dev %.2g)", dacc);
+
+    /* batch 1 (acting): the one-row sgemm path */
+    const float *yb = pp_mlp_forward(&twin, p2, x + 5 * in, 1);
+    double y1d[2] = {yd[10], yd[11]};
+    r = rel_err_fd(yb, y1d, 2);
+    printf("#   relative error %.3g (bound 1e-05)\n", r);
+    CHECK(r <= 1e-5, "batch of one row matches float64");
+
+    for (int e = 0; e < 2; e++) {
+        free(p1[e]);
+        free(g1[e]);
+        free(dx1[e]);
+    }
+    free(gonly);
+    free(dxonly);
+    free(dxsum);
+    free(pd);
+    free(xd);
+    free(yd);
+    free(y2);
+    free(x);
+    free(dy);
+    free(dx2);
+    free(p2);
+    free(g2);
+    pp_mlp_free(&twin);
+    pp_mlp_free(&one);
+}
+
+int main(void)
+{
+    int h1[1] = {7}, h3[3] = {9, 8, 7}, h2[2] = {7, 6};
+    grad_check("Linear 5->3", 5, 0, NULL, 3, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, 4, 1);
+    grad_check("ReLU 5->7->3", 5, 1, h1, 3, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, 4, 2);
+    grad_check("Tanh 5->7->3", 5, 1, h1, 3, 1, PP_ACT_TANH, PP_ACT_LINEAR, 0, 4, 3);
+    grad_check("twin critic 6->9->8->7->1 x2", 6, 3, h3, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0, 5, 4);
+    grad_check("twin critic, batch 1", 6, 3, h3, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0, 1, 5);
+    grad_check("tanh output 5->7->4 x3", 5, 1, h1, 4, 3, PP_ACT_RELU, PP_ACT_TANH, 0, 4, 6);
+    grad_check("spectral 5->7->6->1 x2 (u, v fixed)", 5, 2, h2, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 1, 4, 7);
+    grad_check("spectral tanh 5->7->3, tanh output", 5, 1, h1, 3, 1, PP_ACT_TANH, PP_ACT_TANH, 1, 3, 8);
+    penalty_check("gradient penalty, ReLU 4->8->6->1", PP_ACT_RELU, 11);
+    penalty_check("gradient penalty, linear 4->8->6->1", PP_ACT_LINEAR, 12);
+
+    pp_mlp bad;
+    pp_mlp_init(&bad, 4, 1, h1, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0, 4);
+    CHECK(pp_mlp_grad_penalty_check(&bad) == -1, "gradient penalty refuses a twin net");
+    pp_mlp_free(&bad);
+    pp_mlp_init(&bad, 4, 1, h1, 1, 1, PP_ACT_TANH, PP_ACT_LINEAR, 0, 4);
+    CHECK(pp_mlp_grad_penalty_check(&bad) == -1, "gradient penalty refuses tanh hidden layers");
+    pp_mlp_free(&bad);
+    CHECK(pp_mlp_init(&bad, 0, 1, h1, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, 4) == -1, "input width 0 is refused");
+
+    full_size_checks();
+    return check_done();
+}
