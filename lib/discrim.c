@@ -32,6 +32,10 @@ int pp_discrim_init(pp_discrim *d, pp_divergence div, pp_lipschitz lip, int in_d
     if (pp_mlp_init(&d->net, in_dim, layers, widths, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR,
                     lip == PP_LIP_SN, 2 * max_batch) != 0)
         return pp_fail_prefix("discriminator: ");
+    if (lip == PP_LIP_GP && pp_mlp_grad_penalty_check(&d->net) != 0) {
+        pp_mlp_free(&d->net);
+        return pp_fail_prefix("discriminator: --lipschitz gp: ");
+    }
     d->div = div;
     d->lip = lip;
     d->gp_weight = gp_weight;
