@@ -11,7 +11,7 @@ _parpi_option_values()
     case "$2" in
         --env) parpi-collect --list-envs 2>/dev/null | awk 'NR>0 && $1 !~ /^#/ {print $1}' ;;
         --divergence) echo "jsd wd hinge rkl" ;;
-        --lipschitz) echo "sn gp" ;;
+        --lipschitz) echo "none sn gp" ;;
         --target) echo "sac sql" ;;
         --update) echo "parpi sac svgd" ;;
         --algo) echo "parpi sac sql" ;;
