@@ -31,11 +31,6 @@ PKG_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -fPIC -Ilib $(PKG_CFLAGS) \
               -DPARPI_VERSION='"$(VERSION)"' -DPARPI_SHAREDIR='"$(SHAREDIR)"' -MMD -MP
 LDLIBS   := $(PKG_LIBS) -lmujoco -lpthread -lm
-# Stage objects are reached only through the weak registry in lib/stage.c, and a
-# weak reference does not pull an archive member in: -u makes the linker
-# extract each stage present (lib/stage_<kind>.c defines pp_stage_<kind>).
-STAGE_KINDS := $(filter-out main,$(patsubst lib/stage_%.c,%,$(wildcard lib/stage_*.c)))
-STAGE_UNDEF := $(foreach k,$(STAGE_KINDS),-Wl,-u,pp_stage_$(k))
 
 LIB_SRC  := $(sort $(wildcard lib/*.c))
 LIB_OBJ  := $(LIB_SRC:lib/%.c=$(OUT)/build/lib/%.o)
@@ -71,7 +66,7 @@ $(SHARED): $(LIB_OBJ)
 
 $(OUT)/bin/%: cmd/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(STAGE_UNDEF) $(STATIC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
 
 $(OUT)/bin/%: cmd/%.sh
 	@mkdir -p $(dir $@)
@@ -79,11 +74,11 @@ $(OUT)/bin/%: cmd/%.sh
 
 $(OUT)/build/tests/%: tests/unit/%.c tests/unit/check.h $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(STAGE_UNDEF) $(STATIC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(STATIC) $(LDLIBS)
 
 $(OUT)/build/bench/%: tests/bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(STAGE_UNDEF) $(STATIC) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(STATIC) $(LDLIBS)
 
 # ---- tests ----
 # Every suite prints TAP; tests/run-tap adds them up and prints the closing

@@ -1,12 +1,4 @@
-/* parpi-critic - see man/man1/parpi-critic.1; the stage is lib/stage_critic.c.
- *
- * The registry (lib/stage.c) refers to the stages weakly, and a weak
- * reference does not pull an object out of a static library: this strong
- * reference is what links lib/stage_critic.o into the program.
- */
+/* parpi-critic - see man/man1/parpi-critic.1; the stage is lib/stage_critic.c. */
 #include "stage.h"
-
-extern const pp_stage_ops pp_stage_critic;
-static const pp_stage_ops *const linked __attribute__((used)) = &pp_stage_critic;
 
 int main(int argc, char **argv) { return pp_stage_main("critic", argc, argv); }

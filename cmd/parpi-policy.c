@@ -1,12 +1,4 @@
-/* parpi-policy - see man/man1/parpi-policy.1; the stage is lib/stage_policy.c.
- *
- * The registry (lib/stage.c) refers to the stages weakly, and a weak
- * reference does not pull an object out of a static library: this strong
- * reference is what links lib/stage_policy.o into the program.
- */
+/* parpi-policy - see man/man1/parpi-policy.1; the stage is lib/stage_policy.c. */
 #include "stage.h"
-
-extern const pp_stage_ops pp_stage_policy;
-static const pp_stage_ops *const linked __attribute__((used)) = &pp_stage_policy;
 
 int main(int argc, char **argv) { return pp_stage_main("policy", argc, argv); }

@@ -1,15 +1,15 @@
 /* stage.c - the registry of stage kinds.
  *
- * Each stage file defines one `const pp_stage_ops pp_stage_<kind>`. They are
- * declared weak here so the library links while a stage is being written;
- * a kind whose ops are absent is reported as "not built".
+ * Each stage file defines one `const pp_stage_ops pp_stage_<kind>`; the
+ * table below refers to all of them, so any program that looks a stage up
+ * links every stage out of the static library.
  */
 #include <string.h>
 
 #include "err.h"
 #include "stage.h"
 
-#define STAGE(name) extern const pp_stage_ops pp_stage_##name __attribute__((weak));
+#define STAGE(name) extern const pp_stage_ops pp_stage_##name;
 STAGE(collect)
 STAGE(critic)
 STAGE(langevin)

@@ -12,9 +12,6 @@
 #include "frame.h"
 #include "stage.h"
 
-/* a strong reference links the stage in (the registry's are weak) */
-extern const pp_stage_ops pp_stage_discrim;
-static const pp_stage_ops *const linked __attribute__((used)) = &pp_stage_discrim;
 
 enum { O = 3, A = 2, B = 32 };
 

@@ -14,9 +14,6 @@
 #include "policy.h"
 #include "stage.h"
 
-/* a strong reference links the stage in (the registry's are weak) */
-extern const pp_stage_ops pp_stage_langevin;
-static const pp_stage_ops *const linked __attribute__((used)) = &pp_stage_langevin;
 
 enum { O = 3, A = 2, H = 16, L = 2, B = 64 };
 
