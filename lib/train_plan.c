@@ -459,6 +459,12 @@ int pp_train_plan(pp_train *t)
      * lap brings new ones): dropping them there halves what the pipes carry
      * and changes no number. */
     pp_argv_add(&t->stage[t->prime_index].common, "--drop=q,disc,particles,batch");
+    /* Likewise the Langevin stage is the last reader of q and of the policy
+     * (the policy stage keeps its own parameters and emits them anew):
+     * nothing after it needs them, so the two largest tensors stop there. */
+    for (int i = 0; i < t->nstages; i++)
+        if (strcmp(t->stage[i].kind, "langevin") == 0)
+            pp_argv_add(&t->stage[i].common, "--drop=q,policy");
     return 0;
 }
 
