@@ -45,10 +45,13 @@ typedef struct {
     const float *prior_mu, *prior_std;
     /* owned scratch */
     float *x;                  /* [max_batch, obs_dim + act_dim]: obs filled by set_obs */
-    float *dy;                 /* [max_batch, 2] */
+    int *member;               /* [max_batch]: the smaller member per row (0 or 1) */
     float *dx;                 /* [max_batch, obs_dim + act_dim] */
     float *qmin;               /* [max_batch]: min(Q1,Q2) at the last u scored/evaluated */
     int B;                     /* rows set by set_obs */
+    /* when set, the next score call copies its min Q (at the u it was given)
+     * here and clears this: the first Langevin step's forward gives q0 */
+    float *q_first;
     /* statistics of the score calls since the last reset */
     double score_norm_sum;     /* sum over rows of ||g||_2 */
     long score_rows;

@@ -26,7 +26,7 @@ int pp_qscore_init(pp_qscore *s, pp_mlp *q, int obs_dim, int act_dim, int max_ba
     size_t in = (size_t)(obs_dim + act_dim);
     s->x = pp_xalloc_f32((size_t)max_batch * in);
     s->dx = pp_xalloc_f32((size_t)max_batch * in);
-    s->dy = pp_xalloc_f32((size_t)max_batch * 2);
+    s->member = pp_xcalloc((size_t)max_batch, sizeof *s->member);
     s->qmin = pp_xalloc_f32((size_t)max_batch);
     return 0;
 }
@@ -35,7 +35,7 @@ void pp_qscore_free(pp_qscore *s)
 {
     free(s->x);
     free(s->dx);
-    free(s->dy);
+    free(s->member);
     free(s->qmin);
     memset(s, 0, sizeof *s);
 }
@@ -79,13 +79,13 @@ int pp_qscore_fn(void *ctx, const float *u, int B, int d, float *g)
     if (B != s->B || d != s->act_dim)
         return pp_fail("langevin: score asked for [%d,%d], expected [%d,%d]", B, d, s->B, s->act_dim);
     const float *y = forward_q(s, u);
-    /* dy: one-hot on the smaller member per row (ties: Q1), so dx = dQmin/d(input). */
-    for (int b = 0; b < B; b++) {
-        int second = y[2 * b + 1] < y[2 * b];
-        s->dy[2 * b] = second ? 0.0f : 1.0f;
-        s->dy[2 * b + 1] = second ? 1.0f : 0.0f;
+    /* dx = dQmin/d(input): per row, the backward of the smaller member only (ties: Q1). */
+    for (int b = 0; b < B; b++) s->member[b] = y[2 * b + 1] < y[2 * b];
+    if (s->q_first) { /* the first forward is at u0: it gives q0 for free */
+        memcpy(s->q_first, s->qmin, (size_t)B * sizeof(float));
+        s->q_first = NULL;
     }
-    pp_mlp_backward(s->q, s->qparams, s->dy, NULL, s->dx);
+    pp_mlp_backward_input_select(s->q, s->qparams, s->member, s->dx);
     int in = s->obs_dim + d;
     double inv_alpha = 1.0 / s->alpha;
     for (int b = 0; b < B; b++) {

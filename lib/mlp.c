@@ -66,6 +66,7 @@ int pp_mlp_init(pp_mlp *m, int in, int nhidden, const int *hidden, int out, int 
     m->nparams = off;
     m->delta_a = pp_xalloc_f32((size_t)max_batch * E * maxw);
     m->delta_b = pp_xalloc_f32((size_t)max_batch * E * maxw);
+    m->sel_rows = pp_xcalloc((size_t)max_batch, sizeof *m->sel_rows);
     pp_blas_quiet_once();
     return 0;
 }
@@ -82,6 +83,7 @@ void pp_mlp_free(pp_mlp *m)
     }
     free(m->delta_a);
     free(m->delta_b);
+    free(m->sel_rows);
     memset(m, 0, sizeof *m);
 }
 

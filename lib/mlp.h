@@ -68,6 +68,7 @@ typedef struct {
     /* added by the nn implementation */
     int max_width;                        /* max over width[0..nlayers] */
     int sn_ready;                         /* sn_w/sn_sigma computed (init_params, sn_update, sn_set) */
+    int *sel_rows;                        /* [max_batch] scratch of pp_mlp_backward_input_select */
 } pp_mlp;
 
 /* hidden: array of nhidden widths. Returns 0 or -1 (bad shapes). */
@@ -82,6 +83,13 @@ const float *pp_mlp_forward(pp_mlp *m, const float *params, const float *x, int 
 /* Backward of the last forward: dy [B, E*out]. dparams (nullable) is
  * ACCUMULATED into; dx (nullable) [B, in] is overwritten (sum over members). */
 void pp_mlp_backward(pp_mlp *m, const float *params, const float *dy, float *dparams, float *dx);
+
+/* dx [B, in] = d/dx of sum_b y[b, member[b]]: the input gradient of one chosen
+ * member per row (the Langevin score of min(Q1, Q2)). For nets with one
+ * output per member and a linear output. Each member's backward runs only on
+ * the rows that chose it, so it costs one member's backward, not E of them.
+ * Uses the buffers of the last forward; dparams are not computed. */
+void pp_mlp_backward_input_select(pp_mlp *m, const float *params, const int *member, float *dx);
 
 /* Spectral norm: one power-iteration step on params; caches sigma and W/sigma. */
 void pp_mlp_sn_update(pp_mlp *m, const float *params);

@@ -379,7 +379,8 @@ static int lg_step(pp_stage *st, pp_frame *f)
     L->qs.score_norm_sum = 0;
     L->qs.score_rows = 0;
     pp_qscore_set_obs(&L->qs, L->obs, B);
-    pp_qscore_eval(&L->qs, L->u0, L->q0);
+    if (L->K > 0) L->qs.q_first = L->q0; /* filled by the first score call, at u0 */
+    else pp_qscore_eval(&L->qs, L->u0, L->q0);
     int rc = pp_langevin_run(L->u, B, d, L->K, L->eps, pp_qscore_fn, &L->qs, &L->rng, L->g, L->xi);
     if (rc == 0) {
         pp_qscore_eval(&L->qs, L->u, L->qK);

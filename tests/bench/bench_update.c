@@ -112,15 +112,20 @@ static void bench_chain(const char *name, int parpi, int threads, int iters)
     pp_rng_seed(&rng, 1);
     float *buf = pp_xalloc_f32((size_t)B * O);
     double *ms = pp_xcalloc((size_t)iters, sizeof(double));
+    double *stage_ms[4];
+    for (int k = 0; k < n; k++) stage_ms[k] = pp_xcalloc((size_t)iters, sizeof(double));
     const int warm = 3;
     for (int it = 0; it < iters + warm; it++) {
         put_batch(f, &rng, buf);
         double t0 = now_s();
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < n; k++) {
+            double ts = now_s();
             if (st[k]->ops->step(st[k], f) != 0) {
                 fprintf(stderr, "bench_update: %s step: %s\n", st[k]->ops->kind, pp_error());
                 exit(1);
             }
+            if (it >= warm) stage_ms[k][it - warm] = (now_s() - ts) * 1e3;
+        }
         compact(g, f);
         pp_frame *t = f;
         f = g;
@@ -130,6 +135,13 @@ static void bench_chain(const char *name, int parpi, int threads, int iters)
     qsort(ms, (size_t)iters, sizeof *ms, cmp_double);
     printf("%-10s threads %d  median %7.2f ms  min %7.2f ms  (%d updates, batch %d, hidden 256%s)\n",
            name, threads, ms[iters / 2], ms[0], iters, B, parpi ? ", K 5" : "");
+    printf("           where the time goes (median ms per stage):");
+    for (int k = 0; k < n; k++) {
+        qsort(stage_ms[k], (size_t)iters, sizeof(double), cmp_double);
+        printf(" %s %.2f", st[k]->ops->kind, stage_ms[k][iters / 2]);
+        free(stage_ms[k]);
+    }
+    printf("\n");
     fflush(stdout);
     free(ms);
     free(buf);

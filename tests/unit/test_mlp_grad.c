@@ -267,6 +267,28 @@ static void full_size_checks(void)
     for (size_t i = 0; i < twin.nparams; i++) dacc = fmax(dacc, fabs(gonly[i] - 2 * g2[i]));
     CHECK(dacc < 1e-4, "dparams is accumulated into (max dev %.2g)", dacc);
 
+    /* one chosen member per row (the Langevin score of min(Q1, Q2)) equals the
+     * full backward with a one-hot dy on that member */
+    {
+        int *member = calloc((size_t)B, sizeof *member);
+        float *onehot = pp_xalloc_f32((size_t)B * 2), *dxsel = pp_xalloc_f32((size_t)B * in);
+        pp_mlp_forward(&twin, p2, x, B);
+        int n1 = 0;
+        for (int b = 0; b < B; b++) {
+            member[b] = y2[2 * b + 1] < y2[2 * b];
+            n1 += member[b];
+            onehot[2 * b + member[b]] = 1.0f;
+        }
+        pp_mlp_backward(&twin, p2, onehot, NULL, dxonly);
+        pp_mlp_backward_input_select(&twin, p2, member, dxsel);
+        double dsel = max_rel(dxsel, dxonly, (size_t)B * in);
+        printf("#   rows choosing member 1: %d of %d; max relative difference %.3g (bound 1e-05)\n", n1, B, dsel);
+        CHECK(n1 > 0 && n1 < B && dsel <= 1e-5, "input gradient of the chosen member per row equals the one-hot backward");
+        free(member);
+        free(onehot);
+        free(dxsel);
+    }
+
     /* batch 1 (acting): the one-row sgemm path */
     const float *yb = pp_mlp_forward(&twin, p2, x + 5 * in, 1);
     double y1d[2] = {yd[10], yd[11]};
