@@ -29,6 +29,7 @@ void pp_policy_work_init(pp_policy_work *w, int obs_dim, int act_dim, int rows, 
     w->x = pp_xalloc_f32((size_t)rows * W);
     w->dx = pp_xalloc_f32((size_t)rows * W);
     w->dy = pp_xalloc_f32((size_t)rows * 2);
+    w->member = pp_xcalloc((size_t)rows, sizeof *w->member);
     w->d_a = pp_xalloc_f32((size_t)a_rows * act_dim);
     w->d_logp = pp_xalloc_f32((size_t)a_rows);
     w->glogp = pp_xalloc_f32((size_t)rows * act_dim);
@@ -40,6 +41,7 @@ void pp_policy_work_free(pp_policy_work *w)
     free(w->x);
     free(w->dx);
     free(w->dy);
+    free(w->member);
     free(w->d_a);
     free(w->d_logp);
     free(w->glogp);
@@ -108,11 +110,12 @@ double pp_policy_loss_sac(pp_policy *pi, const float *params, const float *obs, 
     for (int b = 0; b < B; b++) {
         int j = qv[2 * b + 1] < qv[2 * b];
         qs += qv[2 * b + j];
-        w->dy[2 * b + j] = (float)(-1.0 / B);
-        w->dy[2 * b + 1 - j] = 0.0f;
+        w->member[b] = j;
     }
-    pp_mlp_backward(q, q_params, w->dy, NULL, w->dx);
+    /* d(-mean_b min Q)/da: one member's backward per row, then the -1/B */
+    pp_mlp_backward_input_select(q, q_params, w->member, w->dx);
     action_columns(w->dx, O, A, B, w->d_a);
+    for (size_t i = 0; i < (size_t)B * A; i++) w->d_a[i] *= (float)(-1.0 / B);
     for (int b = 0; b < B; b++) w->d_logp[b] = (float)(alpha / B);
     pp_policy_backward(pi, params, w->d_a, w->d_logp, grads);
     *qmean = qs / B;
@@ -136,10 +139,9 @@ void pp_policy_svgd(pp_policy_implicit *pi, const float *params, const float *ob
     for (int r = 0; r < R; r++) {
         int j = qv[2 * r + 1] < qv[2 * r];
         qs += qv[2 * r + j];
-        w->dy[2 * r + j] = 1.0f;
-        w->dy[2 * r + 1 - j] = 0.0f;
+        w->member[r] = j;
     }
-    pp_mlp_backward(q, q_params, w->dy, NULL, w->dx);
+    pp_mlp_backward_input_select(q, q_params, w->member, w->dx);
     action_columns(w->dx, O, A, R, w->glogp);
     for (int b = 0; b < B; b++)
         for (int j = 0; j < Mf; j++) {

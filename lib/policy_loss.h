@@ -26,6 +26,7 @@ typedef struct {
     int obs_dim, act_dim, rows;
     float *x, *dx;     /* [rows, obs_dim + act_dim] */
     float *dy;         /* [rows, 2] */
+    int *member;       /* [rows]: the smaller of the twin critics per row */
     float *d_a;        /* [rows_a, act_dim]: rows_a = rows * a_per_row (svgd: particles) */
     float *d_logp;     /* [rows] */
     float *glogp;      /* [rows, act_dim] (svgd) */
