@@ -32,9 +32,11 @@ USAGE
 
 die() { echo "$prog: $2" >&2; exit "$1"; }
 
+here=$(dirname "$0")
+# parpi-cat from the same installation (or checkout) first, then PATH
+if [ -x "$here/parpi-cat" ]; then PATH="$here:$PATH"; fi
 share=${PARPI_SHARE:-}
 if [ -z "$share" ]; then
-    here=$(dirname "$0")
     for d in "$here/../share/parpi" /usr/local/share/parpi /usr/share/parpi; do
         if [ -f "$d/plot/curves.gp" ]; then share=$d; break; fi
     done
