@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "discrim.h"
+#include "ckpt_state.h"
 #include "err.h"
 #include "frame.h"
 #include "stage.h"
@@ -303,9 +304,6 @@ static int dc_step(pp_stage *st, pp_frame *f)
 static int dc_save(pp_stage *st, pp_frame *ck)
 {
     discrim *D = st->self;
-    uint64_t words[PP_RNG_STATE_WORDS];
-    pp_rng_to_u64(&D->rng, words);
-    int64_t sr[1] = {PP_RNG_STATE_WORDS};
     if (pp_frame_set_str(ck, "config.divergence", pp_divergence_name(D->div)) != 0 ||
         pp_frame_set_str(ck, "config.lipschitz", pp_lipschitz_name(D->lip)) != 0 ||
         pp_frame_set_i64(ck, "config.hidden", D->hidden) != 0 ||
@@ -315,7 +313,7 @@ static int dc_save(pp_stage *st, pp_frame *ck)
         pp_frame_set_i64(ck, "config.updates", D->updates_per_frame) != 0 ||
         pp_frame_set_i64(ck, "config.seed", (int64_t)D->seed) != 0 ||
         pp_frame_set_i64(ck, "config.max_batch", D->max_batch) != 0 ||
-        pp_frame_put_tensor(ck, "rng", PP_I64, 1, sr, words) != 0 ||
+        pp_ckpt_put_rng(ck, "rng", &D->rng) != 0 ||
         pp_frame_set_i64(ck, "frames", D->frames) != 0 ||
         pp_frame_set_bool(ck, "built", D->ready) != 0)
         return -1;
@@ -377,10 +375,9 @@ static int dc_load(pp_stage *st, pp_frame *ck)
         adopt_int(ck, "config.layers", &layers, D->explicit_flags & EXPLICIT_LAYERS, "--layers") != 0)
         return -1;
     if (layers > PP_MLP_MAX_LAYERS - 1) return pp_fail("config.layers is %d, too many", layers);
-    uint64_t words[PP_RNG_STATE_WORDS];
-    int64_t sr[1] = {PP_RNG_STATE_WORDS}, frames;
-    if (pp_frame_read_tensor(ck, "rng", PP_I64, 1, sr, words, NULL) != 0 ||
-        pp_frame_get_i64(ck, "frames", &frames) != 0)
+    pp_rng rng;
+    int64_t frames;
+    if (pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
         return -1;
     pp_node *built = pp_frame_get(ck, "built");
     double is_built = 0;
@@ -432,7 +429,7 @@ static int dc_load(pp_stage *st, pp_frame *ck)
         D->hidden = hidden;
         D->layers = layers;
     }
-    pp_rng_from_u64(&D->rng, words);
+    D->rng = rng;
     D->frames = frames;
     return 0;
 }

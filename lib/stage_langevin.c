@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ckpt_state.h"
 #include "err.h"
 #include "frame.h"
 #include "langevin.h"
@@ -432,15 +433,12 @@ static int lg_step(pp_stage *st, pp_frame *f)
 static int lg_save(pp_stage *st, pp_frame *ck)
 {
     langevin *L = st->self;
-    uint64_t words[PP_RNG_STATE_WORDS];
-    pp_rng_to_u64(&L->rng, words);
-    int64_t shape[1] = {PP_RNG_STATE_WORDS};
     if (pp_frame_set_i64(ck, "config.steps", L->K) != 0 ||
         pp_frame_set_f64(ck, "config.eps", L->eps) != 0 ||
         pp_frame_set_i64(ck, "config.seed", (int64_t)L->seed) != 0 ||
         pp_frame_set_i64(ck, "config.max_batch", L->max_batch) != 0 ||
         (L->prior_path && pp_frame_set_str(ck, "config.prior", L->prior_path) != 0) ||
-        pp_frame_put_tensor(ck, "rng", PP_I64, 1, shape, words) != 0 ||
+        pp_ckpt_put_rng(ck, "rng", &L->rng) != 0 ||
         pp_frame_set_i64(ck, "frames", L->frames) != 0)
         return -1;
     return 0;
@@ -449,11 +447,11 @@ static int lg_save(pp_stage *st, pp_frame *ck)
 static int lg_load(pp_stage *st, pp_frame *ck)
 {
     langevin *L = st->self;
-    uint64_t words[PP_RNG_STATE_WORDS];
-    int64_t shape[1] = {PP_RNG_STATE_WORDS}, frames;
-    if (pp_frame_read_tensor(ck, "rng", PP_I64, 1, shape, words, NULL) != 0) return -1;
-    if (pp_frame_get_i64(ck, "frames", &frames) != 0) return -1;
-    pp_rng_from_u64(&L->rng, words);
+    pp_rng rng;
+    int64_t frames;
+    if (pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
+        return -1;
+    L->rng = rng;
     L->frames = frames;
     return 0;
 }

@@ -121,8 +121,15 @@ int main(void)
     double quiet = idle_cpu_after_burst(a, b, c);
     printf("#   CPU seconds during 0.3 s idle after a 2-thread burst: default timeout %.3f, parpi %.3f\n", spin,
            quiet);
-    CHECK(spin > 0.02, "control: with OpenBLAS's default timeout the idle pool spins (%.3f s CPU)", spin);
-    CHECK(quiet < 0.01, "with pp_blas_set_threads the idle pool sleeps (%.3f s CPU in 0.3 s)", quiet);
+    if (spin > 0.02) {
+        CHECK(spin > 0.02, "control: with OpenBLAS's default timeout the idle pool spins (%.3f s CPU)", spin);
+        CHECK(quiet < 0.01, "with pp_blas_set_threads the idle pool sleeps (%.3f s CPU in 0.3 s)", quiet);
+    } else {
+        /* On a machine whose cores are all busy the spinning workers get no
+         * CPU either, so the measurement cannot tell spin from sleep. */
+        SKIP("idle-pool check: the control saw no spin (%.3f s CPU), the cores are too busy to measure", spin);
+        SKIP("idle-pool check: needs the control above");
+    }
     pp_blas_set_threads(1);
     if (saved) {
         setenv("OPENBLAS_THREAD_TIMEOUT", saved, 1);
