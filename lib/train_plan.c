@@ -465,6 +465,11 @@ int pp_train_plan(pp_train *t)
     for (int i = 0; i < t->nstages; i++)
         if (strcmp(t->stage[i].kind, "langevin") == 0)
             pp_argv_add(&t->stage[i].common, "--drop=q,policy");
+    /* In the baselines the critic is the last reader of the frame's policy
+     * (the SAC and SVGD updates use their own parameters). */
+    if (strcmp(t->algo, "parpi") != 0)
+        for (int i = 0; i < t->nstages; i++)
+            if (strcmp(t->stage[i].kind, "critic") == 0) pp_argv_add(&t->stage[i].common, "--drop=policy");
     return 0;
 }
 
