@@ -596,3 +596,20 @@ int pp_frame_encode(pp_frame *f, uint8_t **buf, size_t *cap, size_t *len)
     if (*len != size) pp_die(PP_EXIT_FAILURE, "internal error: frame encoded to %zu bytes, sized %zu", *len, size);
     return 0;
 }
+
+int pp_frame_remove_list(pp_frame *f, const char *list)
+{
+    char path[256];
+    while (*list) {
+        size_t n = strcspn(list, ",");
+        if (n >= sizeof path) return pp_fail("field path '%.*s...' is too long", 40, list);
+        if (n > 0) {
+            memcpy(path, list, n);
+            path[n] = '\0';
+            if (pp_frame_remove(f, path) != 0) return -1;
+        }
+        list += n;
+        if (*list == ',') list++;
+    }
+    return 0;
+}

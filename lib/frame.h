@@ -90,6 +90,8 @@ int pp_frame_put_tensor(pp_frame *f, const char *path, pp_dtype dtype, int ndim,
 void *pp_frame_put_tensor_uninit(pp_frame *f, const char *path, pp_dtype dtype, int ndim,
                                  const int64_t *shape);
 int pp_frame_remove(pp_frame *f, const char *path);  /* 0 whether or not it existed */
+/* Remove each path of a comma-separated list ("q,disc,particles"); no allocation. */
+int pp_frame_remove_list(pp_frame *f, const char *list);
 /* Copy the subtree at src_path of src into dst at dst_path (raw bytes kept). */
 int pp_frame_copy(pp_frame *dst, const char *dst_path, pp_frame *src, const char *src_path);
 

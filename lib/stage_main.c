@@ -24,23 +24,6 @@ typedef struct {
     const char *drop; /* "q,disc": fields removed before writing */
 } common_opts;
 
-/* Remove each comma-separated path of list from f (no allocation). */
-static int drop_fields(pp_frame *f, const char *list)
-{
-    char path[256];
-    while (*list) {
-        size_t n = strcspn(list, ",");
-        if (n > 0 && n < sizeof path) {
-            memcpy(path, list, n);
-            path[n] = '\0';
-            if (pp_frame_remove(f, path) != 0) return -1;
-        }
-        list += n;
-        if (*list == ',') list++;
-    }
-    return 0;
-}
-
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -258,7 +241,7 @@ int pp_stage_main(const char *kind, int argc, char **argv)
         char key[96];
         snprintf(key, sizeof key, "metrics.%s.step_ms", kind);
         pp_frame_set_f64(f, key, (te - ts) * 1e3);
-        if (c.drop && drop_fields(f, c.drop) != 0) {
+        if (c.drop && pp_frame_remove_list(f, c.drop) != 0) {
             fprintf(stderr, "%s: --drop: %s\n", pp_progname(), pp_error());
             status = PP_EXIT_FAILURE;
             break;

@@ -160,18 +160,11 @@ int pp_train_run_inprocess(pp_train *t)
         if (rc > 0) break; /* collect ended the run */
         pp_frame_set_f64(f, keys[k], (now_s() - t0) * 1e3);
         const char *drop = option_value(&t->stage[k].common, "drop");
-        if (drop) { /* as the piped stage does (and less to copy when compacting) */
-            char path[256];
-            while (*drop) {
-                size_t n = strcspn(drop, ",");
-                if (n > 0 && n < sizeof path) {
-                    memcpy(path, drop, n);
-                    path[n] = '\0';
-                    pp_frame_remove(f, path);
-                }
-                drop += n;
-                if (*drop == ',') drop++;
-            }
+        /* as the piped stage does (and less to copy when compacting) */
+        if (drop && pp_frame_remove_list(f, drop) != 0) {
+            pp_train_log(t, 1, "stage %s: --drop: %s", t->stage[k].kind, pp_error());
+            status = PP_EXIT_FAILURE;
+            break;
         }
         if (k == t->nstages - 1) { /* a round is complete */
             rounds++;
