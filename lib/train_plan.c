@@ -278,6 +278,17 @@ static pp_train_stage *add_stage(pp_train *t, const char *kind)
     return s;
 }
 
+/* --env NAME [--env-options K=V,...]: the collector and the evaluator act in the same task. */
+static void add_env_args(const pp_train *t, pp_train_stage *s)
+{
+    pp_argv_add(&s->own, "--env");
+    pp_argv_add(&s->own, t->env);
+    if (t->env_options[0]) {
+        pp_argv_add(&s->own, "--env-options");
+        pp_argv_add(&s->own, t->env_options);
+    }
+}
+
 static pp_train_stage *find_stage(pp_train *t, const char *kind)
 {
     for (int i = 0; i < t->nstages; i++)
@@ -394,12 +405,7 @@ int pp_train_plan(pp_train *t)
     int sql_target = strcmp(t->algo, "sql") == 0 || (parpi && strcmp(t->base, "sql") == 0);
 
     pp_train_stage *s = add_stage(t, "collect");
-    pp_argv_add(&s->own, "--env");
-    pp_argv_add(&s->own, t->env);
-    if (t->env_options[0]) {
-        pp_argv_add(&s->own, "--env-options");
-        pp_argv_add(&s->own, t->env_options);
-    }
+    add_env_args(t, s);
     pp_argv_addf(&s->own, "--seed=%llu", t->seed);
     pp_argv_addf(&s->own, "--until=%lld", t->steps);
     pp_argv_addf(&s->own, "--replay=%s/replay.mp", D);
@@ -426,12 +432,7 @@ int pp_train_plan(pp_train *t)
     pp_argv_add(&s->own, "--prime");
 
     s = add_stage(t, "eval");
-    pp_argv_add(&s->own, "--env");
-    pp_argv_add(&s->own, t->env);
-    if (t->env_options[0]) {
-        pp_argv_add(&s->own, "--env-options");
-        pp_argv_add(&s->own, t->env_options);
-    }
+    add_env_args(t, s);
     pp_argv_addf(&s->own, "--seed=%llu", t->seed);
     pp_argv_addf(&s->own, "--every=%lld", t->eval_every);
     pp_argv_addf(&s->own, "--episodes=%d", t->eval_episodes);
