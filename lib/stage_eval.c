@@ -496,8 +496,9 @@ int pp_eval_main(int argc, char **argv)
                    "Evaluation episodes of a policy (the mean action unless --stochastic): mean, std,\n"
                    "min and max of return and length, and the D4RL-normalised score where the task\n"
                    "has reference returns. Standalone prints one 'name value' line per figure.\n\n"
-                   "Options:\n%s\nRing mode also takes pp_stage_main's options: --checkpoint PATH,\n"
-                   "--save-every N, --resume PATH, --in FILE, --out FILE, --threads N, --progress.\n"
+                   "Options:\n%s\nRing mode also takes the options of every stage: --checkpoint PATH,\n"
+                   "--save-every N, --resume PATH, --in FILE, --out FILE, --threads N, --drop F1,F2,\n"
+                   "--max-frame BYTES, --progress.\n"
                    "  -h, --help  this text;  --version  the version\n",
                    eval_options_help);
             return PP_EXIT_OK;
