@@ -99,6 +99,19 @@ double pp_policy_loss_parpi(pp_policy *pi, const float *params, const float *obs
     return alpha * mean_logp(pi, B) + d;
 }
 
+/* The twin critic's output [rows, 2]: per row, which member is smaller
+ * (ties: Q1) into member; returns the sum of the minima. */
+static double twin_min(const float *qv, int rows, int *member)
+{
+    double sum = 0.0;
+    for (int r = 0; r < rows; r++) {
+        int j = qv[2 * r + 1] < qv[2 * r];
+        sum += qv[2 * r + j];
+        member[r] = j;
+    }
+    return sum;
+}
+
 double pp_policy_loss_sac(pp_policy *pi, const float *params, const float *obs, int B,
                           double alpha, pp_mlp *q, const float *q_params, pp_policy_work *w,
                           float *grads, double *qmean)
@@ -106,12 +119,7 @@ double pp_policy_loss_sac(pp_policy *pi, const float *params, const float *obs, 
     const int O = w->obs_dim, A = w->act_dim;
     concat(w->x, obs, O, pi->a, A, B);
     const float *qv = pp_mlp_forward(q, q_params, w->x, B);
-    double qs = 0.0;
-    for (int b = 0; b < B; b++) {
-        int j = qv[2 * b + 1] < qv[2 * b];
-        qs += qv[2 * b + j];
-        w->member[b] = j;
-    }
+    double qs = twin_min(qv, B, w->member);
     /* d(-mean_b min Q)/da: one member's backward per row, then the -1/B */
     pp_mlp_backward_input_select(q, q_params, w->member, w->dx);
     action_columns(w->dx, O, A, B, w->d_a);
@@ -135,12 +143,7 @@ void pp_policy_svgd(pp_policy_implicit *pi, const float *params, const float *ob
             memcpy(x + O, a + ((size_t)b * M + j) * A, sizeof(float) * A);
         }
     const float *qv = pp_mlp_forward(q, q_params, w->x, R);
-    double qs = 0.0;
-    for (int r = 0; r < R; r++) {
-        int j = qv[2 * r + 1] < qv[2 * r];
-        qs += qv[2 * r + j];
-        w->member[r] = j;
-    }
+    double qs = twin_min(qv, R, w->member);
     pp_mlp_backward_input_select(q, q_params, w->member, w->dx);
     action_columns(w->dx, O, A, R, w->glogp);
     for (int b = 0; b < B; b++)
