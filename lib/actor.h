@@ -6,7 +6,7 @@
  *   if (pp_actor_from_frame(f, "policy", 256, &actor) != 0) ...   (first frame creates it)
  *   pp_actor_act(actor, pp_actor_params(actor), obs, B, deterministic, &rng, a);
  *
- * Archs (PROTOCOL.md): "gaussian-tanh" (pp_policy: a = tanh(mu + sigma eps);
+ * Archs (parpi-frame(5)): "gaussian-tanh" (pp_policy: a = tanh(mu + sigma eps);
  * deterministic: tanh(mu)) and "implicit" (pp_policy_implicit: a =
  * tanh(g(s, xi)); deterministic: xi = 0). Actions are in [-1,1]^d (policy
  * space); the env scales them.

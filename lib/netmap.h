@@ -1,7 +1,7 @@
 /* netmap.h - the parameter maps that frames carry: policy, q, disc.
  *
  * Each is a map {arch?: str, obs_dim: int, act_dim: int, hidden: int,
- * layers: int, params: f32[n], ...} (PROTOCOL.md). These helpers read the
+ * layers: int, params: f32[n], ...} (parpi-frame(5)). These helpers read the
  * dims with bounds (a hostile frame cannot make a stage allocate without
  * limit), compare them with the ones a stage was built for, and read/write
  * the params tensor. Messages name the field:

@@ -15,7 +15,7 @@
 #include "policy.h"
 #include "policy_implicit.h"
 
-/* The discriminator's divergence (PROTOCOL.md disc.divergence). */
+/* The discriminator's divergence (parpi-frame(5): disc.divergence). */
 enum { PP_PDIV_JSD = 0, PP_PDIV_WD, PP_PDIV_HINGE, PP_PDIV_RKL };
 /* "jsd" "wd" "hinge" "rkl" -> 0..3; -1 (with a message) otherwise. */
 int pp_policy_div_parse(const char *name, size_t len);
