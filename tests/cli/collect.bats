@@ -114,7 +114,7 @@ nframes() { parpi-cat "$1" | grep -c '^# frame'; }
 }
 
 @test "collect: acts with a policy checkpoint, stochastic or --deterministic" {
-    command -v parpi-policy >/dev/null || skip "parpi-policy is not built"
+    command -v parpi-policy >/dev/null || { echo "parpi-policy is not on PATH (run make)" >&2; return 1; }
     parpi-policy --prime --obs-dim 3 --act-dim 1 --seed 4 --checkpoint "$T/p.ckpt" </dev/null >/dev/null
     parpi-collect --env Pendulum-v1 --steps 200 --policy "$T/p.ckpt" --seed 1 --out "$T/s1.mp" 2>/dev/null
     parpi-collect --env Pendulum-v1 --steps 200 --policy "$T/p.ckpt" --seed 2 --out "$T/s2.mp" 2>/dev/null

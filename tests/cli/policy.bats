@@ -8,7 +8,8 @@ load /usr/lib/bats/bats-assert/load.bash
 DATA="$BATS_TEST_DIRNAME/data"
 SMALL=(--hidden 8 --layers 2 --max-batch 4)
 
-have_cat() { command -v parpi-cat >/dev/null; }
+# parpi-cat is part of the build: its absence fails the test, it is not skipped
+have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH (run make)" >&2; return 1; }; }
 
 @test "policy: --help lists the stage's options, exit 0" {
     run parpi-policy --help
@@ -39,7 +40,7 @@ have_cat() { command -v parpi-cat >/dev/null; }
     run bash -c "parpi-policy --prime --obs-dim 3 --act-dim 2 ${SMALL[*]} </dev/null >'$BATS_TEST_TMPDIR/p.mp'"
     assert_success
     [ -s "$BATS_TEST_TMPDIR/p.mp" ]
-    have_cat || skip "parpi-cat not built: frame not inspected"
+    have_cat
     run parpi-cat --json "$BATS_TEST_TMPDIR/p.mp"
     assert_success
     assert_output --partial '"step":0'
@@ -49,7 +50,7 @@ have_cat() { command -v parpi-cat >/dev/null; }
 }
 
 @test "policy: --update svgd --prime writes the implicit policy with alpha 1" {
-    have_cat || skip "parpi-cat not built: frame not inspected"
+    have_cat
     run bash -c "parpi-policy --update svgd --prime --obs-dim 3 --act-dim 2 ${SMALL[*]} </dev/null | parpi-cat --json"
     assert_success
     assert_output --partial '"arch":"implicit"'
@@ -59,7 +60,7 @@ have_cat() { command -v parpi-cat >/dev/null; }
 @test "policy: sac update on every frame, policy and alpha on every frame" {
     run bash -c "parpi-policy --update sac ${SMALL[*]} <'$DATA/stage-frames.mp' >'$BATS_TEST_TMPDIR/out.mp'"
     assert_success
-    have_cat || skip "parpi-cat not built: output not inspected"
+    have_cat
     run parpi-cat --csv alpha --no-header "$BATS_TEST_TMPDIR/out.mp"
     assert_success
     [ "$(printf '%s\n' "$output" | wc -l)" -eq 3 ]
@@ -71,7 +72,7 @@ have_cat() { command -v parpi-cat >/dev/null; }
 @test "policy: parpi update through the frame's disc" {
     run bash -c "parpi-policy ${SMALL[*]} <'$DATA/stage-frames.mp' >'$BATS_TEST_TMPDIR/out.mp'"
     assert_success
-    have_cat || skip "parpi-cat not built: output not inspected"
+    have_cat
     run parpi-cat --fields --frame 0 "$BATS_TEST_TMPDIR/out.mp"
     assert_output --partial "metrics.policy.disc_term"
 }
@@ -91,14 +92,14 @@ have_cat() { command -v parpi-cat >/dev/null; }
     run bash -c "parpi-policy --prime --obs-dim 3 --act-dim 2 ${SMALL[*]} </dev/null | parpi-critic ${SMALL[*]} >'$BATS_TEST_TMPDIR/p.mp'"
     assert_success
     [ -s "$BATS_TEST_TMPDIR/p.mp" ]
-    have_cat || skip "parpi-cat not built: frame not inspected"
+    have_cat
     run parpi-cat --fields "$BATS_TEST_TMPDIR/p.mp"
     assert_output --partial "policy.params"
     refute_output --partial "q.params"
 }
 
 @test "policy: --env takes the sizes from the environment registry" {
-    have_cat || skip "parpi-cat not built: frame not inspected"
+    have_cat
     run bash -c "parpi-policy --prime --env Pendulum-v1 ${SMALL[*]} </dev/null | parpi-cat --fields"
     assert_success
     run bash -c "parpi-policy --prime --env Pendulum-v1 ${SMALL[*]} </dev/null | parpi-cat --json"

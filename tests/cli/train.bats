@@ -12,7 +12,7 @@ SMALL=(--learning-starts 100 --batch-size 32 --eval-every 100 --eval-episodes 1 
 setup() {
     T="$BATS_TEST_TMPDIR"
     for p in parpi-critic parpi-policy; do
-        command -v $p >/dev/null || skip "$p is not built"
+        command -v $p >/dev/null || { echo "$p is not on PATH (run make)" >&2; return 1; }
     done
 }
 

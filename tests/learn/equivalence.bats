@@ -13,7 +13,7 @@ OPTS=(--env Pendulum-v1 --steps 200 --seed 11 --learning-starts 100 --batch-size
 setup() {
     T="$BATS_TEST_TMPDIR"
     for p in parpi-critic parpi-policy parpi-langevin parpi-discrim; do
-        command -v $p >/dev/null || skip "$p is not built"
+        command -v $p >/dev/null || { echo "$p is not on PATH (run make)" >&2; return 1; }
     done
 }
 

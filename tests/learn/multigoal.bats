@@ -11,7 +11,7 @@ load /usr/lib/bats/bats-assert/load.bash
 setup() {
     T="$BATS_TEST_TMPDIR"
     for p in parpi-critic parpi-policy parpi-langevin parpi-discrim; do
-        command -v $p >/dev/null || skip "$p is not built"
+        command -v $p >/dev/null || { echo "$p is not on PATH (run make)" >&2; return 1; }
     done
 }
 
