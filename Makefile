@@ -1,14 +1,18 @@
 # parpi - build, test, benchmark, install.
 #
-#   make                 library (lib/libparpi.a, lib/libparpi.so) and programs (bin/)
+#   make                 library and programs, all under build/ (build/bin/parpi-*)
+#   make native          the same with -O3 -march=native (this CPU only)
 #   make check           every test; ends with "N passed, N failed[, N skipped]"
-#   make check-asan      unit and CLI tests under AddressSanitizer + UBSan (in build-asan/)
-#   make bench           benchmarks (figures, not tests)
+#   make check-asan      unit and CLI tests under AddressSanitizer + UBSan (in build/asan/)
+#   make bench           benchmarks (figures, not tests), built with the fast flags
 #   make fuzz            libFuzzer run of the frame reader (clang), FUZZ_SECONDS=60
+#   make graph           the import graph of lib/ and cmd/ by folder (dev/import-graph)
 #   make install / uninstall   honour PREFIX and DESTDIR
+#   WERROR=0             build without -Werror (CI and developers keep it on)
 #
-# OUT is where a build goes: "." for the normal build, build-asan for the
-# sanitizer build (objects in OUT/build, library in OUT/lib, programs in OUT/bin).
+# OUT is where a build goes: build for the normal build, build/asan for the
+# sanitizer build (objects in OUT/obj, library in OUT/lib, programs in OUT/bin).
+# Nothing is written outside OUT.
 
 PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
@@ -20,41 +24,58 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/site-functions
 
 VERSION  := 0.1.0
-OUT      ?= .
+OUT      ?= build
 CC       ?= cc
-OPT      ?= -O2 -march=x86-64-v2 -g
+# Portable by default (no -march): the same tree builds on x86-64 and aarch64.
+OPT      ?= -O2 -g
+FAST_OPT := -O3 -march=native -g
 SAN      ?=
 CFLAGS   ?= $(OPT)
-WARN     := -Wall -Wextra -Werror
+WERROR   ?= 1
+WARN     := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 PKG_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -fPIC -Ilib $(PKG_CFLAGS) \
               -DPARPI_VERSION='"$(VERSION)"' -DPARPI_SHAREDIR='"$(SHAREDIR)"' -MMD -MP
 LDLIBS   := $(PKG_LIBS) -lmujoco -lpthread -lm
 
-LIB_SRC  := $(sort $(wildcard lib/*.c))
-LIB_OBJ  := $(LIB_SRC:lib/%.c=$(OUT)/build/lib/%.o)
+LIB_SRC  := $(sort $(wildcard lib/*/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
+# cmd/common.c is linked into every C program; each cmd/parpi-X.c is one program.
+CMD_COMMON := $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard cmd/common.c))
 CMD_SRC  := $(sort $(wildcard cmd/parpi-*.c))
 PROGS    := $(CMD_SRC:cmd/%.c=$(OUT)/bin/%)
 SCRIPTS  := $(sort $(wildcard cmd/parpi-*.sh))
 SCRIPT_BINS := $(SCRIPTS:cmd/%.sh=$(OUT)/bin/%)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
-UNITS    := $(UNIT_SRC:tests/unit/%.c=$(OUT)/build/tests/%)
-BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
-BENCHES  := $(BENCH_SRC:tests/bench/%.c=$(OUT)/build/bench/%)
+UNITS    := $(UNIT_SRC:tests/unit/%.c=$(OUT)/tests/%)
+BENCH_SRC := $(sort $(wildcard dev/bench/bench_*.c))
+BENCHES  := $(BENCH_SRC:dev/bench/%.c=$(OUT)/bench/%)
 STATIC   := $(OUT)/lib/libparpi.a
 SHARED   := $(OUT)/lib/libparpi.so
 
-.PHONY: all check check-unit check-cli check-learn check-asan bench fuzz install uninstall clean
+# The installed face of libparpi: these headers and nothing else (each includes
+# only headers of this list). Program code, *_impl.h and the stage internals stay private.
+PUBLIC_HEADERS := base/err.h base/rng.h frame/tensor.h frame/frame.h nn/mlp.h \
+                  env/env.h data/replay.h stage/stage.h
+
+.PHONY: all native check check-unit check-cli check-learn check-asan check-unit-cli \
+        bench fuzz graph install uninstall clean
 all: $(STATIC) $(SHARED) $(PROGS) $(SCRIPT_BINS)
 
-$(OUT)/build/lib/%.o: lib/%.c
+# keep the programs' objects (make would delete them as intermediates)
+.SECONDARY:
+
+native:
+	$(MAKE) OPT="$(FAST_OPT)" OUT=build/native all
+
+$(OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # The nets' elementwise kernels: -O3 and no errno from sqrtf so that GCC
-# vectorises them (see lib/mlp_kernels.c).
-$(OUT)/build/lib/mlp_kernels.o: ALL_CFLAGS += -O3 -fno-math-errno
+# vectorises them (see lib/nn/mlp_kernels.c).
+$(OUT)/obj/lib/nn/mlp_kernels.o: ALL_CFLAGS += -O3 -fno-math-errno
 
 $(STATIC): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -64,19 +85,19 @@ $(SHARED): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(SAN) -shared -o $@ $^ $(LDLIBS)
 
-$(OUT)/bin/%: cmd/%.c $(STATIC)
+$(OUT)/bin/%: $(OUT)/obj/cmd/%.o $(CMD_COMMON) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $< -o $@ $(STATIC) $(LDLIBS)
+	$(CC) $(SAN) $< $(CMD_COMMON) -o $@ $(STATIC) $(LDLIBS)
 
 $(OUT)/bin/%: cmd/%.sh
 	@mkdir -p $(dir $@)
 	cp $< $@ && chmod +x $@
 
-$(OUT)/build/tests/%: tests/unit/%.c tests/unit/check.h $(STATIC)
+$(OUT)/tests/%: tests/unit/%.c tests/unit/check.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(STATIC) $(LDLIBS)
 
-$(OUT)/build/bench/%: tests/bench/%.c $(STATIC)
+$(OUT)/bench/%: dev/bench/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $< -o $@ $(STATIC) $(LDLIBS)
 
@@ -84,7 +105,7 @@ $(OUT)/build/bench/%: tests/bench/%.c $(STATIC)
 # Every suite prints TAP; tests/run-tap adds them up and prints the closing
 # "N passed, N failed, N skipped" line (and fails if anything failed or nothing ran).
 TEST_ENV = PATH="$(abspath $(OUT)/bin):$$PATH" PARPI_SHARE="$(abspath share/parpi)" \
-           PARPI_TEST_BUILD="$(abspath $(OUT)/build)" OPENBLAS_NUM_THREADS=1
+           PARPI_TEST_BUILD="$(abspath $(OUT))" OPENBLAS_NUM_THREADS=1
 CLI_TESTS   := $(sort $(wildcard tests/cli/*.bats))
 LEARN_TESTS := $(sort $(wildcard tests/learn/*.bats))
 
@@ -103,7 +124,7 @@ check-learn: all
 # Sanitizer build in its own tree: unit and CLI tests (the learning tests
 # train for minutes and are left to `make check`).
 check-asan:
-	$(MAKE) OUT=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	$(MAKE) OUT=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  ASAN_OPTIONS=detect_leaks=1 check-unit-cli
 
@@ -111,11 +132,17 @@ check-unit-cli: all $(UNITS)
 	@$(TEST_ENV) ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-tap $(UNITS) $(CLI_TESTS)
 
+# Benchmarks run on the fast build (build/native) unless OUT is given.
+ifeq ($(OUT),build)
+bench:
+	$(MAKE) OPT="$(FAST_OPT)" OUT=build/native bench
+else
 bench: all $(BENCHES)
 	@for b in $(BENCHES); do PATH="$(abspath $(OUT)/bin):$$PATH" PARPI_SHARE="$(abspath share/parpi)" $$b || exit 1; done
+endif
 
 FUZZ_SECONDS ?= 60
-FUZZ_SRC := lib/err.c lib/tensor.c lib/mpk.c $(wildcard lib/frame*.c) lib/stream.c lib/checkpoint.c
+FUZZ_SRC := lib/base/err.c $(wildcard lib/frame/*.c)
 # New interesting inputs go to build/fuzz/corpus-work, crashes to build/fuzz/crash-*
 # (fix, then copy the input into tests/fuzz/corpus: `make check` replays it).
 fuzz:
@@ -124,6 +151,9 @@ fuzz:
 	  tests/fuzz/fuzz_frame.c $(FUZZ_SRC) -o build/fuzz/fuzz_frame -lm
 	build/fuzz/fuzz_frame -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
 	  -artifact_prefix=build/fuzz/ build/fuzz/corpus-work tests/fuzz/corpus
+
+graph:
+	@dev/import-graph
 
 # ---- install ----
 MAN1 := $(wildcard man/man1/*.1)
@@ -136,7 +166,8 @@ install: all
 	install -m 755 $(PROGS) $(SCRIPT_BINS) $(DESTDIR)$(BINDIR)
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)
-	install -m 644 $(filter-out %_impl.h,$(wildcard lib/*.h)) $(DESTDIR)$(INCDIR)
+	@for h in $(PUBLIC_HEADERS); do \
+	  install -D -m 644 lib/$$h $(DESTDIR)$(INCDIR)/$$h || exit 1; done
 	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1)
 	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5)
 	$(if $(MAN7),install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7)
@@ -157,6 +188,6 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(PROGS) $(SCRIPT_BINS)))
 
 clean:
-	rm -rf build build-asan bin lib/libparpi.a lib/libparpi.so
+	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(PROGS:%=%.d) $(UNITS:%=%.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_COMMON:.o=.d) $(CMD_SRC:%.c=$(OUT)/obj/%.d) $(UNITS:%=%.d) $(BENCHES:%=%.d)

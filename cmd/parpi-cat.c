@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "frame.h"
+#include "base/err.h"
+#include "frame/frame.h"
 
 enum { MODE_SUMMARY, MODE_JSON, MODE_CSV, MODE_FIELDS };
 

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "train.h"
+#include "base/err.h"
+#include "train/train.h"
 
 static const char usage_text[] =
     "Usage: parpi-train --env NAME --out DIR [OPTIONS]\n"

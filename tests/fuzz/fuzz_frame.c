@@ -13,8 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "err.h"
-#include "frame.h"
+#include "base/err.h"
+#include "frame/frame.h"
 
 static void fuzz_assert(int ok, const char *what)
 {

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "mlp.h"
+#include "nn/mlp.h"
 
 #define REF_MAXW 512
 

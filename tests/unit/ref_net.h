@@ -11,7 +11,7 @@
 
 #include <math.h>
 
-#include "mlp.h"
+#include "nn/mlp.h"
 
 #define REFN_MAXW 128
 

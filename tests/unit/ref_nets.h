@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlp.h"
+#include "nn/mlp.h"
 
 static double ref_act(pp_act a, double v)
 {

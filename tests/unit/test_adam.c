@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "mlp.h"
-#include "rng.h"
+#include "base/err.h"
+#include "nn/mlp.h"
+#include "base/rng.h"
 
 #define N 7
 

@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "check.h"
-#include "err.h"
-#include "mlp.h"
-#include "rng.h"
+#include "base/err.h"
+#include "nn/mlp.h"
+#include "base/rng.h"
 
 static double naive_err(int ta, int tb, int M, int N, int K, float alpha, float beta, pp_rng *rng)
 {

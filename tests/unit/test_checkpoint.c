@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "err.h"
-#include "frame.h"
+#include "base/err.h"
+#include "frame/frame.h"
 
 static char dir[256];
 

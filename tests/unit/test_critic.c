@@ -6,14 +6,14 @@
 #include <string.h>
 
 #include "check.h"
-#include "critic_math.h"
-#include "err.h"
-#include "frame.h"
-#include "netmap.h"
-#include "policy.h"
+#include "rl/critic_math.h"
+#include "base/err.h"
+#include "frame/frame.h"
+#include "nn/netmap.h"
+#include "rl/policy.h"
 #include "ref_nets.h"
-#include "rng.h"
-#include "stage.h"
+#include "base/rng.h"
+#include "stage/stage.h"
 
 extern const pp_stage_ops pp_stage_critic;
 

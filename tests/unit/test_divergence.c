@@ -10,9 +10,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "discrim.h"
-#include "divergence.h"
-#include "err.h"
+#include "rl/discrim.h"
+#include "rl/divergence.h"
+#include "base/err.h"
 #include "ref_net.h"
 
 /* ---- the table, independently in double ---- */

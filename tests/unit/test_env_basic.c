@@ -2,18 +2,18 @@
  * registry, the time limit, and option parsing.
  *
  * With --trace-pendulum SEED it prints a Pendulum trajectory instead (used by
- * tests/tools/pendulum_crosscheck.py to compare with Gymnasium).
+ * dev/tools/pendulum_crosscheck.py to compare with Gymnasium).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "env.h"
-#include "env_impl.h"
-#include "env_multigoal.h"
-#include "env_opt.h"
-#include "err.h"
+#include "env/env.h"
+#include "env/env_impl.h"
+#include "env/env_multigoal.h"
+#include "env/env_opt.h"
+#include "base/err.h"
 
 static int has(const char *haystack, const char *needle) { return strstr(haystack, needle) != NULL; }
 
@@ -571,7 +571,7 @@ static void test_options(void)
     CHECK(pp_env_opt_bool("t", "maybe", &b) == -1 && has(pp_error(), "t=maybe"), "bool maybe");
 }
 
-/* For tests/tools/pendulum_crosscheck.py: reset with SEED, then 200 steps of
+/* For dev/tools/pendulum_crosscheck.py: reset with SEED, then 200 steps of
  * a fixed action pattern (inside and beyond the torque limit). Lines:
  * "reset c s thdot" then "step a c s thdot reward terminated truncated". */
 static int trace_pendulum(uint64_t seed)

@@ -1,6 +1,6 @@
 /* MuJoCo locomotion envs: our MJCF models against figures recorded from the
  * Gym reference models (tests/fixtures/mujoco-reference.txt, made by
- * tests/tools/mjcompare.c), and the env behaviour against the spec
+ * dev/tools/mjcompare.c), and the env behaviour against the spec
  * (docs-envs.md): observation layout, reward terms, health thresholds,
  * reset noise, determinism, v3/v4 contact forces.
  *
@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "env_mujoco.h"
-#include "err.h"
+#include "env/env_mujoco.h"
+#include "base/err.h"
 
 /* ---- the fixture ---- */
 

@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "err.h"
-#include "frame.h"
-#include "frame_impl.h"
-#include "mpk.h"
+#include "base/err.h"
+#include "frame/frame.h"
+#include "frame/frame_impl.h"
+#include "frame/mpk.h"
 
 /* ---- a writer thread feeding a pipe in chunks of the given sizes ---- */
 typedef struct {

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "err.h"
-#include "frame.h"
-#include "frame_impl.h"
-#include "mpk.h"
-#include "rng.h"
+#include "base/err.h"
+#include "frame/frame.h"
+#include "frame/frame_impl.h"
+#include "frame/mpk.h"
+#include "base/rng.h"
 
 static pp_frame *F;
 

@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "err.h"
-#include "frame.h"
+#include "base/err.h"
+#include "frame/frame.h"
 
 #define PY "/usr/bin/python3"
 

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "langevin.h"
+#include "base/err.h"
+#include "rl/langevin.h"
 
 /* ---- 1. Gaussian in u-space, per-dimension mean and sd ---- */
 typedef struct {

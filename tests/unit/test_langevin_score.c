@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "langevin.h"
+#include "base/err.h"
+#include "rl/langevin.h"
 #include "ref_net.h"
 
 enum { O = 3, A = 2, H = 16 };

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "mlp.h"
+#include "base/err.h"
+#include "nn/mlp.h"
 #include "mlp_ref.h"
-#include "rng.h"
+#include "base/rng.h"
 
 #define FD_H 1e-6
 

@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor.h"
+#include "rl/actor.h"
 #include "check.h"
-#include "err.h"
-#include "policy.h"
-#include "policy_implicit.h"
+#include "base/err.h"
+#include "rl/policy.h"
+#include "rl/policy_implicit.h"
 #include "ref_nets.h"
-#include "rng.h"
+#include "base/rng.h"
 
 enum { O = 3, A = 2, H = 8, NL = 2, B = 5 };
 

@@ -6,14 +6,14 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "policy.h"
-#include "policy_implicit.h"
-#include "policy_loss.h"
+#include "base/err.h"
+#include "rl/policy.h"
+#include "rl/policy_implicit.h"
+#include "rl/policy_loss.h"
 #include "ref_nets.h"
-#include "rng.h"
-#include "svgd.h"
-#include "temperature.h"
+#include "base/rng.h"
+#include "rl/svgd.h"
+#include "rl/temperature.h"
 
 enum { O = 3, A = 2, H = 8, NL = 2, B = 5 };
 static const double ALPHA = 0.2;

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "replay.h"
+#include "base/err.h"
+#include "data/replay.h"
 
 /* Transition k: obs = (k, k+0.5, k+0.25), act = (-k, 2k), rew = 10k,
  * next_obs = obs + 1, terminated = k%7==0, truncated = k%5==0. */

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "err.h"
-#include "frame.h"
-#include "replay.h"
+#include "base/err.h"
+#include "frame/frame.h"
+#include "data/replay.h"
 
 static char dir[] = "/tmp/parpi-test-replay-XXXXXX";
 

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "mlp.h"
-#include "mlp_impl.h"
-#include "rng.h"
+#include "base/err.h"
+#include "nn/mlp.h"
+#include "nn/mlp_impl.h"
+#include "base/rng.h"
 
 /* Largest singular value of the [rows, cols] block (leading dimension ld):
  * sqrt of the largest eigenvalue of W^T W by cyclic Jacobi rotations. */

@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "actor.h"
+#include "rl/actor.h"
 #include "check.h"
-#include "err.h"
-#include "frame.h"
-#include "stage.h"
+#include "base/err.h"
+#include "frame/frame.h"
+#include "stage/stage.h"
 
 extern const pp_stage_ops pp_stage_critic, pp_stage_policy;
 

@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "discrim.h"
-#include "err.h"
-#include "frame.h"
-#include "stage.h"
+#include "rl/discrim.h"
+#include "base/err.h"
+#include "frame/frame.h"
+#include "stage/stage.h"
 
 
 enum { O = 3, A = 2, B = 32 };

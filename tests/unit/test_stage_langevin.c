@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "err.h"
-#include "frame.h"
-#include "policy.h"
-#include "stage.h"
+#include "base/err.h"
+#include "frame/frame.h"
+#include "rl/policy.h"
+#include "stage/stage.h"
 
 
 enum { O = 3, A = 2, H = 16, L = 2, B = 64 };

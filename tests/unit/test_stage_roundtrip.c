@@ -7,13 +7,13 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "frame.h"
-#include "mlp.h"
-#include "netmap.h"
-#include "policy.h"
-#include "rng.h"
-#include "stage.h"
+#include "base/err.h"
+#include "frame/frame.h"
+#include "nn/mlp.h"
+#include "nn/netmap.h"
+#include "rl/policy.h"
+#include "base/rng.h"
+#include "stage/stage.h"
 
 extern const pp_stage_ops pp_stage_critic, pp_stage_policy;
 

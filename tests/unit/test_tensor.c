@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "err.h"
-#include "tensor.h"
+#include "base/err.h"
+#include "frame/tensor.h"
 
 int main(void)
 {

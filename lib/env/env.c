@@ -1,0 +1,379 @@
+/* env.c - the environment registry and the wrapper every env goes through.
+ *
+ * The registry maps a task name to its family's constructor. The wrapper
+ * counts steps and applies the time limit (Gym's TimeLimit): a step that
+ * reaches info.max_steps reports truncated = 1 unless the episode terminated
+ * on that step, so a TD target bootstraps through truncation only.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "env/env_impl.h"
+#include "env/env_opt.h"
+#include "base/err.h"
+
+typedef enum { FAM_MUJOCO, FAM_PENDULUM, FAM_MULTIGOAL } family;
+
+static const struct {
+    const char *name;
+    family fam;
+} registry[] = {
+    {"HalfCheetah-v3", FAM_MUJOCO}, {"HalfCheetah-v4", FAM_MUJOCO},
+    {"Hopper-v3", FAM_MUJOCO},      {"Hopper-v4", FAM_MUJOCO},
+    {"Walker2d-v3", FAM_MUJOCO},    {"Walker2d-v4", FAM_MUJOCO},
+    {"Ant-v3", FAM_MUJOCO},         {"Ant-v4", FAM_MUJOCO},
+    {"Humanoid-v3", FAM_MUJOCO},    {"Humanoid-v4", FAM_MUJOCO},
+    {"Pendulum-v1", FAM_PENDULUM},  {"MultiGoal", FAM_MULTIGOAL},
+};
+#define NREG ((int)(sizeof registry / sizeof registry[0]))
+
+/* Other spellings accepted by pp_env_create (not listed). */
+static const struct {
+    const char *alias, *name;
+} aliases[] = {
+    {"Pendulum", "Pendulum-v1"},
+};
+#define NALIAS ((int)(sizeof aliases / sizeof aliases[0]))
+
+static const char *const names[NREG + 1] = {
+    "HalfCheetah-v3", "HalfCheetah-v4", "Hopper-v3",   "Hopper-v4",
+    "Walker2d-v3",    "Walker2d-v4",    "Ant-v3",      "Ant-v4",
+    "Humanoid-v3",    "Humanoid-v4",    "Pendulum-v1", "MultiGoal",
+    NULL,
+};
+
+const char *const *pp_env_names(void) { return names; }
+
+/* ---- suggestions for unknown names ---- */
+
+/* Case-insensitive Levenshtein distance; strings longer than 63 count as far. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63) return 99;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= m; j++) prev[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) !=
+                                     tolower((unsigned char)b[j - 1]));
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (m + 1) * sizeof *prev);
+    }
+    return prev[m];
+}
+
+/* "Hopper" for "Hopper-v3": the input names the task without its version. */
+static int is_base_name(const char *input, const char *name)
+{
+    const char *dash = strrchr(name, '-');
+    size_t base = dash ? (size_t)(dash - name) : strlen(name);
+    return strlen(input) == base && strncasecmp(input, name, base) == 0;
+}
+
+static int unknown_name(const char *name)
+{
+    char list[512] = "", hint[256] = "";
+    for (int i = 0; i < NREG; i++) {
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", registry[i].name);
+    }
+    /* Suggest the nearest names within 2 edits (case ignored), or every
+     * version of a task named without its version. */
+    int best = 3;
+    for (int i = 0; i < NREG; i++) {
+        int d = edit_distance(name, registry[i].name);
+        if (d < best) best = d;
+    }
+    int nhint = 0;
+    for (int i = 0; i < NREG && nhint < 3; i++) {
+        const char *cand = registry[i].name;
+        int close = is_base_name(name, cand) || edit_distance(name, cand) == best;
+        if (!close) continue;
+        size_t l = strlen(hint);
+        snprintf(hint + l, sizeof hint - l, "%s%s", nhint ? " or " : " (did you mean ", cand);
+        nhint++;
+    }
+    if (nhint) {
+        size_t l = strlen(hint);
+        snprintf(hint + l, sizeof hint - l, "?)");
+    }
+    return pp_fail("unknown environment '%s'%s; expected one of: %s", name, hint, list);
+}
+
+/* ---- create / reset / step ---- */
+
+int pp_env_create(const char *name, const char *options, pp_env **out)
+{
+    *out = NULL;
+    if (!name || !*name) return unknown_name("");
+    const char *canon = NULL;
+    family fam = FAM_MUJOCO;
+    for (int i = 0; i < NALIAS; i++)
+        if (strcmp(name, aliases[i].alias) == 0) name = aliases[i].name;
+    for (int i = 0; i < NREG; i++)
+        if (strcmp(name, registry[i].name) == 0) {
+            canon = registry[i].name;
+            fam = registry[i].fam;
+        }
+    if (!canon) return unknown_name(name);
+
+    pp_env *e = NULL;
+    int rc;
+    switch (fam) {
+    case FAM_MUJOCO:
+        rc = pp_env_mujoco_create(canon, options, &e);
+        break;
+    case FAM_PENDULUM: rc = pp_env_pendulum_create(canon, options, &e); break;
+    default: rc = pp_env_multigoal_create(canon, options, &e); break;
+    }
+    if (rc != 0) {
+        /* name the task once: "Pendulum-v1: option g=x: expected a number" */
+        if (strncmp(pp_error(), canon, strlen(canon)) != 0) pp_fail_prefix("%s: ", canon);
+        return -1;
+    }
+    const pp_env_info *in = &e->info;
+    if (in->obs_dim <= 0 || in->act_dim <= 0 || in->act_dim > PP_ENV_MAX_ACT ||
+        in->max_steps <= 0) {
+        pp_fail("%s: constructor gave obs_dim %d, act_dim %d, max_steps %d, expected "
+                "obs_dim > 0, 1 <= act_dim <= %d, max_steps > 0",
+                canon, in->obs_dim, in->act_dim, in->max_steps, PP_ENV_MAX_ACT);
+        pp_env_free(e);
+        return -1;
+    }
+    e->steps = -1; /* no episode yet: step() needs a reset first */
+    *out = e;
+    return 0;
+}
+
+void pp_env_free(pp_env *e)
+{
+    if (!e) return;
+    e->ops->destroy(e);
+}
+
+const pp_env_info *pp_env_get_info(const pp_env *e) { return &e->info; }
+
+int pp_env_reset(pp_env *e, pp_rng *rng, double *obs)
+{
+    if (e->ops->reset(e, rng, obs) != 0) return pp_fail_prefix("%s: reset: ", e->info.name);
+    e->steps = 0;
+    return 0;
+}
+
+int pp_env_step(pp_env *e, const double *act, double *obs, double *reward, int *terminated,
+                int *truncated)
+{
+    if (e->steps < 0) return pp_fail("%s: step before the first reset", e->info.name);
+    for (int i = 0; i < e->info.act_dim; i++)
+        if (!isfinite(act[i]))
+            return pp_fail("%s: action[%d] is %g, expected a finite number", e->info.name, i,
+                           act[i]);
+    int term = 0;
+    if (e->ops->step(e, act, obs, reward, &term) != 0)
+        return pp_fail_prefix("%s: step: ", e->info.name);
+    e->steps++;
+    *terminated = term != 0;
+    *truncated = !term && e->steps >= e->info.max_steps;
+    return 0;
+}
+
+void pp_env_scale_action(const pp_env_info *info, const float *a, double *act)
+{
+    /* centre + half-width * a: exact a * high for symmetric bounds */
+    for (int i = 0; i < info->act_dim; i++) {
+        double lo = info->act_low[i], hi = info->act_high[i];
+        act[i] = 0.5 * (lo + hi) + 0.5 * (hi - lo) * (double)a[i];
+    }
+}
+
+/* ---- listing ---- */
+
+static void print_bounds(FILE *out, const pp_env_info *in)
+{
+    int same = 1;
+    for (int i = 1; i < in->act_dim; i++)
+        if (in->act_low[i] != in->act_low[0] || in->act_high[i] != in->act_high[0]) same = 0;
+    if (same) {
+        fprintf(out, "[%g, %g]", in->act_low[0], in->act_high[0]);
+        return;
+    }
+    for (int i = 0; i < in->act_dim; i++)
+        fprintf(out, "%s[%g, %g]", i ? " " : "", in->act_low[i], in->act_high[i]);
+}
+
+void pp_env_list(FILE *out)
+{
+    fprintf(out, "# %-14s %5s %4s %6s %7s  %s\n", "name", "obs", "act", "steps", "dt",
+            "action bounds");
+    for (int i = 0; i < NREG; i++) {
+        pp_env *e;
+        if (pp_env_create(registry[i].name, NULL, &e) != 0) {
+            fprintf(out, "%-16s unavailable: %s\n", registry[i].name, pp_error());
+            continue;
+        }
+        const pp_env_info *in = pp_env_get_info(e);
+        fprintf(out, "%-16s %5d %4d %6d %7g  ", registry[i].name, in->obs_dim, in->act_dim,
+                in->max_steps, in->dt);
+        print_bounds(out, in);
+        fputc('\n', out);
+        pp_env_free(e);
+    }
+}
+
+/* ---- options ---- */
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1])) s[--n] = '\0';
+    return s;
+}
+
+int pp_env_parse_options(const char *options,
+                         int (*fn)(void *ctx, const char *key, const char *value), void *ctx)
+{
+    if (!options) return 0;
+    size_t len = strlen(options);
+    char *buf = pp_xmalloc(len + 1);
+    memcpy(buf, options, len + 1);
+    if (*trim(buf) == '\0') {
+        free(buf);
+        return 0;
+    }
+    int rc = 0;
+    char *p = buf;
+    /* at most one key per two characters ("a=1,b=2") */
+    const char **keys = pp_xmalloc((len / 2 + 1) * sizeof *keys);
+    size_t nkeys = 0;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = '\0';
+        char *item = trim(p);
+        char *eq = strchr(item, '=');
+        if (*item == '\0') {
+            rc = pp_fail("options \"%s\": empty entry, expected key=value[,key=value...]",
+                         options);
+            break;
+        }
+        if (!eq) {
+            rc = pp_fail("options \"%s\": '%s' has no value, expected key=value", options,
+                         item);
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(item), *value = trim(eq + 1);
+        if (*key == '\0' || *value == '\0') {
+            rc = pp_fail("options \"%s\": '%s=%s' has an empty %s, expected key=value",
+                         options, key, value, *key ? "value" : "key");
+            break;
+        }
+        /* A key given twice is a mistake, not an override. */
+        int dup = 0;
+        for (size_t k = 0; k < nkeys && !dup; k++) dup = strcmp(keys[k], key) == 0;
+        if (dup) {
+            rc = pp_fail("options \"%s\": '%s' given twice", options, key);
+            break;
+        }
+        keys[nkeys++] = key;
+        if (fn(ctx, key, value) != 0) {
+            rc = -1;
+            break;
+        }
+        if (!comma) break;
+        p = comma + 1;
+    }
+    free(keys);
+    free(buf);
+    return rc;
+}
+
+int pp_env_opt_f64(const char *key, const char *value, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(value, &end);
+    if (end == value || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return pp_fail("option %s=%s: expected a finite number", key, value);
+    *out = v;
+    return 0;
+}
+
+int pp_env_opt_int(const char *key, const char *value, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (end == value || *end != '\0' || errno == ERANGE || v < lo || v > hi)
+        return pp_fail("option %s=%s: expected a whole number in [%ld, %ld]", key, value, lo,
+                       hi);
+    *out = v;
+    return 0;
+}
+
+int pp_env_opt_bool(const char *key, const char *value, int *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(value, yes[i]) == 0) return *out = 1, 0;
+        if (strcasecmp(value, no[i]) == 0) return *out = 0, 0;
+    }
+    return pp_fail("option %s=%s: expected 0/1/true/false", key, value);
+}
+
+int pp_env_opt_unknown(const char *env_name, const char *key, const char *accepted)
+{
+    return pp_fail("%s: unknown option '%s', expected one of: %s", env_name, key, accepted);
+}
+
+/* ---- D4RL reference returns ----
+ *
+ * From D4RL's d4rl/infos.py (Farama-Foundation/D4RL at commit
+ * 0ace16de1795f9e99b0e413f3617f797a997b57e), REF_MIN_SCORE / REF_MAX_SCORE for
+ * the <task>-random-v0 entries, which that file also assigns to every v1 and
+ * v2 gym-MuJoCo data set of the task:
+ *
+ *   task          REF_MIN_SCORE (random)   REF_MAX_SCORE (expert)
+ *   halfcheetah   -280.178953              12135.0
+ *   hopper        -20.272305               3234.3
+ *   walker2d      1.629008                 4592.3
+ *   ant           -325.6                   3879.7
+ *
+ * normalised score = 100 * (return - random) / (expert - random).
+ * Humanoid, Pendulum and MultiGoal have no D4RL reference.
+ */
+static const struct {
+    const char *task;
+    double random, expert;
+} d4rl_ref[] = {
+    {"halfcheetah", -280.178953, 12135.0},
+    {"hopper", -20.272305, 3234.3},
+    {"walker2d", 1.629008, 4592.3},
+    {"ant", -325.6, 3879.7},
+};
+
+int pp_env_d4rl_reference(const char *name, double *random_return, double *expert_return)
+{
+    *random_return = *expert_return = 0.0;
+    if (!name) return 0;
+    for (size_t i = 0; i < sizeof d4rl_ref / sizeof d4rl_ref[0]; i++) {
+        size_t n = strlen(d4rl_ref[i].task);
+        /* "Hopper-v3", "hopper", "hopper-medium-v2"; not "antmaze-..." */
+        if (strncasecmp(name, d4rl_ref[i].task, n) == 0 &&
+            (name[n] == '\0' || name[n] == '-' || name[n] == '_')) {
+            *random_return = d4rl_ref[i].random;
+            *expert_return = d4rl_ref[i].expert;
+            return 1;
+        }
+    }
+    return 0;
+}

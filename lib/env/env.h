@@ -1,0 +1,59 @@
+/* env.h - the environment interface (MuJoCo locomotion, Pendulum, MultiGoal).
+ *
+ * Observations are float64 (as Gym's); actions are in the env's own units,
+ * bounds in info->act_low/act_high (the policy's tanh output in [-1,1] is
+ * scaled by pp_env_scale_action). step() reports termination and the
+ * time-limit truncation separately: a truncation bootstraps, a termination
+ * does not.
+ */
+#ifndef PP_ENV_H
+#define PP_ENV_H
+
+#include <stdio.h>
+
+#include "base/rng.h"
+
+#define PP_ENV_MAX_ACT 32
+
+typedef struct {
+    const char *name;       /* "Hopper-v3" */
+    int obs_dim, act_dim;
+    int max_steps;          /* episode limit (truncation) */
+    double act_low[PP_ENV_MAX_ACT], act_high[PP_ENV_MAX_ACT];
+    double dt;              /* seconds per env step (0 where meaningless) */
+} pp_env_info;
+
+typedef struct pp_env pp_env;
+
+/* name as listed by pp_env_list; options "key=value,key=value" for the Gym
+ * constructor options (forward_reward_weight=..., terminate_when_unhealthy=0,
+ * exclude_current_positions_from_observation=0, use_contact_forces=1, ...);
+ * NULL or "" for defaults. Unknown names/options: -1 with a message that lists
+ * what is accepted. */
+int pp_env_create(const char *name, const char *options, pp_env **out);
+void pp_env_free(pp_env *e);
+const pp_env_info *pp_env_get_info(const pp_env *e);
+/* Reset with reset noise drawn from rng; writes obs [obs_dim]. */
+int pp_env_reset(pp_env *e, pp_rng *rng, double *obs);
+/* One step. act [act_dim] in env units (not clipped here: the env does what
+ * Gym does). Writes obs, reward, terminated, truncated (the step limit). */
+int pp_env_step(pp_env *e, const double *act, double *obs, double *reward, int *terminated,
+                int *truncated);
+/* Map a in [-1,1]^d to [low, high]. */
+void pp_env_scale_action(const pp_env_info *info, const float *a, double *act);
+
+/* Print every task, one per line after a "# name obs act steps dt action bounds"
+ * header: name, obs dim, act dim, episode limit, dt, action bounds ("[-1, 1]"
+ * when all dims agree). A task that cannot be created (MuJoCo models not
+ * found, ...) is listed as "NAME unavailable: <why>". */
+void pp_env_list(FILE *out);
+/* Names for completion/validation: NULL-terminated. */
+const char *const *pp_env_names(void);
+
+/* D4RL reference returns (random, expert) for normalised scores
+ * 100 (R - random) / (expert - random). name: a task ("Hopper-v3") or a D4RL
+ * data set ("hopper-medium-v2"), case ignored. Returns 1 and fills both, or 0
+ * (both set to 0) when the task has none (Humanoid, Pendulum, MultiGoal). */
+int pp_env_d4rl_reference(const char *name, double *random_return, double *expert_return);
+
+#endif

@@ -1,0 +1,37 @@
+/* env_impl.h - what an environment implementation provides (private to lib/). */
+#ifndef PP_ENV_IMPL_H
+#define PP_ENV_IMPL_H
+
+#include "env/env.h"
+
+typedef struct {
+    int (*reset)(pp_env *e, pp_rng *rng, double *obs);
+    /* Physics step only: writes obs, reward, terminated. The time limit is
+     * applied by env.c (it counts steps and sets truncated). */
+    int (*step)(pp_env *e, const double *act, double *obs, double *reward, int *terminated);
+    void (*destroy)(pp_env *e);
+} pp_env_ops;
+
+struct pp_env {
+    const pp_env_ops *ops;
+    pp_env_info info;
+    int steps;      /* steps since reset, maintained by env.c */
+    void *impl;
+};
+
+/* Constructors per family; each parses its own options (key=value,...). */
+int pp_env_mujoco_create(const char *name, const char *options, pp_env **out);
+int pp_env_pendulum_create(const char *name, const char *options, pp_env **out);
+int pp_env_multigoal_create(const char *name, const char *options, pp_env **out);
+
+/* Option parsing shared by constructors: iterate "k=v,k=v". Calls fn for each;
+ * fn returns 0 or -1 (unknown key: pp_fail listing the accepted keys). */
+int pp_env_parse_options(const char *options,
+                         int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+
+/* Where the MJCF models live: $PARPI_SHARE/envs, else the compiled-in
+ * PARPI_SHAREDIR/envs (installed), else share/parpi/envs next to the binary's
+ * source tree (running from a checkout). Writes the path of file into buf. */
+int pp_share_path(const char *relative, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,165 @@
+/* blas.c - the one door to OpenBLAS: thread count, idle behaviour, sgemm
+ * wrapper with an optional time/FLOP profiler.
+ *
+ * Idle threads. OpenBLAS's pthreads server keeps its worker threads spinning
+ * (sched_yield loop) for OPENBLAS_THREAD_TIMEOUT = 2^28 TSC cycles (~0.1 s)
+ * after every threaded call before they sleep on a condition variable. In a
+ * parpi ring, each stage works in short bursts and then waits on a pipe, so
+ * with the default every stage would burn a core for 0.1 s after each frame
+ * (measured: 0.103 s CPU per 0.3 s of idle after a burst). The variable is
+ * read once, when the library is loaded, and fixes the timeout when the
+ * thread pool starts, so setting it from inside the program is too late by
+ * itself. pp_blas_set_threads() (and pp_mlp_init(), once) therefore:
+ *   1. sets OPENBLAS_THREAD_TIMEOUT (unless the user set it) to
+ *      PP_BLAS_THREAD_TIMEOUT (2^18 cycles, ~0.1 ms: long enough to keep the
+ *      workers awake between the sgemms of one update, short enough that an
+ *      idle stage sleeps at once),
+ *   2. asks OpenBLAS to re-read its environment (openblas_read_env),
+ *   3. stops the thread pool (blas_thread_shutdown_); the next threaded call
+ *      starts it again with the new timeout,
+ *   4. sets the thread count.
+ * Evidence: tests/unit/test_blas.c measures the process CPU time (all
+ * threads, getrusage) over 0.3 s of sleep after a 2-thread burst: it is ~0.
+ * The two internal symbols are referenced weakly: with a BLAS that lacks them
+ * only the thread count is set.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "nn/mlp.h"
+
+#define PP_BLAS_THREAD_TIMEOUT "18"
+
+extern void openblas_read_env(void) __attribute__((weak));
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
+static int quiet_done;
+static int profiling;
+static double prof_seconds, prof_flops;
+static long long prof_calls;
+
+static void make_idle_threads_sleep(void)
+{
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT")) setenv("OPENBLAS_THREAD_TIMEOUT", PP_BLAS_THREAD_TIMEOUT, 1);
+    if (openblas_read_env && blas_thread_shutdown_) {
+        openblas_read_env();
+        blas_thread_shutdown_();
+    }
+    quiet_done = 1;
+}
+
+void pp_blas_set_threads(int n)
+{
+    if (n < 1) n = openblas_get_num_procs();
+    make_idle_threads_sleep();
+    openblas_set_num_threads(n);
+}
+
+void pp_blas_quiet_once(void)
+{
+    if (quiet_done) return;
+    int n = openblas_get_num_threads();
+    make_idle_threads_sleep();
+    openblas_set_num_threads(n);
+}
+
+int pp_blas_threads(void) { return openblas_get_num_threads(); }
+
+void pp_blas_profile(int on) { profiling = on; }
+
+void pp_blas_profile_reset(void)
+{
+    prof_seconds = 0;
+    prof_flops = 0;
+    prof_calls = 0;
+}
+
+double pp_blas_seconds(void) { return prof_seconds; }
+double pp_blas_flops(void) { return prof_flops; }
+long long pp_blas_calls(void) { return prof_calls; }
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C. Degenerate shapes
+ * (one row, one column, inner size one) go to sgemv / sger, which OpenBLAS
+ * 0.3.21 does not do by itself and which run several times faster there. */
+static void gemm_dispatch(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                          const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (N == 1) {
+        /* C[:,0] (stride ldc) = alpha op(A) x + beta C, x = op(B)[:,0] */
+        int incx = tb ? 1 : ldb;
+        if (ta)
+            cblas_sgemv(CblasRowMajor, CblasTrans, K, M, alpha, A, lda, B, incx, beta, C, ldc);
+        else
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, M, K, alpha, A, lda, B, incx, beta, C, ldc);
+        return;
+    }
+    if (M == 1) {
+        /* C[0,:] = alpha op(B)^T a + beta C, a = op(A)[0,:] */
+        int incx = ta ? lda : 1;
+        if (tb)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, N, K, alpha, B, ldb, A, incx, beta, C, 1);
+        else
+            cblas_sgemv(CblasRowMajor, CblasTrans, K, N, alpha, B, ldb, A, incx, beta, C, 1);
+        return;
+    }
+    if (K == 1) {
+        /* C = beta C + alpha a b^T, a = op(A)[:,0], b = op(B)[0,:] */
+        for (int i = 0; i < M; i++) {
+            float *c = C + (size_t)i * ldc;
+            if (beta == 0.0f)
+                memset(c, 0, (size_t)N * sizeof *c);
+            else if (beta != 1.0f)
+                for (int j = 0; j < N; j++) c[j] *= beta;
+        }
+        int incx = ta ? 1 : lda, incy = tb ? ldb : 1;
+        cblas_sger(CblasRowMajor, M, N, alpha, A, incx, B, incy, C, ldc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void pp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+              int ldb, float beta, float *C, int ldc)
+{
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[(size_t)i * ldc + j];
+        return;
+    }
+    if (!profiling) {
+        gemm_dispatch(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    double t0 = now_seconds();
+    gemm_dispatch(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    prof_seconds += now_seconds() - t0;
+    prof_flops += 2.0 * M * N * K;
+    prof_calls++;
+}
+
+void pp_sgemv(int ta, int rows, int cols, float alpha, const float *A, int lda, const float *x, int incx,
+              float beta, float *y, int incy)
+{
+    if (rows <= 0 || cols <= 0) return;
+    double t0 = profiling ? now_seconds() : 0;
+    cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, rows, cols, alpha, A, lda, x, incx, beta, y,
+                incy);
+    if (profiling) {
+        prof_seconds += now_seconds() - t0;
+        prof_flops += 2.0 * rows * cols;
+        prof_calls++;
+    }
+}

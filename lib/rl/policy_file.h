@@ -1,0 +1,14 @@
+/* policy_file.h - read a policy to act with from a file: a frame of the ring
+ * (its `policy` map), or a parpi-policy checkpoint (its `policy` map if it has
+ * one, else config.{obs_dim, act_dim, hidden, layers, update} and params).
+ */
+#ifndef PP_POLICY_FILE_H
+#define PP_POLICY_FILE_H
+
+#include "rl/actor.h"
+
+/* Create *actor (max_batch rows) from the policy in path. Errors name the
+ * file: "run/ckpt/policy.ckpt: no 'policy' map and not a parpi-policy checkpoint". */
+int pp_actor_from_file(const char *path, int max_batch, pp_actor **actor);
+
+#endif

@@ -1,0 +1,64 @@
+/* stage.h - a learning stage as a library object: create / step on a frame /
+ * save / load / free. Each program in cmd/ is a thin loop around one
+ * (pp_stage_main), and the driver can chain the same objects in one process
+ * with no serialisation: both give the same numbers for the same seed.
+ *
+ * Options: a stage is created from the same long options its program takes
+ * ("--target", "sql", "--gamma", "0.99"), so the command line, the
+ * in-process chain and the run's config file all speak one language.
+ */
+#ifndef PP_STAGE_H
+#define PP_STAGE_H
+
+#include <stdio.h>
+
+#include "frame/frame.h"
+
+typedef struct pp_stage pp_stage;
+
+typedef struct {
+    const char *kind;          /* "critic", "langevin", "discrim", "policy", ... */
+    const char *summary;       /* one line for --help */
+    const char *options_help;  /* the stage's own options, for --help and man pages */
+    /* Parse the stage's long options (argv[0] ignored; getopt_long with
+     * optind reset) and build the object. Unknown option: -1, message names it. */
+    int (*create)(int argc, char **argv, pp_stage **out);
+    /* One update on the frame: read the fields it needs, replace/add the ones
+     * it owns, add metrics.<kind>.*; leave every other field untouched.
+     * -1 on error (bad shapes, missing fields, NaN loss: state is left as it
+     * was before the step, so the last good checkpoint stays good).
+     * 1: the stream ends here: this frame is NOT written and the loop stops
+     * cleanly (how parpi-collect --until ends a ring: downstream stages see
+     * end of file, save their checkpoints and exit 0). */
+    int (*step)(pp_stage *s, pp_frame *f);
+    /* Add everything needed to resume bit-for-bit (config, params, optimiser
+     * state, RNG state, step count) into ckpt. */
+    int (*save)(pp_stage *s, pp_frame *ckpt);
+    int (*load)(pp_stage *s, pp_frame *ckpt);
+    void (*destroy)(pp_stage *s);
+    /* Optional (NULL for most kinds): fill f with a frame to write before any
+     * input is read; 1 if there is one, 0 if not, -1 on error. parpi-policy
+     * --prime uses it to start the ring ({step: 0, policy, alpha}). */
+    int (*prime)(pp_stage *s, pp_frame *f);
+} pp_stage_ops;
+
+struct pp_stage {
+    const pp_stage_ops *ops;
+    void *self;
+};
+
+/* Create a stage of this kind from its long options (argv[0] is ignored,
+ * like a program's). Unknown options: -1 with a message naming them. */
+int pp_stage_create(const char *kind, int argc, char **argv, pp_stage **out);
+void pp_stage_free(pp_stage *s);
+/* NULL-terminated list of kinds. */
+const char *const *pp_stage_kinds(void);
+const pp_stage_ops *pp_stage_lookup(const char *kind);
+
+/* The whole program for a stage: common options (--help, --version, --threads N,
+ * --checkpoint PATH, --save-every N, --resume PATH, --in FILE, --out FILE,
+ * --max-frame BYTES, --progress) then the stage's own; filter loop over frames;
+ * checkpoint on exit, on SIGINT/SIGTERM and every N frames. */
+int pp_stage_main(const char *kind, int argc, char **argv);
+
+#endif

@@ -1,0 +1,426 @@
+/* stage_critic.c - the soft Q update (ALGORITHM.md section 2), stage kind "critic".
+ *
+ * Twin Q as ONE pp_mlp with members = 2: (obs, act) -> hidden x layers (ReLU)
+ * -> 1 per member, so layer 0 of both critics is one wider sgemm. Targets are
+ * a second blob run through the same shape, Polyak-averaged every step.
+ *
+ *   --target sac: a' ~ pi(.|s') (the frame's policy, gaussian-tanh),
+ *       y = r + gamma (1 - done) (min_j Qtarg_j(s', a') - alpha log pi(a'|s'))
+ *   --target sql: M actions a_m ~ U[-1,1]^d per next state (drawn per state),
+ *       V(s') = alpha (logsumexp_m Qtarg(s', a_m)/alpha - log M + d log 2),
+ *       Qtarg = min of the twin targets, y = r + gamma (1 - done) V(s')
+ *   loss = sum_j mean_b (Q_j(s_b, a_b) - y_b)^2 / 2, one Adam step.
+ *
+ * alpha is read from the frame (parpi-policy owns it). done is termination
+ * only: a time-limit truncation arrives as done = 0 and bootstraps.
+ * A frame without `batch` passes through untouched. A non-finite loss or
+ * gradient returns -1 with params, targets, Adam and RNG as they were.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rl/actor.h"
+#include "stage/ckpt_state.h"
+#include "rl/critic_math.h"
+#include "base/err.h"
+#include "nn/mlp.h"
+#include "nn/netmap.h"
+#include "base/optarg.h"
+#include "stage/stage.h"
+
+enum { TARGET_SAC = 0, TARGET_SQL = 1 };
+static const char *const target_names[] = {"sac", "sql", NULL};
+extern const pp_stage_ops pp_stage_critic;
+
+typedef struct {
+    /* config */
+    int obs_dim, act_dim;          /* 0 until known (options or the first batch) */
+    int hidden, layers, target, particles, max_batch;
+    double lr, gamma, tau;
+    unsigned long long seed;
+    /* state */
+    int ready;
+    pp_mlp q;                      /* online: max_batch rows */
+    pp_mlp qt;                     /* targets: max_batch * particles rows (sql) */
+    float *params, *targ, *grads;
+    pp_adam adam;
+    pp_rng rng;
+    long long steps;
+    /* per-batch buffers, max_batch (times particles where said) rows */
+    float *obs, *act, *rew, *next_obs, *done;
+    float *x;                      /* [max_batch, O + A] */
+    float *xt;                     /* [max_batch * particles, O + A] */
+    float *unif;                   /* [max_batch * particles, A] */
+    float *y, *dy;                 /* [max_batch], [max_batch, 2] */
+    pp_actor *actor;               /* sac target: the frame's policy */
+} critic;
+
+#define OPT_HELP                                                                              \
+    "  --target sac|sql       bootstrap target: SAC's (default) or SQL's soft value\n"       \
+    "  --value-particles M    uniform actions per next state for --target sql (16)\n"        \
+    "  --hidden N             width of each hidden layer (256)\n"                            \
+    "  --layers N             number of hidden layers (3)\n"                                 \
+    "  --lr X                 Adam learning rate (3e-4)\n"                                   \
+    "  --gamma X              discount (0.99)\n"                                             \
+    "  --tau X                Polyak rate of the target networks, every step (0.005)\n"     \
+    "  --max-batch N          largest batch accepted (256)\n"                                \
+    "  --obs-dim N            observation size (default: from the first batch)\n"           \
+    "  --act-dim N            action size (default: from the first batch)\n"                \
+    "  --seed N               seed; the critic uses stream 1 of it (0)\n"
+
+static int critic_alloc(critic *c)
+{
+    const int O = c->obs_dim, A = c->act_dim, W = O + A;
+    const int M = c->target == TARGET_SQL ? c->particles : 1;
+    int widths[PP_MLP_MAX_LAYERS];
+    for (int l = 0; l < c->layers; l++) widths[l] = c->hidden;
+    if (pp_mlp_init(&c->q, W, c->layers, widths, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0,
+                    c->max_batch) != 0)
+        return pp_fail_prefix("critic network: ");
+    if (pp_mlp_init(&c->qt, W, c->layers, widths, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0,
+                    c->max_batch * M) != 0) {
+        pp_mlp_free(&c->q);
+        return pp_fail_prefix("critic target network: ");
+    }
+    size_t n = c->q.nparams, B = (size_t)c->max_batch;
+    c->params = pp_xalloc_f32(n);
+    c->targ = pp_xalloc_f32(n);
+    c->grads = pp_xalloc_f32(n);
+    if (pp_adam_init(&c->adam, n, (float)c->lr) != 0) return -1;
+    c->obs = pp_xalloc_f32(B * O);
+    c->act = pp_xalloc_f32(B * A);
+    c->rew = pp_xalloc_f32(B);
+    c->next_obs = pp_xalloc_f32(B * O);
+    c->done = pp_xalloc_f32(B);
+    c->x = pp_xalloc_f32(B * W);
+    c->xt = pp_xalloc_f32(B * M * W);
+    c->unif = pp_xalloc_f32(B * M * A);
+    c->y = pp_xalloc_f32(B);
+    c->dy = pp_xalloc_f32(B * 2);
+    /* Initial params from a child stream, so the step stream starts the same
+     * whether the dims came from options or from the first batch. */
+    pp_rng init = pp_rng_split(&c->rng, 1000);
+    pp_mlp_init_params(&c->q, c->params, &init);
+    memcpy(c->targ, c->params, sizeof(float) * n);
+    c->ready = 1;
+    return 0;
+}
+
+static int critic_create(int argc, char **argv, pp_stage **out)
+{
+    static const struct option opts[] = {
+        {"target", required_argument, 0, 't'},   {"value-particles", required_argument, 0, 'M'},
+        {"hidden", required_argument, 0, 'h'},   {"layers", required_argument, 0, 'l'},
+        {"lr", required_argument, 0, 'r'},       {"gamma", required_argument, 0, 'g'},
+        {"tau", required_argument, 0, 'T'},      {"max-batch", required_argument, 0, 'B'},
+        {"obs-dim", required_argument, 0, 'O'},  {"act-dim", required_argument, 0, 'A'},
+        {"seed", required_argument, 0, 's'},     {0, 0, 0, 0}};
+    *out = NULL;
+    critic *c = pp_xcalloc(1, sizeof *c);
+    c->hidden = 256;
+    c->layers = 3;
+    c->target = TARGET_SAC;
+    c->particles = 16;
+    c->max_batch = 256;
+    c->lr = 3e-4;
+    c->gamma = 0.99;
+    c->tau = 0.005;
+    int rc = 0, opt;
+    optind = 0;
+    opterr = 0;
+    while (rc == 0 && (opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (opt) {
+        case 't': rc = pp_optarg_choice("--target", optarg, target_names, &c->target); break;
+        case 'M': rc = pp_optarg_int("--value-particles", optarg, 1, 4096, &c->particles); break;
+        case 'h': rc = pp_optarg_int("--hidden", optarg, 1, PP_NETMAP_MAX_DIM, &c->hidden); break;
+        case 'l': rc = pp_optarg_int("--layers", optarg, 1, PP_MLP_MAX_LAYERS - 1, &c->layers); break;
+        case 'r': rc = pp_optarg_double("--lr", optarg, 0.0, 1.0, &c->lr); break;
+        case 'g': rc = pp_optarg_double("--gamma", optarg, 0.0, 1.0, &c->gamma); break;
+        case 'T': rc = pp_optarg_double("--tau", optarg, 0.0, 1.0, &c->tau); break;
+        case 'B': rc = pp_optarg_int("--max-batch", optarg, 1, 1 << 20, &c->max_batch); break;
+        case 'O': rc = pp_optarg_int("--obs-dim", optarg, 1, PP_NETMAP_MAX_DIM, &c->obs_dim); break;
+        case 'A': rc = pp_optarg_int("--act-dim", optarg, 1, PP_NETMAP_MAX_DIM, &c->act_dim); break;
+        case 's': {
+            double v;
+            rc = pp_optarg_double("--seed", optarg, 0, 9007199254740992.0, &v);
+            c->seed = (unsigned long long)v;
+            break;
+        }
+        case ':': rc = pp_optarg_unknown(argv, optind, optopt, 1); break;
+        default: rc = pp_optarg_unknown(argv, optind, optopt, 0); break;
+        }
+    }
+    if (rc == 0 && optind < argc) rc = pp_fail("unexpected argument '%s'", argv[optind]);
+    if (rc == 0 && (c->obs_dim > 0) != (c->act_dim > 0))
+        rc = pp_fail("--obs-dim and --act-dim go together");
+    if (rc == 0 && (long long)c->max_batch * c->particles > (1 << 22))
+        rc = pp_fail("--max-batch %d times --value-particles %d is too large (at most %d rows)",
+                     c->max_batch, c->particles, 1 << 22);
+    pp_rng root;
+    pp_rng_seed(&root, c->seed);
+    c->rng = pp_rng_split(&root, 1);
+    if (rc == 0 && c->obs_dim > 0) rc = critic_alloc(c);
+    pp_stage *s = pp_xcalloc(1, sizeof *s);
+    s->ops = &pp_stage_critic;
+    s->self = c;
+    if (rc != 0) {
+        pp_stage_critic.destroy(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static void critic_destroy(pp_stage *s)
+{
+    if (!s) return;
+    critic *c = s->self;
+    if (c->ready) {
+        pp_mlp_free(&c->q);
+        pp_mlp_free(&c->qt);
+        pp_adam_free(&c->adam);
+    }
+    free(c->params);
+    free(c->targ);
+    free(c->grads);
+    free(c->obs);
+    free(c->act);
+    free(c->rew);
+    free(c->next_obs);
+    free(c->done);
+    free(c->x);
+    free(c->xt);
+    free(c->unif);
+    free(c->y);
+    free(c->dy);
+    pp_actor_free(c->actor);
+    free(c);
+    free(s);
+}
+
+/* Read the batch (sizing the critic on the first one); sets *B. */
+static int read_batch(critic *c, pp_frame *f, int *Bout)
+{
+    pp_dtype dt;
+    int nd;
+    int64_t so[PP_MAX_DIMS], sa[PP_MAX_DIMS];
+    if (pp_frame_get_tensor_info(f, "batch.obs", &dt, &nd, so) != 0) return -1;
+    if (nd != 2) return pp_fail("batch.obs has %d dimensions, expected 2 ([B, obs_dim])", nd);
+    if (pp_frame_get_tensor_info(f, "batch.act", &dt, &nd, sa) != 0) return -1;
+    if (nd != 2) return pp_fail("batch.act has %d dimensions, expected 2 ([B, act_dim])", nd);
+    if (so[0] < 1 || so[0] > c->max_batch)
+        return pp_fail("batch.obs has %lld rows, expected 1..%d (--max-batch)", (long long)so[0],
+                       c->max_batch);
+    if (!c->ready) {
+        if (so[1] < 1 || so[1] > PP_NETMAP_MAX_DIM || sa[1] < 1 || sa[1] > PP_NETMAP_MAX_DIM)
+            return pp_fail("batch.obs/act widths %lld/%lld, expected 1..%d", (long long)so[1],
+                           (long long)sa[1], PP_NETMAP_MAX_DIM);
+        c->obs_dim = (int)so[1];
+        c->act_dim = (int)sa[1];
+        if (critic_alloc(c) != 0) return -1;
+    }
+    const int64_t B = so[0], O = c->obs_dim, A = c->act_dim;
+    int64_t sh_o[2] = {B, O}, sh_a[2] = {B, A}, sh_1[1] = {B};
+    if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, sh_o, c->obs, NULL) != 0 ||
+        pp_frame_read_tensor(f, "batch.act", PP_F32, 2, sh_a, c->act, NULL) != 0 ||
+        pp_frame_read_tensor(f, "batch.rew", PP_F32, 1, sh_1, c->rew, NULL) != 0 ||
+        pp_frame_read_tensor(f, "batch.next_obs", PP_F32, 2, sh_o, c->next_obs, NULL) != 0 ||
+        pp_frame_read_tensor(f, "batch.done", PP_F32, 1, sh_1, c->done, NULL) != 0)
+        return -1;
+    *Bout = (int)B;
+    return 0;
+}
+
+static void concat_rows(float *x, const float *obs, int O, const float *act, int A, int rows,
+                        int per_obs)
+{
+    for (int r = 0; r < rows; r++) {
+        memcpy(x + (size_t)r * (O + A), obs + (size_t)(r / per_obs) * O, sizeof(float) * O);
+        memcpy(x + (size_t)r * (O + A) + O, act + (size_t)r * A, sizeof(float) * A);
+    }
+}
+
+/* y for the SAC target. */
+static int sac_targets(critic *c, pp_frame *f, int B, double alpha)
+{
+    if (!pp_frame_get(f, "policy"))
+        return pp_fail("missing field policy: --target sac samples a' from the frame's policy "
+                       "(parpi-policy writes it; the ring is primed with parpi-policy --prime)");
+    if (pp_actor_from_frame(f, "policy", c->max_batch, &c->actor) != 0) return -1;
+    const pp_netmap *ps = pp_actor_spec(c->actor);
+    if (ps->obs_dim != c->obs_dim || ps->act_dim != c->act_dim)
+        return pp_fail("policy is for obs_dim %d, act_dim %d, expected %d, %d (the batch's)",
+                       ps->obs_dim, ps->act_dim, c->obs_dim, c->act_dim);
+    pp_policy *pi = pp_actor_gaussian(c->actor);
+    if (!pi)
+        return pp_fail("policy.arch is \"%s\": --target sac needs log pi, expected \"%s\" "
+                       "(use --target sql with the implicit policy)",
+                       ps->arch, PP_ARCH_GAUSSIAN_TANH_NAME);
+    pp_policy_sample(pi, pp_actor_params(c->actor), c->next_obs, B, &c->rng);
+    concat_rows(c->xt, c->next_obs, c->obs_dim, pi->a, c->act_dim, B, 1);
+    const float *qn = pp_mlp_forward(&c->qt, c->targ, c->xt, B);
+    pp_sac_targets(c->y, c->rew, c->done, qn, pi->logp, B, alpha, c->gamma);
+    return 0;
+}
+
+/* y for the SQL soft-value target. */
+static void sql_targets(critic *c, int B, double alpha)
+{
+    const int M = c->particles, A = c->act_dim;
+    pp_rng_fill_uniform_f32(&c->rng, c->unif, (size_t)B * M * A, -1.0f, 1.0f);
+    concat_rows(c->xt, c->next_obs, c->obs_dim, c->unif, A, B * M, M);
+    const float *qn = pp_mlp_forward(&c->qt, c->targ, c->xt, B * M);
+    pp_sql_targets(c->y, c->rew, c->done, qn, B, M, A, alpha, c->gamma);
+}
+
+static int critic_step(pp_stage *s, pp_frame *f)
+{
+    critic *c = s->self;
+    if (!pp_frame_get(f, "batch")) return 0; /* warm-up frame: pass through */
+    int B = 0;
+    if (read_batch(c, f, &B) != 0) return -1;
+    double alpha;
+    if (pp_frame_get_f64(f, "alpha", &alpha) != 0)
+        return pp_fail_prefix("the critic's target needs the temperature: ");
+    if (!(alpha > 0.0) || !isfinite(alpha)) return pp_fail("alpha is %g, expected > 0", alpha);
+
+    pp_rng saved = c->rng;
+    if (c->target == TARGET_SAC) {
+        if (sac_targets(c, f, B, alpha) != 0) {
+            c->rng = saved;
+            return -1;
+        }
+    } else {
+        sql_targets(c, B, alpha);
+    }
+
+    const int O = c->obs_dim, A = c->act_dim;
+    concat_rows(c->x, c->obs, O, c->act, A, B, 1);
+    size_t n = c->q.nparams;
+    memset(c->grads, 0, sizeof(float) * n);
+    double q1, q2, ym = 0.0;
+    double loss = pp_twin_q_loss(&c->q, c->params, c->x, c->y, B, c->dy, c->grads, &q1, &q2);
+    for (int b = 0; b < B; b++) ym += c->y[b];
+    if (!isfinite(loss)) {
+        c->rng = saved;
+        return pp_fail("critic loss is %g at step %lld (targets mean %g): params left as they were",
+                       loss, c->steps, ym / B);
+    }
+    for (size_t k = 0; k < n; k++)
+        if (!isfinite(c->grads[k])) {
+            c->rng = saved;
+            return pp_fail("critic gradient is not finite at step %lld: params left as they were",
+                           c->steps);
+        }
+    pp_adam_step(&c->adam, c->params, c->grads);
+    pp_polyak(c->targ, c->params, n, (float)c->tau);
+    c->steps++;
+
+    pp_netmap m = {.arch = "twin-mlp", .obs_dim = O, .act_dim = A, .hidden = c->hidden,
+                   .layers = c->layers};
+    if (pp_netmap_write(f, "q", &m, c->params, n) != 0 ||
+        pp_frame_set_f64(f, "metrics.critic.q_loss", loss) != 0 ||
+        pp_frame_set_f64(f, "metrics.critic.q1_mean", q1) != 0 ||
+        pp_frame_set_f64(f, "metrics.critic.q2_mean", q2) != 0 ||
+        pp_frame_set_f64(f, "metrics.critic.target_mean", ym / B) != 0)
+        return -1;
+    return 0;
+}
+
+static int critic_save(pp_stage *s, pp_frame *ck)
+{
+    critic *c = s->self;
+    if (pp_frame_set_i64(ck, "config.obs_dim", c->ready ? c->obs_dim : 0) != 0 ||
+        pp_frame_set_i64(ck, "config.act_dim", c->ready ? c->act_dim : 0) != 0 ||
+        pp_frame_set_i64(ck, "config.hidden", c->hidden) != 0 ||
+        pp_frame_set_i64(ck, "config.layers", c->layers) != 0 ||
+        pp_frame_set_str(ck, "config.target", target_names[c->target]) != 0 ||
+        pp_frame_set_i64(ck, "config.value_particles", c->particles) != 0 ||
+        pp_frame_set_i64(ck, "config.max_batch", c->max_batch) != 0 ||
+        pp_frame_set_f64(ck, "config.lr", c->lr) != 0 ||
+        pp_frame_set_f64(ck, "config.gamma", c->gamma) != 0 ||
+        pp_frame_set_f64(ck, "config.tau", c->tau) != 0 ||
+        pp_frame_set_i64(ck, "config.seed", (int64_t)c->seed) != 0 ||
+        pp_frame_set_i64(ck, "steps", c->steps) != 0 || pp_ckpt_put_rng(ck, "rng", &c->rng) != 0)
+        return -1;
+    if (!c->ready) return 0;
+    size_t n = c->q.nparams;
+    if (pp_ckpt_put_blob(ck, "params", c->params, n) != 0 ||
+        pp_ckpt_put_blob(ck, "target_params", c->targ, n) != 0 ||
+        pp_ckpt_put_adam(ck, "adam", &c->adam) != 0)
+        return -1;
+    return 0;
+}
+
+static int critic_load(pp_stage *s, pp_frame *ck)
+{
+    critic *c = s->self;
+    long long od, ad, hid, lay, part, mb, steps;
+    const char *tgt;
+    size_t tlen;
+    double lr, gamma, tau;
+    if (pp_ckpt_get_int(ck, "config.obs_dim", 0, PP_NETMAP_MAX_DIM, &od) != 0 ||
+        pp_ckpt_get_int(ck, "config.act_dim", 0, PP_NETMAP_MAX_DIM, &ad) != 0 ||
+        pp_ckpt_get_int(ck, "config.hidden", 1, PP_NETMAP_MAX_DIM, &hid) != 0 ||
+        pp_ckpt_get_int(ck, "config.layers", 1, PP_MLP_MAX_LAYERS - 1, &lay) != 0 ||
+        pp_ckpt_get_int(ck, "config.value_particles", 1, 4096, &part) != 0 ||
+        pp_ckpt_get_int(ck, "config.max_batch", 1, 1 << 20, &mb) != 0 ||
+        pp_frame_get_str(ck, "config.target", &tgt, &tlen) != 0 ||
+        pp_frame_get_f64(ck, "config.lr", &lr) != 0 ||
+        pp_frame_get_f64(ck, "config.gamma", &gamma) != 0 ||
+        pp_frame_get_f64(ck, "config.tau", &tau) != 0 ||
+        pp_ckpt_get_int(ck, "steps", 0, (long long)1 << 62, &steps) != 0)
+        return -1;
+    int target = -1;
+    for (int i = 0; target_names[i]; i++)
+        if (strlen(target_names[i]) == tlen && memcmp(target_names[i], tgt, tlen) == 0) target = i;
+    if (target < 0) return pp_fail("config.target is \"%.*s\", expected sac or sql", (int)tlen, tgt);
+    if (c->ready) {
+        /* Built from options already: the network must be the same. */
+        if (od != c->obs_dim || ad != c->act_dim || hid != c->hidden || lay != c->layers ||
+            mb != c->max_batch || target != c->target || part != c->particles)
+            return pp_fail("checkpoint critic is obs %lld act %lld hidden %lld layers %lld "
+                           "max-batch %lld target %s particles %lld, expected obs %d act %d "
+                           "hidden %d layers %d max-batch %d target %s particles %d",
+                           od, ad, hid, lay, mb, target_names[target], part, c->obs_dim,
+                           c->act_dim, c->hidden, c->layers, c->max_batch,
+                           target_names[c->target], c->particles);
+    }
+    c->hidden = (int)hid;
+    c->layers = (int)lay;
+    c->particles = (int)part;
+    c->max_batch = (int)mb;
+    c->target = target;
+    c->lr = lr;
+    c->gamma = gamma;
+    c->tau = tau;
+    c->steps = steps;
+    if (pp_ckpt_get_rng(ck, "rng", &c->rng) != 0) return -1;
+    if (od == 0) return 0; /* saved before the first batch */
+    if (!c->ready) {
+        c->obs_dim = (int)od;
+        c->act_dim = (int)ad;
+        if (critic_alloc(c) != 0) return -1;
+    }
+    c->adam.lr = (float)lr;
+    size_t n = c->q.nparams;
+    if (pp_ckpt_get_blob(ck, "params", c->params, n) != 0 ||
+        pp_ckpt_get_blob(ck, "target_params", c->targ, n) != 0 ||
+        pp_ckpt_get_adam(ck, "adam", &c->adam) != 0)
+        return -1;
+    return 0;
+}
+
+const pp_stage_ops pp_stage_critic = {
+    .kind = "critic",
+    .summary = "soft Q update of twin critics (SAC or SQL target), Polyak targets",
+    .options_help = OPT_HELP,
+    .create = critic_create,
+    .step = critic_step,
+    .save = critic_save,
+    .load = critic_load,
+    .destroy = critic_destroy,
+};

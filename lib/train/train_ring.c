@@ -1,0 +1,328 @@
+/* train_ring.c - run the stages as a ring of processes:
+ *
+ *   parpi-collect <ring | parpi-critic | ... | parpi-policy --prime | parpi-eval >ring
+ *
+ * The driver makes the FIFO DIR/ring, opens both ends itself (read end
+ * non-blocking first, so neither open waits for the other), and forks one
+ * child per stage with plain pipes between neighbours. The children get
+ * their own process group, so a Ctrl-C at the terminal reaches the driver
+ * only; the driver then sends one SIGTERM to the group, each stage finishes
+ * its frame, saves its checkpoint and exits, and the ring drains (end of file
+ * travels downstream, EPIPE upstream). Each stage's stderr goes to
+ * DIR/logs/<kind>.log. When a stage dies, the driver names it, shows the end
+ * of its log, stops the others (SIGTERM, then SIGKILL after a grace period)
+ * and exits 1: no orphans, no hang.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "train/train.h"
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig) { got_signal = sig; }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    pid_t pid;
+    int running;
+    int status;     /* waitpid status once reaped */
+    double ended;   /* when reaped */
+    int order;      /* reaping order */
+} child;
+
+/* Last lines of a stage's log, indented, into buf. */
+static void log_tail(const pp_train *t, const char *kind, char *buf, size_t cap, int lines)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/logs/%s.log", t->dir, kind);
+    buf[0] = '\0';
+    FILE *fp = fopen(path, "r");
+    if (!fp) return;
+    char text[8192];
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    long from = size > (long)sizeof text - 1 ? size - (long)sizeof text + 1 : 0;
+    fseek(fp, from, SEEK_SET);
+    size_t n = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    /* keep the last `lines` non-empty lines (progress lines end in \r: take the last segment) */
+    char *starts[64];
+    int count = 0;
+    char *p = text;
+    while (*p) {
+        char *e = strchr(p, '\n');
+        if (e) *e = '\0';
+        char *cr = strrchr(p, '\r');
+        char *seg = cr ? cr + 1 : p;
+        while (*seg == ' ') seg++;
+        if (*seg) {
+            if (count == 64) {
+                memmove(starts, starts + 1, sizeof starts[0] * 63);
+                count = 63;
+            }
+            starts[count++] = seg;
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    size_t o = 0;
+    for (int i = count > lines ? count - lines : 0; i < count && o + 8 < cap; i++)
+        o += (size_t)snprintf(buf + o, cap - o, "    %s\n", starts[i]);
+}
+
+static void describe_status(int st, char *buf, size_t cap)
+{
+    if (WIFSIGNALED(st))
+        snprintf(buf, cap, "was killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+    else if (WIFEXITED(st))
+        snprintf(buf, cap, "exited with status %d", WEXITSTATUS(st));
+    else snprintf(buf, cap, "stopped (status %d)", st);
+}
+
+static int log_mentions_pipe(const pp_train *t, const char *kind)
+{
+    char tail[2048];
+    log_tail(t, kind, tail, sizeof tail, 3);
+    return strstr(tail, "roken pipe") || strstr(tail, "EPIPE") || strstr(tail, "end of file") ||
+           strstr(tail, "truncated");
+}
+
+/* A frame of the ring carries every network's parameters (about 1.7 MB for
+ * HalfCheetah's ParPI). Through the default 64 KiB pipe that is some thirty
+ * writer/reader hand-overs per stage per frame; a pipe as large as the
+ * system allows (/proc/sys/fs/pipe-max-size, 1 MiB by default) takes most
+ * of a frame in one go. Best effort: a smaller pipe still works. */
+static void grow_pipe(int fd)
+{
+    int want = 1 << 20;
+    FILE *fp = fopen("/proc/sys/fs/pipe-max-size", "r");
+    if (fp) {
+        int max = 0;
+        if (fscanf(fp, "%d", &max) == 1 && max > 0 && max < want) want = max;
+        fclose(fp);
+    }
+    (void)fcntl(fd, F_SETPIPE_SZ, want);
+}
+
+int pp_train_run_ring(pp_train *t)
+{
+    char ring[1200];
+    snprintf(ring, sizeof ring, "%s/ring", t->dir);
+    unlink(ring);
+    if (mkfifo(ring, 0600) != 0) {
+        pp_fail("cannot make the FIFO %s: %s", ring, strerror(errno));
+        return PP_EXIT_FAILURE;
+    }
+    int rfd = open(ring, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int wfd = rfd >= 0 ? open(ring, O_WRONLY | O_CLOEXEC) : -1;
+    if (rfd < 0 || wfd < 0) {
+        pp_fail("cannot open the FIFO %s: %s", ring, strerror(errno));
+        return PP_EXIT_FAILURE;
+    }
+    fcntl(rfd, F_SETFL, fcntl(rfd, F_GETFL) & ~O_NONBLOCK);
+    grow_pipe(wfd);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    child kids[PP_TRAIN_MAX_STAGES];
+    memset(kids, 0, sizeof kids);
+    pid_t group = 0;
+    int prev = rfd, started = 0, spawn_failed = 0;
+    for (int i = 0; i < t->nstages; i++) {
+        pp_train_stage *s = &t->stage[i];
+        int p[2] = {-1, -1}, out;
+        if (i < t->nstages - 1) {
+            if (pipe2(p, O_CLOEXEC) != 0) {
+                pp_fail("pipe: %s", strerror(errno));
+                spawn_failed = 1;
+                break;
+            }
+            grow_pipe(p[1]);
+            out = p[1];
+        } else out = wfd;
+        char logpath[1200];
+        snprintf(logpath, sizeof logpath, "%s/logs/%s.log", t->dir, s->kind);
+        int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (logfd < 0) {
+            pp_fail("cannot write %s: %s", logpath, strerror(errno));
+            spawn_failed = 1;
+            break;
+        }
+        char prog[1400];
+        pp_train_program_path(s->kind, prog, sizeof prog);
+        char *argv[2 * PP_TRAIN_MAX_ARGS + 4];
+        int n = 0;
+        argv[n++] = prog;
+        for (int k = 0; k < s->common.argc; k++) argv[n++] = s->common.argv[k];
+        argv[n++] = "--";
+        for (int k = 0; k < s->own.argc; k++) argv[n++] = s->own.argv[k];
+        argv[n] = NULL;
+
+        pid_t parent = getpid();
+        pid_t pid = fork();
+        if (pid < 0) {
+            pp_fail("fork: %s", strerror(errno));
+            close(logfd);
+            spawn_failed = 1;
+            break;
+        }
+        if (pid == 0) {
+            setpgid(0, group);
+            /* if the driver dies, so does the stage (it saves its checkpoint on SIGTERM) */
+            prctl(PR_SET_PDEATHSIG, SIGTERM);
+            if (getppid() != parent) _exit(128 + SIGTERM);
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            signal(SIGHUP, SIG_DFL);
+            signal(SIGPIPE, SIG_DFL);
+            if (dup2(prev, 0) < 0 || dup2(out, 1) < 0 || dup2(logfd, 2) < 0) _exit(127);
+            execvp(prog, argv);
+            dprintf(2, "parpi-train: cannot run %s: %s\n", prog, strerror(errno));
+            _exit(127);
+        }
+        if (group == 0) group = pid;
+        setpgid(pid, group); /* both sides, so there is no race */
+        kids[i].pid = pid;
+        kids[i].running = 1;
+        started++;
+        close(logfd);
+        close(prev);
+        if (out != wfd) close(out);
+        prev = p[0];
+    }
+    close(wfd);
+    if (spawn_failed) {
+        if (prev >= 0 && prev != rfd) close(prev);
+        if (group) killpg(group, SIGTERM);
+    }
+
+    pp_train_progress prog;
+    pp_train_progress_init(&prog, t);
+    int running = started, reaped = 0, first_bad = -1, killed = 0, interrupted = 0;
+    /* term_due: when to send SIGTERM to the group (0: not planned);
+     * term_sent: when it was sent (0: not yet). */
+    double term_due = spawn_failed ? now_s() : 0, term_sent = 0;
+    const double drain_s = 2.0, kill_grace_s = 60.0;
+    while (running > 0) {
+        int st;
+        pid_t pid = waitpid(-group, &st, WNOHANG);
+        if (pid > 0) {
+            for (int i = 0; i < t->nstages; i++) {
+                if (kids[i].pid != pid || !kids[i].running) continue;
+                kids[i].running = 0;
+                kids[i].status = st;
+                kids[i].ended = now_s();
+                kids[i].order = reaped++;
+                running--;
+                int bad = !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+                /* After our own SIGTERM, 130 / 143 are the expected exits. */
+                if (bad && term_sent > 0 && WIFEXITED(st) &&
+                    (WEXITSTATUS(st) == 128 + SIGINT || WEXITSTATUS(st) == 128 + SIGTERM))
+                    bad = 0;
+                if (bad && first_bad < 0) first_bad = i;
+                /* let the ring drain by itself a moment, then stop the rest */
+                if (bad && term_due == 0) term_due = now_s() + drain_s;
+            }
+            continue;
+        }
+        if (pid < 0 && errno != EINTR) break; /* no children left */
+        double now = now_s();
+        if (got_signal && !interrupted) {
+            interrupted = 1;
+            pp_train_progress_end(&prog);
+            pp_train_log(t, 1, "interrupted: stopping the stages (each saves its checkpoint)");
+            if (term_due == 0 || term_due > now) term_due = now;
+        }
+        if (term_due > 0 && term_sent == 0 && now >= term_due) {
+            killpg(group, SIGTERM);
+            term_sent = now;
+        }
+        if (term_sent > 0 && !killed && now - term_sent > kill_grace_s) {
+            pp_train_log(t, 1, "stages still running %.0f s after SIGTERM: killing them", kill_grace_s);
+            killpg(group, SIGKILL);
+            killed = 1;
+        }
+        if (!interrupted) pp_train_progress_show(&prog, t, 0);
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    pp_train_progress_show(&prog, t, 1);
+    pp_train_progress_end(&prog);
+    unlink(ring);
+
+    if (spawn_failed) {
+        pp_train_log(t, 1, "%s", pp_error());
+        (void)killed;
+        return PP_EXIT_FAILURE;
+    }
+    if (first_bad >= 0) {
+        /* The first to die is usually the cause; but a stage that only saw
+         * EPIPE or end of file was a victim: prefer one that was not. */
+        int cause = first_bad;
+        if (!WIFSIGNALED(kids[cause].status) && log_mentions_pipe(t, t->stage[cause].kind)) {
+            for (int i = 0; i < t->nstages; i++) {
+                int st = kids[i].status;
+                int bad = !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+                if (i != cause && bad && (WIFSIGNALED(st) || !log_mentions_pipe(t, t->stage[i].kind))) {
+                    cause = i;
+                    break;
+                }
+            }
+        }
+        char how[128], tail[4096];
+        describe_status(kids[cause].status, how, sizeof how);
+        log_tail(t, t->stage[cause].kind, tail, sizeof tail, 5);
+        pp_train_log(t, 1, "stage %s (parpi-%s, pid %d) %s; the ring stopped.%s%s%s",
+                     t->stage[cause].kind, t->stage[cause].kind, (int)kids[cause].pid, how,
+                     tail[0] ? " The end of " : "", tail[0] ? t->stage[cause].kind : "",
+                     tail[0] ? ".log:" : "");
+        if (tail[0]) {
+            fputs(tail, stderr);
+            char path[1200];
+            snprintf(path, sizeof path, "%s/logs/train.log", t->dir);
+            FILE *fp = fopen(path, "a");
+            if (fp) {
+                fputs(tail, fp);
+                fclose(fp);
+            }
+        }
+        for (int i = 0; i < t->nstages; i++) {
+            if (i == cause) continue;
+            describe_status(kids[i].status, how, sizeof how);
+            pp_train_log(t, 0, "  %s %s", t->stage[i].kind, how);
+        }
+        pp_train_log(t, 1, "logs in %s/logs/; resume with: parpi-train --resume %s", t->dir, t->dir);
+        return PP_EXIT_FAILURE;
+    }
+    if (interrupted) {
+        pp_train_log(t, 1, "stopped; checkpoints saved. Resume with: parpi-train --resume %s", t->dir);
+        return 128 + SIGINT;
+    }
+    return PP_EXIT_OK;
+}
