@@ -31,6 +31,8 @@
 #include "base/err.h"
 #include "nn/mlp.h"
 #include "base/rng.h"
+#include "nn/adam.h"
+#include "nn/blas.h"
 
 #define WARMUP 20
 #define STEPS 200

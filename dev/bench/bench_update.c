@@ -24,15 +24,10 @@
 #include "nn/mlp.h"
 #include "base/rng.h"
 #include "stage/stage.h"
+#include "nn/blas.h"
+#include "base/clock.h"
 
 enum { O = 17, A = 6, B = 256 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -117,20 +112,20 @@ static void bench_chain(const char *name, int parpi, int threads, int iters)
     const int warm = 3;
     for (int it = 0; it < iters + warm; it++) {
         put_batch(f, &rng, buf);
-        double t0 = now_s();
+        double t0 = pp_now();
         for (int k = 0; k < n; k++) {
-            double ts = now_s();
+            double ts = pp_now();
             if (st[k]->ops->step(st[k], f) != 0) {
                 fprintf(stderr, "bench_update: %s step: %s\n", st[k]->ops->kind, pp_error());
                 exit(1);
             }
-            if (it >= warm) stage_ms[k][it - warm] = (now_s() - ts) * 1e3;
+            if (it >= warm) stage_ms[k][it - warm] = (pp_now() - ts) * 1e3;
         }
         compact(g, f);
         pp_frame *t = f;
         f = g;
         g = t;
-        if (it >= warm) ms[it - warm] = (now_s() - t0) * 1e3;
+        if (it >= warm) ms[it - warm] = (pp_now() - t0) * 1e3;
     }
     qsort(ms, (size_t)iters, sizeof *ms, cmp_double);
     printf("%-10s threads %d  median %7.2f ms  min %7.2f ms  (%d updates, batch %d, hidden 256%s)\n",
@@ -159,9 +154,9 @@ static double run_train(const char *dir, const char *algo, int steps, int starts
              "--learning-starts %d --eval-every 100000000 --log-every 100000000 --save-every 0 "
              "--no-progress --preset none --out %s %s >/dev/null 2>%s.err",
              dir, algo, steps, starts, dir, inproc ? "--in-process" : "", dir);
-    double t0 = now_s();
+    double t0 = pp_now();
     int rc = system(cmd);
-    double t = now_s() - t0;
+    double t = pp_now() - t0;
     if (rc != 0) {
         fprintf(stderr, "bench_update: '%s' failed (status %d); see %s.err\n", cmd, rc, dir);
         return NAN;

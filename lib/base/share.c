@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "env/env_impl.h"
 #include "base/err.h"
+#include "base/share.h"
 
 #ifndef PARPI_SHAREDIR
 #define PARPI_SHAREDIR "/usr/local/share/parpi"

@@ -50,10 +50,4 @@ void pp_env_list(FILE *out);
 /* Names for completion/validation: NULL-terminated. */
 const char *const *pp_env_names(void);
 
-/* D4RL reference returns (random, expert) for normalised scores
- * 100 (R - random) / (expert - random). name: a task ("Hopper-v3") or a D4RL
- * data set ("hopper-medium-v2"), case ignored. Returns 1 and fills both, or 0
- * (both set to 0) when the task has none (Humanoid, Pendulum, MultiGoal). */
-int pp_env_d4rl_reference(const char *name, double *random_return, double *expert_return);
-
 #endif

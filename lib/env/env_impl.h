@@ -29,9 +29,4 @@ int pp_env_multigoal_create(const char *name, const char *options, pp_env **out)
 int pp_env_parse_options(const char *options,
                          int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 
-/* Where the MJCF models live: $PARPI_SHARE/envs, else the compiled-in
- * PARPI_SHAREDIR/envs (installed), else share/parpi/envs next to the binary's
- * source tree (running from a checkout). Writes the path of file into buf. */
-int pp_share_path(const char *relative, char *buf, size_t cap);
-
 #endif

@@ -32,6 +32,7 @@
 
 #include "env/env_mujoco.h"
 #include "base/err.h"
+#include "base/share.h"
 
 typedef enum { CHEETAH, HOPPER, WALKER, ANT, HUMANOID } task_kind;
 

@@ -11,6 +11,7 @@
 
 #include "base/err.h"
 #include "nn/mlp_impl.h"
+#include "nn/adam.h"
 
 int pp_adam_init(pp_adam *a, size_t n, float lr)
 {

@@ -30,7 +30,8 @@
 
 #include <cblas.h>
 
-#include "nn/mlp.h"
+#include "nn/blas.h"
+#include "base/clock.h"
 
 #define PP_BLAS_THREAD_TIMEOUT "18"
 
@@ -81,13 +82,6 @@ void pp_blas_profile_reset(void)
 double pp_blas_seconds(void) { return prof_seconds; }
 double pp_blas_flops(void) { return prof_flops; }
 long long pp_blas_calls(void) { return prof_calls; }
-
-static double now_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Row-major C[M,N] = alpha op(A)[M,K] op(B)[K,N] + beta C. Degenerate shapes
  * (one row, one column, inner size one) go to sgemv / sger, which OpenBLAS
@@ -143,9 +137,9 @@ void pp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
         gemm_dispatch(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    double t0 = now_seconds();
+    double t0 = pp_now();
     gemm_dispatch(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    prof_seconds += now_seconds() - t0;
+    prof_seconds += pp_now() - t0;
     prof_flops += 2.0 * M * N * K;
     prof_calls++;
 }
@@ -154,11 +148,11 @@ void pp_sgemv(int ta, int rows, int cols, float alpha, const float *A, int lda, 
               float beta, float *y, int incy)
 {
     if (rows <= 0 || cols <= 0) return;
-    double t0 = profiling ? now_seconds() : 0;
+    double t0 = profiling ? pp_now() : 0;
     cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, rows, cols, alpha, A, lda, x, incx, beta, y,
                 incy);
     if (profiling) {
-        prof_seconds += now_seconds() - t0;
+        prof_seconds += pp_now() - t0;
         prof_flops += 2.0 * rows * cols;
         prof_calls++;
     }

@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "nn/mlp_impl.h"
+#include "nn/blas.h"
 
 static int act_valid(pp_act a) { return a == PP_ACT_LINEAR || a == PP_ACT_RELU || a == PP_ACT_TANH; }
 

@@ -22,6 +22,7 @@
 
 #include "base/err.h"
 #include "nn/mlp_impl.h"
+#include "nn/blas.h"
 
 int pp_mlp_grad_penalty_check(const pp_mlp *m)
 {

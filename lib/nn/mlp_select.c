@@ -11,6 +11,7 @@
 
 #include "nn/mlp.h"
 #include "nn/mlp_impl.h"
+#include "nn/blas.h"
 
 /* delta[r, :] *= act'(post[rows[r], e-th block]) */
 static void mask_rows(float *delta, const float *post, const int *rows, int n, int e, int E, int w,

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "nn/mlp_impl.h"
+#include "nn/blas.h"
 
 #define SN_INIT_ITERATIONS 15
 #define SN_EPS 1e-12

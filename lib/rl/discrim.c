@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "nn/adam.h"
 
 static const char *const lip_names[] = {"none", "sn", "gp"};
 

@@ -15,6 +15,7 @@
 #include "rl/divergence.h"
 #include "nn/mlp.h"
 #include "base/rng.h"
+#include "nn/adam.h"
 
 typedef enum { PP_LIP_NONE = 0, PP_LIP_SN, PP_LIP_GP } pp_lipschitz;
 

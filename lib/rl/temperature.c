@@ -5,6 +5,7 @@
 
 #include "base/err.h"
 #include "rl/temperature.h"
+#include "nn/adam.h"
 
 int pp_temperature_init(pp_temperature *t, int learned, double init_alpha, double target_entropy,
                         float lr)

@@ -14,6 +14,7 @@
 
 #include "frame/frame.h"
 #include "nn/mlp.h"
+#include "nn/adam.h"
 
 typedef struct {
     int learned;

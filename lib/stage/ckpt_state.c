@@ -4,6 +4,7 @@
 
 #include "stage/ckpt_state.h"
 #include "base/err.h"
+#include "nn/adam.h"
 
 int pp_ckpt_put_blob(pp_frame *f, const char *path, const float *data, size_t n)
 {

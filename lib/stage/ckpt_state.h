@@ -13,6 +13,7 @@
 #include "frame/frame.h"
 #include "nn/mlp.h"
 #include "base/rng.h"
+#include "nn/adam.h"
 
 int pp_ckpt_put_blob(pp_frame *f, const char *path, const float *data, size_t n);
 int pp_ckpt_get_blob(pp_frame *f, const char *path, float *data, size_t n);

@@ -30,6 +30,7 @@
 #include "nn/netmap.h"
 #include "base/optarg.h"
 #include "stage/stage.h"
+#include "nn/adam.h"
 
 enum { TARGET_SAC = 0, TARGET_SQL = 1 };
 static const char *const target_names[] = {"sac", "sql", NULL};

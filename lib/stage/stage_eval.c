@@ -1,4 +1,5 @@
-/* eval.c - evaluation episodes, the ring stage "eval", and parpi-eval's
+/* stage_eval.c - evaluation episodes, the ring stage "eval" (and the
+ * progress log of the ring's metrics it writes), and parpi-eval's
  * standalone mode (see eval.h).
  */
 #include <errno.h>
@@ -21,6 +22,8 @@
 #include "base/optarg.h"
 #include "rl/policy_file.h"
 #include "stage/stage.h"
+#include "data/d4rl.h"
+#include "base/clock.h"
 
 /* ---- episodes ---- */
 
@@ -96,7 +99,7 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
     out->return_std = sqrt(rv > 0 ? rv : 0);
     out->length_std = sqrt(lv > 0 ? lv : 0);
     double lo, hi;
-    if (pp_env_d4rl_reference(env_name, &lo, &hi) == 1 && hi != lo) {
+    if (pp_d4rl_reference(env_name, &lo, &hi) == 1 && hi != lo) {
         out->have_score = 1;
         out->score = 100.0 * (out->return_mean - lo) / (hi - lo);
     }
@@ -270,13 +273,6 @@ typedef struct {
     char tmp_status[1100];
 } ev;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void ev_free(ev *e)
 {
     if (e->log) fclose(e->log);
@@ -315,7 +311,7 @@ static int ev_create(int argc, char **argv, pp_stage **out)
         ev_free(e);
         return -1;
     }
-    e->t0 = now_s();
+    e->t0 = pp_now();
     e->last_eval = 0;
     e->last_log = 0;
     e->last_status = -1e9;
@@ -357,7 +353,7 @@ static void write_status(ev *e, long long step)
 static void write_progress(ev *e, pp_frame *f, long long step)
 {
     FILE *fp = e->progress;
-    fprintf(fp, "%lld,%.3f,%lld,", step, e->wall_offset + now_s() - e->t0, e->episodes);
+    fprintf(fp, "%lld,%.3f,%lld,", step, e->wall_offset + pp_now() - e->t0, e->episodes);
     if (e->nrecent) fprintf(fp, "%.6g,%.6g", recent_mean(e->recent_ret, e->nrecent), recent_mean(e->recent_len, e->nrecent));
     else fputc(',', fp);
     fputc(',', fp);
@@ -421,7 +417,7 @@ static int ev_step(pp_stage *s, pp_frame *f)
         write_progress(e, f, step);
         e->last_log = step;
     }
-    double now = now_s();
+    double now = pp_now();
     if (evaluated || now - e->last_status >= 1.0) {
         write_status(e, step);
         e->last_status = now;
@@ -437,7 +433,7 @@ static int ev_save(pp_stage *s, pp_frame *ck)
     rc |= pp_frame_set_i64(ck, "last_eval", e->last_eval);
     rc |= pp_frame_set_i64(ck, "last_log", e->last_log);
     rc |= pp_frame_set_i64(ck, "episodes", e->episodes);
-    rc |= pp_frame_set_f64(ck, "wall_s", e->wall_offset + now_s() - e->t0);
+    rc |= pp_frame_set_f64(ck, "wall_s", e->wall_offset + pp_now() - e->t0);
     if (e->have_eval) rc |= pp_frame_set_f64(ck, "last_eval_return", e->last_eval_return);
     return rc ? -1 : 0;
 }
@@ -454,7 +450,7 @@ static int ev_load(pp_stage *s, pp_frame *ck)
     e->last_eval = a;
     e->last_log = b;
     e->episodes = c;
-    e->t0 = now_s();
+    e->t0 = pp_now();
     if (pp_frame_get(ck, "last_eval_return")) {
         if (pp_frame_get_f64(ck, "last_eval_return", &e->last_eval_return) != 0) return -1;
         e->have_eval = 1;

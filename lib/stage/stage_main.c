@@ -14,6 +14,8 @@
 #include "frame/frame.h"
 #include "nn/mlp.h"
 #include "stage/stage.h"
+#include "nn/blas.h"
+#include "base/clock.h"
 
 typedef struct {
     int threads;
@@ -30,13 +32,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void usage(const pp_stage_ops *ops, const char *kind, FILE *out)
@@ -217,7 +212,7 @@ int pp_stage_main(const char *kind, int argc, char **argv)
         }
         pp_frame_clear(f);
     }
-    double t0 = now_seconds(), last_report = t0;
+    double t0 = pp_now(), last_report = t0;
     while (status == PP_EXIT_OK) {
         if (stop_requested) break;
         uint64_t offset = pp_reader_offset(r);
@@ -228,7 +223,7 @@ int pp_stage_main(const char *kind, int argc, char **argv)
             status = PP_EXIT_FAILURE;
             break;
         }
-        double ts = now_seconds();
+        double ts = pp_now();
         int stepped = ops->step(s, f);
         if (stepped < 0) {
             fprintf(stderr, "%s: frame %ld (byte %llu): %s\n", pp_progname(), frames,
@@ -237,7 +232,7 @@ int pp_stage_main(const char *kind, int argc, char **argv)
             break;
         }
         if (stepped > 0) break; /* the stage ended the stream; this frame is not written */
-        double te = now_seconds();
+        double te = pp_now();
         char key[96];
         snprintf(key, sizeof key, "metrics.%s.step_ms", kind);
         pp_frame_set_f64(f, key, (te - ts) * 1e3);

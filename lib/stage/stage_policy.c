@@ -39,6 +39,7 @@
 #include "rl/policy_loss.h"
 #include "stage/stage.h"
 #include "rl/temperature.h"
+#include "nn/adam.h"
 
 enum { UPD_PARPI = 0, UPD_SAC, UPD_SVGD };
 static const char *const update_names[] = {"parpi", "sac", "svgd", NULL};

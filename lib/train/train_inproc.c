@@ -20,6 +20,8 @@
 #include "nn/mlp.h"
 #include "stage/stage.h"
 #include "train/train.h"
+#include "nn/blas.h"
+#include "base/clock.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -27,13 +29,6 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Value of --name=value or --name value in a, or NULL. */
@@ -149,7 +144,7 @@ int pp_train_run_inprocess(pp_train *t)
             status = 128 + SIGINT;
             break;
         }
-        double t0 = now_s();
+        double t0 = pp_now();
         int rc = st[k]->ops->step(st[k], f);
         if (rc < 0) {
             pp_train_progress_end(&prog);
@@ -158,7 +153,7 @@ int pp_train_run_inprocess(pp_train *t)
             break;
         }
         if (rc > 0) break; /* collect ended the run */
-        pp_frame_set_f64(f, keys[k], (now_s() - t0) * 1e3);
+        pp_frame_set_f64(f, keys[k], (pp_now() - t0) * 1e3);
         const char *drop = option_value(&t->stage[k].common, "drop");
         /* as the piped stage does (and less to copy when compacting) */
         if (drop && pp_frame_remove_list(f, drop) != 0) {

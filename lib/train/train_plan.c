@@ -16,6 +16,7 @@
 #include "env/env_impl.h"
 #include "base/err.h"
 #include "train/train.h"
+#include "base/share.h"
 
 /* ---- argument vectors ---- */
 

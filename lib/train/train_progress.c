@@ -10,13 +10,7 @@
 #include <unistd.h>
 
 #include "train/train.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "base/clock.h"
 
 static int enabled(const pp_train *t)
 {
@@ -55,7 +49,7 @@ static int read_status(const pp_train *t, status_line *s)
 void pp_train_progress_init(pp_train_progress *p, const pp_train *t)
 {
     memset(p, 0, sizeof *p);
-    p->t0 = now_s();
+    p->t0 = pp_now();
     p->start_step = -1;
     (void)t;
 }
@@ -71,7 +65,7 @@ static void fmt_duration(double s, char *buf, size_t cap)
 void pp_train_progress_show(pp_train_progress *p, const pp_train *t, int force)
 {
     if (!enabled(t)) return;
-    double now = now_s();
+    double now = pp_now();
     if (!force && now - p->last < 1.0) return;
     p->last = now;
     status_line s;

@@ -29,17 +29,11 @@
 
 #include "base/err.h"
 #include "train/train.h"
+#include "base/clock.h"
 
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig) { got_signal = sig; }
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef struct {
     pid_t pid;
@@ -227,7 +221,7 @@ int pp_train_run_ring(pp_train *t)
     int running = started, reaped = 0, first_bad = -1, killed = 0, interrupted = 0;
     /* term_due: when to send SIGTERM to the group (0: not planned);
      * term_sent: when it was sent (0: not yet). */
-    double term_due = spawn_failed ? now_s() : 0, term_sent = 0;
+    double term_due = spawn_failed ? pp_now() : 0, term_sent = 0;
     const double drain_s = 2.0, kill_grace_s = 60.0;
     while (running > 0) {
         int st;
@@ -237,7 +231,7 @@ int pp_train_run_ring(pp_train *t)
                 if (kids[i].pid != pid || !kids[i].running) continue;
                 kids[i].running = 0;
                 kids[i].status = st;
-                kids[i].ended = now_s();
+                kids[i].ended = pp_now();
                 kids[i].order = reaped++;
                 running--;
                 int bad = !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -247,12 +241,12 @@ int pp_train_run_ring(pp_train *t)
                     bad = 0;
                 if (bad && first_bad < 0) first_bad = i;
                 /* let the ring drain by itself a moment, then stop the rest */
-                if (bad && term_due == 0) term_due = now_s() + drain_s;
+                if (bad && term_due == 0) term_due = pp_now() + drain_s;
             }
             continue;
         }
         if (pid < 0 && errno != EINTR) break; /* no children left */
-        double now = now_s();
+        double now = pp_now();
         if (got_signal && !interrupted) {
             interrupted = 1;
             pp_train_progress_end(&prog);

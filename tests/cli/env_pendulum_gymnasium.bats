@@ -8,7 +8,7 @@ load /usr/lib/bats/bats-assert/load.bash
 
 setup() {
     BIN="${PARPI_TEST_BUILD:-$BATS_TEST_DIRNAME/../../build}/tests/test_env_basic"
-    TOOL="$BATS_TEST_DIRNAME/../tools/pendulum_crosscheck.py"
+    TOOL="$BATS_TEST_DIRNAME/../../dev/tools/pendulum_crosscheck.py"
     PY=""
     for p in "${PARPI_PYTHON:-}" /usr/bin/python3 python3; do
         [ -n "$p" ] || continue

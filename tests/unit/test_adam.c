@@ -7,6 +7,7 @@
 #include "base/err.h"
 #include "nn/mlp.h"
 #include "base/rng.h"
+#include "nn/adam.h"
 
 #define N 7
 

@@ -13,6 +13,7 @@
 #include "base/err.h"
 #include "nn/mlp.h"
 #include "base/rng.h"
+#include "nn/blas.h"
 
 static double naive_err(int ta, int tb, int M, int N, int K, float alpha, float beta, pp_rng *rng)
 {

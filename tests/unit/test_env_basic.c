@@ -14,6 +14,7 @@
 #include "env/env_multigoal.h"
 #include "env/env_opt.h"
 #include "base/err.h"
+#include "data/d4rl.h"
 
 static int has(const char *haystack, const char *needle) { return strstr(haystack, needle) != NULL; }
 
@@ -477,20 +478,20 @@ static void test_list_and_d4rl(void)
     CHECK(pend && mg, "list shows Pendulum-v1 3 1 200 [-2, 2] and MultiGoal 2 2 30 [-1, 1]");
 
     double lo, hi;
-    CHECK(pp_env_d4rl_reference("Hopper-v3", &lo, &hi) == 1 && lo == -20.272305 && hi == 3234.3,
+    CHECK(pp_d4rl_reference("Hopper-v3", &lo, &hi) == 1 && lo == -20.272305 && hi == 3234.3,
           "D4RL hopper -20.272305 / 3234.3");
-    CHECK(pp_env_d4rl_reference("HalfCheetah-v4", &lo, &hi) == 1 && lo == -280.178953 &&
+    CHECK(pp_d4rl_reference("HalfCheetah-v4", &lo, &hi) == 1 && lo == -280.178953 &&
               hi == 12135.0,
           "D4RL halfcheetah -280.178953 / 12135");
-    CHECK(pp_env_d4rl_reference("walker2d-medium-v2", &lo, &hi) == 1 && lo == 1.629008 &&
+    CHECK(pp_d4rl_reference("walker2d-medium-v2", &lo, &hi) == 1 && lo == 1.629008 &&
               hi == 4592.3,
           "D4RL walker2d by data set name");
-    CHECK(pp_env_d4rl_reference("Ant-v3", &lo, &hi) == 1 && lo == -325.6 && hi == 3879.7,
+    CHECK(pp_d4rl_reference("Ant-v3", &lo, &hi) == 1 && lo == -325.6 && hi == 3879.7,
           "D4RL ant -325.6 / 3879.7");
-    CHECK(pp_env_d4rl_reference("antmaze-umaze-v0", &lo, &hi) == 0 && lo == 0 && hi == 0,
+    CHECK(pp_d4rl_reference("antmaze-umaze-v0", &lo, &hi) == 0 && lo == 0 && hi == 0,
           "antmaze is not ant");
-    CHECK(pp_env_d4rl_reference("Humanoid-v3", &lo, &hi) == 0, "no humanoid reference");
-    CHECK(pp_env_d4rl_reference("Pendulum-v1", &lo, &hi) == 0, "no pendulum reference");
+    CHECK(pp_d4rl_reference("Humanoid-v3", &lo, &hi) == 0, "no humanoid reference");
+    CHECK(pp_d4rl_reference("Pendulum-v1", &lo, &hi) == 0, "no pendulum reference");
 }
 
 /* ---- option parsing ---- */
