@@ -21,6 +21,29 @@ typedef struct {
 
 #define PP_RNG_STATE_WORDS 6  /* s[4], has_spare, bits of spare */
 
+/* The stream table: every stage seeds a root from its --seed and takes ONE
+ * child stream of it, so that stages given the same seed draw independent
+ * numbers (and a new stage takes the next free number). Inside a stage,
+ * children of its stream are numbered locally; PP_STREAM_INIT is the child a
+ * stage's network initialisation draws from (it does not advance the
+ * stage's stream, so the step stream starts the same however the dims came).
+ *   stream  stage     children
+ *   1       critic    1000 init
+ *   2       langevin
+ *   3       discrim   1000 init
+ *   4       policy    1000 init
+ *   5       collect   1 env resets, 2 random actions and policy noise, 3 batches
+ *   6       eval      1 env resets, 2 actions */
+enum {
+    PP_STREAM_CRITIC = 1,
+    PP_STREAM_LANGEVIN = 2,
+    PP_STREAM_DISCRIM = 3,
+    PP_STREAM_POLICY = 4,
+    PP_STREAM_COLLECT = 5,
+    PP_STREAM_EVAL = 6,
+    PP_STREAM_INIT = 1000,
+};
+
 void pp_rng_seed(pp_rng *r, uint64_t seed);
 pp_rng pp_rng_split(const pp_rng *parent, uint64_t stream_id);
 uint64_t pp_rng_u64(pp_rng *r);

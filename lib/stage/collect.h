@@ -29,8 +29,6 @@
 #include "data/replay.h"
 #include "base/rng.h"
 
-#define PP_COLLECT_STREAM 5
-
 typedef struct {
     /* options */
     char env_name[64], env_options[512];

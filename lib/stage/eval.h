@@ -21,7 +21,6 @@
 #include "rl/actor.h"
 #include "env/env.h"
 
-#define PP_EVAL_STREAM 6
 #define PP_EVAL_MAX_EPISODES 100000
 
 typedef struct {

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "base/opt.h"
 #include "frame/frame.h"
 
 typedef struct pp_stage pp_stage;
@@ -19,7 +20,21 @@ typedef struct pp_stage pp_stage;
 typedef struct {
     const char *kind;          /* "critic", "langevin", "discrim", "policy", ... */
     const char *summary;       /* one line for --help */
-    const char *options_help;  /* the stage's own options, for --help and man pages */
+    const char *options_help;  /* OLD: free text; being replaced by options */
+    /* The stage's own options, one row each (base/opt.h): create parses with
+     * it, --help prints it, save/load write and read config.* with it. */
+    const pp_opt *options;
+    /* The contract, as NULL-terminated lists (man/man5/parpi-frame.5 documents
+     * the same; a test compares them):
+     *   reads    top-level frame fields the step may read ("batch", "policy")
+     *   owns     top-level fields the step writes or replaces ("q")
+     *   metrics  the names it adds under metrics.<kind>. (step_ms is added by
+     *            the runner for every stage)
+     * parpi-train drops each field after its last reader in the ring, and the
+     * evaluator's progress.csv takes its columns from the metrics lists. */
+    const char *const *reads;
+    const char *const *owns;
+    const char *const *metrics;
     /* Parse the stage's long options (argv[0] ignored; getopt_long with
      * optind reset) and build the object. Unknown option: -1, message names it. */
     int (*create)(int argc, char **argv, pp_stage **out);
@@ -50,6 +65,8 @@ struct pp_stage {
 /* Create a stage of this kind from its long options (argv[0] is ignored,
  * like a program's). Unknown options: -1 with a message naming them. */
 int pp_stage_create(const char *kind, int argc, char **argv, pp_stage **out);
+/* The stage object around a kind's private state (for the kinds' create). */
+pp_stage *pp_stage_new(const pp_stage_ops *ops, void *self);
 void pp_stage_free(pp_stage *s);
 /* NULL-terminated list of kinds. */
 const char *const *pp_stage_kinds(void);

@@ -153,7 +153,7 @@ int pp_collector_open(pp_collector *c)
     const int O = c->info->obs_dim, A = c->info->act_dim;
     pp_rng root, mine;
     pp_rng_seed(&root, c->seed);
-    mine = pp_rng_split(&root, PP_COLLECT_STREAM);
+    mine = pp_rng_split(&root, PP_STREAM_COLLECT);
     c->env_rng = pp_rng_split(&mine, 1);
     c->act_rng = pp_rng_split(&mine, 2);
     c->batch_rng = pp_rng_split(&mine, 3);
@@ -365,8 +365,16 @@ static int col_load(pp_stage *s, pp_frame *ck)
     return pp_env_reset(c->env, &c->env_rng, c->obs);
 }
 
+/* The contract (stage.h; man/man5/parpi-frame.5). */
+static const char *const collect_reads[] = {"policy", NULL};
+static const char *const collect_owns[] = {"step", "batch", NULL};
+static const char *const collect_metrics[] = {"episode_return", "episode_length", "episodes", NULL};
+
 const pp_stage_ops pp_stage_collect = {
     .kind = "collect",
+    .reads = collect_reads,
+    .owns = collect_owns,
+    .metrics = collect_metrics,
     .summary = "Act in an environment, keep the replay buffer, emit batches (ring mode), or\n"
                "collect transitions on its own (--steps N / --episodes N).",
     .options_help = pp_collect_options_help,

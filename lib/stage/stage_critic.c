@@ -103,7 +103,7 @@ static int critic_alloc(critic *c)
     c->dy = pp_xalloc_f32(B * 2);
     /* Initial params from a child stream, so the step stream starts the same
      * whether the dims came from options or from the first batch. */
-    pp_rng init = pp_rng_split(&c->rng, 1000);
+    pp_rng init = pp_rng_split(&c->rng, PP_STREAM_INIT);
     pp_mlp_init_params(&c->q, c->params, &init);
     memcpy(c->targ, c->params, sizeof(float) * n);
     c->ready = 1;
@@ -162,7 +162,7 @@ static int critic_create(int argc, char **argv, pp_stage **out)
                      c->max_batch, c->particles, 1 << 22);
     pp_rng root;
     pp_rng_seed(&root, c->seed);
-    c->rng = pp_rng_split(&root, 1);
+    c->rng = pp_rng_split(&root, PP_STREAM_CRITIC);
     if (rc == 0 && c->obs_dim > 0) rc = critic_alloc(c);
     pp_stage *s = pp_xcalloc(1, sizeof *s);
     s->ops = &pp_stage_critic;
@@ -415,8 +415,16 @@ static int critic_load(pp_stage *s, pp_frame *ck)
     return 0;
 }
 
+/* The contract (stage.h; man/man5/parpi-frame.5). */
+static const char *const critic_reads[] = {"batch", "alpha", "policy", NULL};
+static const char *const critic_owns[] = {"q", NULL};
+static const char *const critic_metrics[] = {"q_loss", "q1_mean", "q2_mean", "target_mean", NULL};
+
 const pp_stage_ops pp_stage_critic = {
     .kind = "critic",
+    .reads = critic_reads,
+    .owns = critic_owns,
+    .metrics = critic_metrics,
     .summary = "soft Q update of twin critics (SAC or SQL target), Polyak targets",
     .options_help = OPT_HELP,
     .create = critic_create,

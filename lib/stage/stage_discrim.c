@@ -19,7 +19,6 @@
 #include "frame/frame.h"
 #include "stage/stage.h"
 
-#define STREAM_DISCRIM 3
 
 extern const pp_stage_ops pp_stage_discrim;
 
@@ -84,7 +83,7 @@ static void dc_destroy(pp_stage *st);
 
 static int build(discrim *D, int obs_dim, int act_dim)
 {
-    pp_rng init = pp_rng_split(&D->rng, 1000); /* does not advance D->rng */
+    pp_rng init = pp_rng_split(&D->rng, PP_STREAM_INIT); /* does not advance D->rng */
     if (pp_discrim_init(&D->d, D->div, D->lip, obs_dim + act_dim, D->hidden, D->layers,
                         D->max_batch, D->lr, D->gp_weight, &init) != 0)
         return -1;
@@ -161,7 +160,7 @@ static int dc_create(int argc, char **argv, pp_stage **out)
         rc = pp_fail("--obs-dim and --act-dim go together");
     pp_rng root;
     pp_rng_seed(&root, D->seed);
-    D->rng = pp_rng_split(&root, STREAM_DISCRIM);
+    D->rng = pp_rng_split(&root, PP_STREAM_DISCRIM);
     if (rc == 0 && (D->explicit_flags & EXPLICIT_OBS)) rc = build(D, D->obs_dim, D->act_dim);
     if (rc != 0) {
         dc_destroy(st);
@@ -434,8 +433,16 @@ static int dc_load(pp_stage *st, pp_frame *ck)
     return 0;
 }
 
+/* The contract (stage.h; man/man5/parpi-frame.5). */
+static const char *const discrim_reads[] = {"batch", "particles", NULL};
+static const char *const discrim_owns[] = {"disc", NULL};
+static const char *const discrim_metrics[] = {"loss", "f_p_mean", "f_pi_mean", "gap", "gp", "updates", NULL};
+
 const pp_stage_ops pp_stage_discrim = {
     .kind = "discrim",
+    .reads = discrim_reads,
+    .owns = discrim_owns,
+    .metrics = discrim_metrics,
     .summary = "Trains the discriminator f_w(s,a), high on Langevin particles and low on policy "
                "samples, for jsd, wd, hinge or rkl; emits the disc map.",
     .options_help = options_help,

@@ -36,7 +36,7 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
     if (A > PP_ENV_MAX_ACT || O > 65536) return pp_fail("env dims out of range");
     pp_rng root, mine, reset_rng, act_rng;
     pp_rng_seed(&root, seed);
-    mine = pp_rng_split(&root, PP_EVAL_STREAM);
+    mine = pp_rng_split(&root, PP_STREAM_EVAL);
     reset_rng = pp_rng_split(&mine, 1);
     act_rng = pp_rng_split(&mine, 2);
     double *obs = pp_xcalloc((size_t)O, sizeof(double));
@@ -458,8 +458,16 @@ static int ev_load(pp_stage *s, pp_frame *ck)
     return 0;
 }
 
+/* The contract (stage.h; man/man5/parpi-frame.5). */
+static const char *const eval_reads[] = {"step", "policy", "metrics", NULL};
+static const char *const eval_owns[] = {NULL};
+static const char *const eval_metrics[] = {"return_mean", "return_std", "return_min", "return_max", "length_mean", "score", "goals_reached", NULL};
+
 const pp_stage_ops pp_stage_eval = {
     .kind = "eval",
+    .reads = eval_reads,
+    .owns = eval_owns,
+    .metrics = eval_metrics,
     .summary = "Evaluation episodes of the frame's policy every --every steps (frames pass\n"
                "through); standalone with --policy CKPT.",
     .options_help = eval_options_help,

@@ -21,7 +21,6 @@
 #include "rl/policy.h"
 #include "stage/stage.h"
 
-#define STREAM_LANGEVIN 2
 
 extern const pp_stage_ops pp_stage_langevin;
 
@@ -238,7 +237,7 @@ static int lg_create(int argc, char **argv, pp_stage **out)
     if (rc == 0 && optind < argc) rc = pp_fail("unexpected argument '%s'", argv[optind]);
     pp_rng root;
     pp_rng_seed(&root, L->seed);
-    L->rng = pp_rng_split(&root, STREAM_LANGEVIN);
+    L->rng = pp_rng_split(&root, PP_STREAM_LANGEVIN);
     if (rc == 0 && L->prior_path) rc = load_prior(L);
     if (rc != 0) {
         lg_destroy(st);
@@ -456,8 +455,16 @@ static int lg_load(pp_stage *st, pp_frame *ck)
     return 0;
 }
 
+/* The contract (stage.h; man/man5/parpi-frame.5). */
+static const char *const langevin_reads[] = {"batch", "alpha", "policy", "q", NULL};
+static const char *const langevin_owns[] = {"particles", NULL};
+static const char *const langevin_metrics[] = {"q0_mean", "qK_mean", "q_gain", "score_norm", "step_norm", "steps", "eps", NULL};
+
 const pp_stage_ops pp_stage_langevin = {
     .kind = "langevin",
+    .reads = langevin_reads,
+    .owns = langevin_owns,
+    .metrics = langevin_metrics,
     .summary = "K steps of Langevin dynamics from policy samples towards exp(Q/alpha) in "
                "pre-tanh space; emits particles {obs, u0, uK, q0, qK}.",
     .options_help = options_help,

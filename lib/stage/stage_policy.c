@@ -122,7 +122,7 @@ static int pol_alloc(pol *p)
     p->obs = pp_xalloc_f32((size_t)B * O);
     pp_policy_work_init(&p->work, O, A, p->rows_q, B * M,
                         is_implicit(p) ? n_fixed(p) * n_updated(p) : 0);
-    pp_rng init = pp_rng_split(&p->rng, 1000);
+    pp_rng init = pp_rng_split(&p->rng, PP_STREAM_INIT);
     if (is_implicit(p))
         pp_implicit_init_params(&p->impl, p->params, &init);
     else
@@ -230,7 +230,7 @@ static int pol_create(int argc, char **argv, pp_stage **out)
                      "(or --env NAME)");
     pp_rng root;
     pp_rng_seed(&root, p->seed);
-    p->rng = pp_rng_split(&root, 4);
+    p->rng = pp_rng_split(&root, PP_STREAM_POLICY);
     if (rc == 0 && p->obs_dim > 0) rc = pol_alloc(p);
     pp_stage *s = pp_xcalloc(1, sizeof *s);
     s->ops = &pp_stage_policy;
@@ -584,8 +584,16 @@ static int pol_load(pp_stage *s, pp_frame *ck)
     return 0;
 }
 
+/* The contract (stage.h; man/man5/parpi-frame.5). */
+static const char *const policy_reads[] = {"batch", "alpha", "q", "disc", NULL};
+static const char *const policy_owns[] = {"policy", "alpha", NULL};
+static const char *const policy_metrics[] = {"loss", "entropy", "alpha", "alpha_loss", "q_mean", "disc_term", "bandwidth", "direction_norm", NULL};
+
 const pp_stage_ops pp_stage_policy = {
     .kind = "policy",
+    .reads = policy_reads,
+    .owns = policy_owns,
+    .metrics = policy_metrics,
     .summary = "policy update: ParPI through the discriminator, or the SAC / SQL (SVGD) baselines",
     .options_help = OPT_HELP,
     .create = pol_create,
