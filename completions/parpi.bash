@@ -1,27 +1,41 @@
 # bash completion for the parpi programs (parpi-cat, parpi-collect, parpi-critic,
 # parpi-langevin, parpi-discrim, parpi-policy, parpi-eval, parpi-train, parpi-plot).
 #
-# Options come from each program's own --help, so completion never falls out
-# of step with the code; values of the options that take a fixed set are
-# listed here, and --env names come from `parpi-collect --list-envs`.
+# Options come from each program's own --help, and so do the values of the
+# options that take a fixed set (shown there as "--option a|b|c"), so
+# completion never falls out of step with the code; --env names come from
+# `parpi-collect --list-envs`, parpi-plot's --column from the run on the line.
 
 _parpi_option_values()
 {
-    # $1 program, $2 option; prints candidate values, or nothing for files
+    # $1 program, $2 option; prints candidate values, or fails for a file or number.
+    # A fixed set of values is read from the program's --help, where each such
+    # option shows them as "--option a|b|c" (one option table prints both).
     case "$2" in
-        --env) parpi-collect --list-envs 2>/dev/null | awk 'NR>0 && $1 !~ /^#/ {print $1}' ;;
-        --divergence) echo "jsd wd hinge rkl" ;;
-        --lipschitz) echo "none sn gp" ;;
-        --target) echo "sac sql" ;;
-        --update) echo "parpi sac svgd" ;;
-        --algo) echo "parpi sac sql" ;;
-        --base) echo "sac sql" ;;
-        --threads) echo "1 2 4" ;;
-        --set) echo "collect. critic. langevin. discrim. policy. eval. all." ;;
-        --column) echo "return_mean return_max length_mean score return_recent policy.alpha policy.entropy critic.q_loss langevin.qK_mean discrim.gap" ;;
-        --preset) ls "${PARPI_SHARE:-/usr/local/share/parpi}/presets" 2>/dev/null | sed 's/\.conf$//'; compgen -f ;;
-        *) return 1 ;;
+        --env) parpi-collect --list-envs 2>/dev/null | awk '$1 !~ /^#/ {print $1}'; return 0 ;;
+        --set) parpi-train --help 2>/dev/null |
+                   sed -nE 's/^ *STAGE is one of ([a-z, ]+).*/\1/p' | tr -d ',' |
+                   awk '{for (i = 1; i <= NF; i++) printf "%s. ", $i; print "all."}'; return 0 ;;
+        --column) _parpi_progress_columns; return 0 ;;
+        --preset) ls "${PARPI_SHARE:-/usr/local/share/parpi}/presets" 2>/dev/null | sed 's/\.conf$//'
+                  compgen -f; return 0 ;;
     esac
+    local values
+    values=$("$1" --help 2>/dev/null |
+             sed -nE "s/^ *$2[ =]([a-z0-9_.-]+(\|[a-z0-9_.-]+)+)( .*)?$/\1/p" | head -n 1 | tr '|' ' ')
+    [[ -n $values ]] && echo "$values"
+}
+
+# Columns of eval.csv, or of progress.csv with --progress, of the first run
+# directory on the line (parpi-plot --column).
+_parpi_progress_columns()
+{
+    local w dir="" file=eval.csv
+    for w in "${COMP_WORDS[@]:1}"; do
+        [[ $w == --progress ]] && file=progress.csv
+        [[ -z $dir && $w != -* && -d $w ]] && dir=$w
+    done
+    [[ -n $dir && -r $dir/$file ]] && head -n 1 "$dir/$file" | tr ',' ' '
 }
 
 # Field paths of the first parpi file named on the line (parpi-cat --csv);
