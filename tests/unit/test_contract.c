@@ -64,7 +64,7 @@ int main(void)
         for (int i = 0; ops->owns && ops->owns[i]; i++) {
             char entry[64], owner[64];
             snprintf(entry, sizeof entry, "\n.TP\n.B %s\n", ops->owns[i]);
-            snprintf(owner, sizeof owner, "parpi-%s", *k);
+            snprintf(owner, sizeof owner, "(parpi-%s", *k);
             const char *e = strstr(man, entry);
             const char *end = e ? strstr(e + strlen(entry), "\n.TP") : NULL;
             int named = e && end && e < section;
@@ -73,7 +73,7 @@ int main(void)
                 named = strstr(line, owner) != NULL;
                 free(line);
             }
-            CHECK(named, "parpi-frame(5) lists %s as a key owned by %s", ops->owns[i], owner);
+            CHECK(named, "parpi-frame(5) lists %s as a key owned by parpi-%s", ops->owns[i], *k);
         }
     }
     return check_done();
