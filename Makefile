@@ -56,7 +56,7 @@ SHARED   := $(OUT)/lib/libparpi.so
 
 # The installed face of libparpi: these headers and nothing else (each includes
 # only headers of this list). Program code, *_impl.h and the stage internals stay private.
-PUBLIC_HEADERS := base/err.h base/rng.h frame/tensor.h frame/frame.h nn/mlp.h nn/adam.h nn/blas.h \
+PUBLIC_HEADERS := base/err.h base/rng.h base/opt.h frame/tensor.h frame/frame.h nn/mlp.h nn/adam.h nn/blas.h \
                   env/env.h data/replay.h data/d4rl.h stage/stage.h
 
 .PHONY: all native check check-unit check-cli check-learn check-asan check-unit-cli \

@@ -13,17 +13,50 @@ _parpi_option_values()
     # option shows them as "--option a|b|c" (one option table prints both).
     case "$2" in
         --env) parpi-collect --list-envs 2>/dev/null | awk '$1 !~ /^#/ {print $1}'; return 0 ;;
-        --set) parpi-train --help 2>/dev/null |
-                   sed -nE 's/^ *STAGE is one of ([a-z, ]+).*/\1/p' | tr -d ',' |
-                   awk '{for (i = 1; i <= NF; i++) printf "%s. ", $i; print "all."}'; return 0 ;;
+        --set) _parpi_set_values; return 0 ;;
         --column) _parpi_progress_columns; return 0 ;;
-        --preset) ls "${PARPI_SHARE:-/usr/local/share/parpi}/presets" 2>/dev/null | sed 's/\.conf$//'
-                  compgen -f; return 0 ;;
+        --preset) local d; d=$(_parpi_share) && ls "$d/presets" 2>/dev/null | sed 's/\.conf$//'
+                  compgen -f -- "$cur"; return 0 ;;
     esac
     local values
     values=$("$1" --help 2>/dev/null |
              sed -nE "s/^ *$2[ =]([a-z0-9_.-]+(\|[a-z0-9_.-]+)+)( .*)?$/\1/p" | head -n 1 | tr '|' ' ')
     [[ -n $values ]] && echo "$values"
+}
+
+# The options a program's --help lists: the words at the start of its option
+# lines ("  --name ...", "  -h, --help ..."), not those quoted in a description.
+_parpi_options()
+{
+    "$1" --help 2>/dev/null | grep -E '^ +-' | sed -E 's/\([^)]*\)//g' |
+        grep -oE -- '(^| )--[a-z0-9][a-z0-9-]*' | tr -d ' ' | sort -u
+}
+
+# --set STAGE.OPTION[=VALUE]: the stage kinds parpi-train names, then, after
+# the dot, that stage's own options.
+_parpi_set_values()
+{
+    if [[ $cur == *.* ]]; then
+        local kind=${cur%%.*} o
+        for o in $(_parpi_options "parpi-$kind"); do echo "$kind.${o#--}"; done
+        return 0
+    fi
+    local k
+    for k in $(parpi-train --help 2>/dev/null | sed -nE 's/^ *STAGE is one of ([a-z, ]+).*/\1/p' | tr -d ','); do
+        printf '%s. ' "$k"
+    done
+    echo "all."
+}
+
+# share/parpi of the installation (or checkout) whose parpi-train is on PATH.
+_parpi_share()
+{
+    local bin d
+    bin=$(dirname "$(command -v parpi-train 2>/dev/null || echo /usr/local/bin/x)")
+    for d in "$PARPI_SHARE" "$bin/../share/parpi" "$bin/../../share/parpi" /usr/local/share/parpi; do
+        [[ -n $d && -d $d/presets ]] && { echo "$d"; return 0; }
+    done
+    return 1
 }
 
 # Columns of eval.csv, or of progress.csv with --progress, of the first run
@@ -75,6 +108,7 @@ _parpi()
         local values
         if values=$(_parpi_option_values "$prog" "$prev"); then
             COMPREPLY=($(compgen -W "$values" -- "$cur"))
+            [[ $prev == --set ]] && compopt -o nospace 2>/dev/null
             return 0
         fi
         # Options that take a value and are not in the table above take a file or a number.
@@ -84,7 +118,7 @@ _parpi()
         fi
     fi
     if [[ "$cur" == -* ]]; then
-        words=$("$prog" --help 2>/dev/null | grep -oE -- '--[a-z0-9][a-z0-9-]*' | sort -u)
+        words=$(_parpi_options "$prog")
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
         return 0
     fi

@@ -1,0 +1,42 @@
+#!/usr/bin/env bats
+# Bash completion (completions/parpi.bash) of the stage and driver programs:
+# options and the values of fixed-set options come from each program's
+# --help (the option table prints "--option a|b|c"), --set completes a
+# stage's own options after the dot, and --preset names the shipped presets.
+
+load helpers
+
+complete_line() {
+    # complete_line WORD... : the completions of the last word
+    bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _parpi; printf "%s\n" "${COMPREPLY[@]}"' \
+        _ "$ROOT/completions/parpi.bash" "$@"
+}
+
+setup() {
+    need_progs parpi-critic parpi-discrim parpi-train
+}
+
+@test "completion: the values of a fixed-set option come from --help" {
+    run complete_line parpi-critic --target ""
+    assert_output "$(printf 'sac\nsql')"
+    run complete_line parpi-train --algo s
+    assert_output "$(printf 'sac\nsql')"
+}
+
+@test "completion: options are the program's own, not ones quoted in a description" {
+    run complete_line parpi-train --li
+    assert_output ""
+    run complete_line parpi-critic --hid
+    assert_output "--hidden"
+}
+
+@test "completion: --set STAGE. completes that stage's options" {
+    run complete_line parpi-train --set critic.ga
+    assert_output "critic.gamma"
+}
+
+@test "completion: --preset names the presets of the tree on PATH" {
+    run complete_line parpi-train --preset Hopper-v
+    assert_line "Hopper-v3"
+    assert_line "Hopper-v4"
+}
