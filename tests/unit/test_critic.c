@@ -11,7 +11,7 @@
 #include "frame/frame.h"
 #include "nn/netmap.h"
 #include "rl/policy.h"
-#include "ref_nets.h"
+#include "ref_mlp.h"
 #include "base/rng.h"
 #include "stage/stage.h"
 
