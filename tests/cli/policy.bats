@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # parpi-policy as a program: --prime, updates, errors.
-# Fixtures: tests/cli/data/stage-*.mp (made by data/make-stage-fixtures.py).
+# Fixtures: tests/cli/data/stage-*.mp (committed; made by stage_frames.py fixtures).
 
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
