@@ -17,7 +17,8 @@
  *   ref_kink_margin     how far a batch keeps every ReLU unit from its kink
  *   ref_penalty         the gradient penalty lambda * mean (||d f/d x|| - 1)^2
  *   ref_policy          the Gaussian-tanh chain: a, u and log pi for given eps
- *   ref_grad_check      central differences over a whole double blob
+ *   ref_fd_grad         central differences of a loss over a double vector
+ *   ref_grad_check      those against a float gradient, as one relative error
  *   ref_rel_err         ||a - b|| / max(||a||, ||b||), float against double
  *   ref_to_double       a malloc'd double copy of a float array
  */
@@ -206,13 +207,11 @@ static inline void ref_policy(const pp_mlp *net, const double *p, const double *
     free(out);
 }
 
-/* Central differences of loss(p) over every coordinate of a double blob;
- * returns ||g - fd|| / max(||fd||, tiny) and the worst coordinate's error. */
+/* fd[k] = (loss(p + h e_k) - loss(p - h e_k)) / 2h for every coordinate k of
+ * the double vector p, which is moved in place and put back. */
 typedef double (*ref_loss_fn)(const double *p, void *ctx);
-static inline double ref_grad_check(ref_loss_fn loss, void *ctx, double *p, size_t n, const float *g,
-                             double h, double *max_abs_err)
+static inline void ref_fd_grad(ref_loss_fn loss, void *ctx, double *p, size_t n, double h, double *fd)
 {
-    double num = 0, den = 0, worst = 0;
     for (size_t k = 0; k < n; k++) {
         double keep = p[k];
         p[k] = keep + h;
@@ -220,11 +219,24 @@ static inline double ref_grad_check(ref_loss_fn loss, void *ctx, double *p, size
         p[k] = keep - h;
         double lm = loss(p, ctx);
         p[k] = keep;
-        double fd = (lp - lm) / (2 * h), e = fabs(fd - (double)g[k]);
+        fd[k] = (lp - lm) / (2 * h);
+    }
+}
+
+/* ref_fd_grad of loss at p against the gradient g: returns
+ * ||g - fd|| / max(||fd||, tiny) and the worst coordinate's error. */
+static inline double ref_grad_check(ref_loss_fn loss, void *ctx, double *p, size_t n, const float *g,
+                                    double h, double *max_abs_err)
+{
+    double *fd = malloc(sizeof(double) * (n ? n : 1)), num = 0, den = 0, worst = 0;
+    ref_fd_grad(loss, ctx, p, n, h, fd);
+    for (size_t k = 0; k < n; k++) {
+        double e = fabs(fd[k] - (double)g[k]);
         num += e * e;
-        den += fd * fd;
+        den += fd[k] * fd[k];
         if (e > worst) worst = e;
     }
+    free(fd);
     if (max_abs_err) *max_abs_err = worst;
     return sqrt(num) / fmax(sqrt(den), 1e-30);
 }

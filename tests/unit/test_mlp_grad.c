@@ -23,6 +23,33 @@ static double ref_loss(const pp_mlp *m, const double *p, const double *x, int B,
     return s;
 }
 
+/* The losses whose finite differences are taken, as functions of the params
+ * or of the input. */
+typedef struct {
+    const pp_mlp *m;
+    const double *p, *x, *c;
+    double *y, lambda;
+    int B;
+} fd_ctx;
+
+static double loss_of_params(const double *p, void *v)
+{
+    fd_ctx *k = v;
+    return ref_loss(k->m, p, k->x, k->B, k->c, k->y);
+}
+
+static double loss_of_input(const double *x, void *v)
+{
+    fd_ctx *k = v;
+    return ref_loss(k->m, k->p, x, k->B, k->c, k->y);
+}
+
+static double penalty_of_params(const double *p, void *v)
+{
+    fd_ctx *k = v;
+    return ref_penalty(k->m, p, k->x, k->B, k->lambda);
+}
+
 /* Draw x until every ReLU unit is at least `margin` away from its kink. */
 static void draw_input_off_kinks(const pp_mlp *m, const double *pd, float *x, double *xd, int B, pp_rng *rng)
 {
@@ -70,29 +97,14 @@ static void grad_check(const char *name, int in, int nhidden, const int *hidden,
 
     pp_mlp_backward(&m, params, dy, dparams, dx);
 
+    fd_ctx k = {.m = &m, .p = pd, .x = xd, .c = c, .y = yd, .B = B};
     double *num = malloc(m.nparams * sizeof *num);
-    for (size_t i = 0; i < m.nparams; i++) {
-        double keep = pd[i];
-        pd[i] = keep + FD_H;
-        double lp = ref_loss(&m, pd, xd, B, c, yd);
-        pd[i] = keep - FD_H;
-        double lm = ref_loss(&m, pd, xd, B, c, yd);
-        pd[i] = keep;
-        num[i] = (lp - lm) / (2 * FD_H);
-    }
+    ref_fd_grad(loss_of_params, &k, pd, m.nparams, FD_H, num);
     snprintf(what, sizeof what, "%s: d/dparams matches float64 finite differences (%zu params)", name, m.nparams);
     check_vec(what, dparams, num, m.nparams, 1e-4);
 
     double *numx = malloc(nx * sizeof *numx);
-    for (size_t i = 0; i < nx; i++) {
-        double keep = xd[i];
-        xd[i] = keep + FD_H;
-        double lp = ref_loss(&m, pd, xd, B, c, yd);
-        xd[i] = keep - FD_H;
-        double lm = ref_loss(&m, pd, xd, B, c, yd);
-        xd[i] = keep;
-        numx[i] = (lp - lm) / (2 * FD_H);
-    }
+    ref_fd_grad(loss_of_input, &k, xd, nx, FD_H, numx);
     snprintf(what, sizeof what, "%s: d/dx matches float64 finite differences", name);
     check_vec(what, dx, numx, nx, 1e-4);
 
@@ -132,16 +144,9 @@ static void penalty_check(const char *name, pp_act ha, uint64_t seed)
     printf("# %s: penalty %.6g (float64 %.6g)\n", name, P, Pd);
     CHECK_REL(P, Pd, 1e-5, "%s: penalty value matches float64", name);
 
+    fd_ctx k = {.m = &m, .x = xd, .lambda = lambda, .B = B};
     double *num = malloc(m.nparams * sizeof *num);
-    for (size_t i = 0; i < m.nparams; i++) {
-        double keep = pd[i];
-        pd[i] = keep + FD_H;
-        double lp = ref_penalty(&m, pd, xd, B, lambda);
-        pd[i] = keep - FD_H;
-        double lm = ref_penalty(&m, pd, xd, B, lambda);
-        pd[i] = keep;
-        num[i] = (lp - lm) / (2 * FD_H);
-    }
+    ref_fd_grad(penalty_of_params, &k, pd, m.nparams, FD_H, num);
     char what[160];
     snprintf(what, sizeof what, "%s: d penalty / d params matches float64 finite differences", name);
     check_vec(what, dparams, num, m.nparams, 1e-4);
