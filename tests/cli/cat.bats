@@ -2,178 +2,176 @@
 # parpi-cat: summary, JSON, CSV, fields, frame selection, stdin, errors.
 # Inputs are the committed seed corpus of the fuzzer (tests/fuzz/corpus).
 
-bats_require_minimum_version 1.5.0
-load '/usr/lib/bats/bats-support/load.bash'
-load '/usr/lib/bats/bats-assert/load.bash'
+load helpers
 
-C="$BATS_TEST_DIRNAME/../fuzz/corpus"
+C="$ROOT/tests/fuzz/corpus"
 
 @test "--help describes the options and exits 0" {
-  run parpi-cat --help
-  assert_success
-  assert_output --partial "--csv FIELD"
-  assert_output --partial "--json"
+    run parpi-cat --help
+    assert_success
+    assert_output --partial "--csv FIELD"
+    assert_output --partial "--json"
 }
 
 @test "--version prints the version" {
-  run parpi-cat --version
-  assert_success
-  assert_output --regexp '^parpi-cat [0-9]+\.[0-9]+\.[0-9]+$'
+    run parpi-cat --version
+    assert_success
+    assert_output --regexp '^parpi-cat [0-9]+\.[0-9]+\.[0-9]+$'
 }
 
 @test "summary: one line per field with type, shape and stats" {
-  run parpi-cat "$C/ok-nested-metrics.mp"
-  assert_success
-  assert_line --index 0 --partial "# frame 0:"
-  assert_output --regexp "metrics\.critic\.q_loss +float +0\.5"
-  assert_output --regexp "particles\.uK +tensor f32\[4,2\]  min 1  mean 1  max 1"
+    run parpi-cat "$C/ok-nested-metrics.mp"
+    assert_success
+    assert_line --index 0 --partial "# frame 0:"
+    assert_output --regexp "metrics\.critic\.q_loss +float +0\.5"
+    assert_output --regexp "particles\.uK +tensor f32\[4,2\]  min 1  mean 1  max 1"
 }
 
 @test "summary of every dtype" {
-  run parpi-cat "$C/ok-tensors-all-dtypes.mp"
-  assert_success
-  for d in 'f32\[2,3\]' 'f64\[2,3\]' 'i32\[2,3\]' 'i64\[2,3\]' 'u8\[2,3\]'; do
-    assert_output --regexp "$d  min 0  mean 1  max 2"
-  done
-  assert_output --regexp 'bool\[2,3\]  true 4/6'
+    run parpi-cat "$C/ok-tensors-all-dtypes.mp"
+    assert_success
+    for d in 'f32\[2,3\]' 'f64\[2,3\]' 'i32\[2,3\]' 'i64\[2,3\]' 'u8\[2,3\]'; do
+        assert_output --regexp "$d  min 0  mean 1  max 2"
+    done
+    assert_output --regexp 'bool\[2,3\]  true 4/6'
 }
 
 @test "--json: one object per frame, one per line" {
-  run parpi-cat --json "$C/stream-3-frames.mp"
-  assert_success
-  assert_equal "${#lines[@]}" 3
-  assert_line --index 0 '{"step":0,"x":[0.0,0.0,0.0]}'
-  assert_line --index 2 '{"step":2,"x":[2.0,2.0,2.0]}'
+    run parpi-cat --json "$C/stream-3-frames.mp"
+    assert_success
+    assert_equal "${#lines[@]}" 3
+    assert_line --index 0 '{"step":0,"x":[0.0,0.0,0.0]}'
+    assert_line --index 2 '{"step":2,"x":[2.0,2.0,2.0]}'
 }
 
 @test "--json --tensor-object gives dtype, shape and flat data" {
-  run parpi-cat --json --tensor-object "$C/ok-nested-metrics.mp"
-  assert_success
-  assert_output --partial '"uK":{"dtype":"f32","shape":[4,2],"data":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0]}'
+    run parpi-cat --json --tensor-object "$C/ok-nested-metrics.mp"
+    assert_success
+    assert_output --partial '"uK":{"dtype":"f32","shape":[4,2],"data":[1.0,1.0,1.0,1.0,1.0,1.0,1.0,1.0]}'
 }
 
 @test "--json of numpy scalars, bin, ext, nil and empty tensors" {
-  run parpi-cat --json "$C/ok-ext-bin-array.mp"
-  assert_success
-  assert_output '{"blob":"AAE=","list":[1,"two",[3.0,null],{"k":true}],"ext":{"ext":5,"data":"YWJj"},"empty":[],"scalar0d":1.5}'
-  run parpi-cat --json "$C/ok-numpy-scalar.mp"
-  assert_output '{"alpha":0.25}'
+    run parpi-cat --json "$C/ok-ext-bin-array.mp"
+    assert_success
+    assert_output '{"blob":"AAE=","list":[1,"two",[3.0,null],{"k":true}],"ext":{"ext":5,"data":"YWJj"},"empty":[],"scalar0d":1.5}'
+    run parpi-cat --json "$C/ok-numpy-scalar.mp"
+    assert_output '{"alpha":0.25}'
 }
 
 @test "--csv of a 2-D tensor: a header of columns, then rows" {
-  run parpi-cat --csv particles.uK "$C/ok-nested-metrics.mp"
-  assert_success
-  assert_line --index 0 "uK0,uK1"
-  assert_line --index 1 "1,1"
-  assert_equal "${#lines[@]}" 5
+    run parpi-cat --csv particles.uK "$C/ok-nested-metrics.mp"
+    assert_success
+    assert_line --index 0 "uK0,uK1"
+    assert_line --index 1 "1,1"
+    assert_equal "${#lines[@]}" 5
 }
 
 @test "--csv --no-header; a scalar gives one row per frame" {
-  run parpi-cat --csv step --no-header "$C/stream-3-frames.mp"
-  assert_success
-  assert_output "$(printf '0\n1\n2')"
-  run parpi-cat --csv step,x "$C/stream-3-frames.mp"
-  assert_failure 1
-  assert_output --partial "different numbers of rows"
+    run parpi-cat --csv step --no-header "$C/stream-3-frames.mp"
+    assert_success
+    assert_output "$(printf '0\n1\n2')"
+    run parpi-cat --csv step,x "$C/stream-3-frames.mp"
+    assert_failure 1
+    assert_output --partial "different numbers of rows"
 }
 
 @test "--csv of several scalar fields" {
-  run parpi-cat --csv metrics.critic.q_loss,metrics.policy.entropy "$C/ok-nested-metrics.mp"
-  assert_success
-  assert_output "$(printf 'q_loss,entropy\n0.5,-1')"
+    run parpi-cat --csv metrics.critic.q_loss,metrics.policy.entropy "$C/ok-nested-metrics.mp"
+    assert_success
+    assert_output "$(printf 'q_loss,entropy\n0.5,-1')"
 }
 
 @test "--csv of a 3-D tensor is an error naming the field" {
-  printf '\x81\xa1t\x85\xc4\x02nd\xc3\xc4\x04type\xa3<f4\xc4\x04kind\xc4\x00\xc4\x05shape\x93\x01\x01\x01\xc4\x04data\xc4\x04\x00\x00\x00\x00' > "$BATS_TEST_TMPDIR/t3.mp"
-  run parpi-cat --csv t "$BATS_TEST_TMPDIR/t3.mp"
-  assert_failure 1
-  assert_output --partial "field t is f32[1,1,1]: CSV takes 0-, 1- or 2-D tensors"
+    printf '\x81\xa1t\x85\xc4\x02nd\xc3\xc4\x04type\xa3<f4\xc4\x04kind\xc4\x00\xc4\x05shape\x93\x01\x01\x01\xc4\x04data\xc4\x04\x00\x00\x00\x00' > "$T/t3.mp"
+    run parpi-cat --csv t "$T/t3.mp"
+    assert_failure 1
+    assert_output --partial "field t is f32[1,1,1]: CSV takes 0-, 1- or 2-D tensors"
 }
 
 @test "--frame N selects a frame; -1 the last; beyond the end is an error" {
-  run parpi-cat --json --frame 1 "$C/stream-3-frames.mp"
-  assert_success
-  assert_output '{"step":1,"x":[1.0,1.0,1.0]}'
-  run parpi-cat --json -n -1 "$C/stream-3-frames.mp"
-  assert_output '{"step":2,"x":[2.0,2.0,2.0]}'
-  run parpi-cat --json --frame 5 "$C/stream-3-frames.mp"
-  assert_failure 1
-  assert_output --partial "no frame 5: the input has 3 frames"
+    run parpi-cat --json --frame 1 "$C/stream-3-frames.mp"
+    assert_success
+    assert_output '{"step":1,"x":[1.0,1.0,1.0]}'
+    run parpi-cat --json -n -1 "$C/stream-3-frames.mp"
+    assert_output '{"step":2,"x":[2.0,2.0,2.0]}'
+    run parpi-cat --json --frame 5 "$C/stream-3-frames.mp"
+    assert_failure 1
+    assert_output --partial "no frame 5: the input has 3 frames"
 }
 
 @test "frames are counted over several inputs" {
-  run parpi-cat --csv step --no-header "$C/stream-3-frames.mp" "$C/stream-3-frames.mp"
-  assert_output "$(printf '0\n1\n2\n0\n1\n2')"
-  run parpi-cat --json --frame 4 "$C/stream-3-frames.mp" "$C/stream-3-frames.mp"
-  assert_output '{"step":1,"x":[1.0,1.0,1.0]}'
+    run parpi-cat --csv step --no-header "$C/stream-3-frames.mp" "$C/stream-3-frames.mp"
+    assert_output "$(printf '0\n1\n2\n0\n1\n2')"
+    run parpi-cat --json --frame 4 "$C/stream-3-frames.mp" "$C/stream-3-frames.mp"
+    assert_output '{"step":1,"x":[1.0,1.0,1.0]}'
 }
 
 @test "--fields lists the field paths" {
-  run parpi-cat --fields "$C/ok-nested-metrics.mp"
-  assert_success
-  assert_output "$(printf 'metrics.critic.q_loss\nmetrics.critic.q_mean\nmetrics.policy.entropy\nparticles.uK')"
+    run parpi-cat --fields "$C/ok-nested-metrics.mp"
+    assert_success
+    assert_output "$(printf 'metrics.critic.q_loss\nmetrics.critic.q_mean\nmetrics.policy.entropy\nparticles.uK')"
 }
 
 @test "reads stdin with no file or with -" {
-  run bash -c "parpi-cat --json < '$C/stream-3-frames.mp'"
-  assert_success
-  assert_equal "${#lines[@]}" 3
-  run bash -c "cat '$C/stream-3-frames.mp' | parpi-cat --csv step -"
-  assert_output "$(printf 'step\n0\n1\n2')"
-  run bash -c "printf '\x82\xa4step\x07\xa5alpha\xcb\x3f\xc9\x99\x99\x99\x99\x99\x9a' | parpi-cat --json"
-  assert_output '{"step":7,"alpha":0.2}'
+    run bash -c "parpi-cat --json < '$C/stream-3-frames.mp'"
+    assert_success
+    assert_equal "${#lines[@]}" 3
+    run bash -c "cat '$C/stream-3-frames.mp' | parpi-cat --csv step -"
+    assert_output "$(printf 'step\n0\n1\n2')"
+    run bash -c "printf '\x82\xa4step\x07\xa5alpha\xcb\x3f\xc9\x99\x99\x99\x99\x99\x9a' | parpi-cat --json"
+    assert_output '{"step":7,"alpha":0.2}'
 }
 
 @test "a bad option exits 2 with a hint" {
-  run parpi-cat --bogus "$C/ok-empty-map.mp"
-  assert_failure 2
-  assert_output --partial "unknown option '--bogus'"
-  run parpi-cat --frame abc "$C/ok-empty-map.mp"
-  assert_failure 2
-  assert_output --partial "--frame takes a frame number"
-  run parpi-cat --csv
-  assert_failure 2
-  run parpi-cat --no-header "$C/ok-empty-map.mp"
-  assert_failure 2
+    run parpi-cat --bogus "$C/ok-empty-map.mp"
+    assert_failure 2
+    assert_output --partial "unknown option '--bogus'"
+    run parpi-cat --frame abc "$C/ok-empty-map.mp"
+    assert_failure 2
+    assert_output --partial "--frame takes a frame number"
+    run parpi-cat --csv
+    assert_failure 2
+    run parpi-cat --no-header "$C/ok-empty-map.mp"
+    assert_failure 2
 }
 
 @test "a truncated file exits 1 naming the byte offset and field" {
-  run parpi-cat "$C/bad-truncated.mp"
-  assert_failure 1
-  assert_output --partial "parpi-cat: "
-  assert_output --partial "bad-truncated.mp: truncated frame at byte 66"
-  assert_output --partial "byte 57 (batch.obs.data)"
+    run parpi-cat "$C/bad-truncated.mp"
+    assert_failure 1
+    assert_output --partial "parpi-cat: "
+    assert_output --partial "bad-truncated.mp: truncated frame at byte 66"
+    assert_output --partial "byte 57 (batch.obs.data)"
 }
 
 @test "corrupt input exits 1 with the byte offset; output before it is kept" {
-  run parpi-cat --csv step --no-header "$C/stream-3-frames.mp" "$C/bad-trailing.mp"
-  assert_failure 1
-  assert_line --index 0 "0"
-  assert_output --partial "bad-trailing.mp: byte 71: a frame must be a map, got int"
-  run parpi-cat "$C/bad-kind-O.mp"
-  assert_failure 1
-  assert_output --partial "byte 15 (x.type): unsupported dtype '|O'"
-  run bash -c "head -c 20 '$C/ok-nested-metrics.mp' | parpi-cat"
-  assert_failure 1
-  assert_output --partial "stdin: truncated frame at byte 20"
+    run parpi-cat --csv step --no-header "$C/stream-3-frames.mp" "$C/bad-trailing.mp"
+    assert_failure 1
+    assert_line --index 0 "0"
+    assert_output --partial "bad-trailing.mp: byte 71: a frame must be a map, got int"
+    run parpi-cat "$C/bad-kind-O.mp"
+    assert_failure 1
+    assert_output --partial "byte 15 (x.type): unsupported dtype '|O'"
+    run bash -c "head -c 20 '$C/ok-nested-metrics.mp' | parpi-cat"
+    assert_failure 1
+    assert_output --partial "stdin: truncated frame at byte 20"
 }
 
 @test "--max-frame refuses larger frames" {
-  run parpi-cat --max-frame 100 "$C/ok-tensors-all-dtypes.mp"
-  assert_failure 1
-  assert_output --partial "larger than the 100-byte limit"
-  run parpi-cat --max-frame 1000 "$C/ok-tensors-all-dtypes.mp"
-  assert_success
+    run parpi-cat --max-frame 100 "$C/ok-tensors-all-dtypes.mp"
+    assert_failure 1
+    assert_output --partial "larger than the 100-byte limit"
+    run parpi-cat --max-frame 1000 "$C/ok-tensors-all-dtypes.mp"
+    assert_success
 }
 
 @test "a missing file exits 1" {
-  run parpi-cat /nonexistent/file.mp
-  assert_failure 1
-  assert_output "parpi-cat: cannot open /nonexistent/file.mp: No such file or directory"
+    run parpi-cat /nonexistent/file.mp
+    assert_failure 1
+    assert_output "parpi-cat: cannot open /nonexistent/file.mp: No such file or directory"
 }
 
 @test "an empty input prints nothing and succeeds" {
-  run bash -c "parpi-cat < /dev/null"
-  assert_success
-  assert_output ""
+    run bash -c "parpi-cat < /dev/null"
+    assert_success
+    assert_output ""
 }

@@ -1,12 +1,7 @@
 #!/usr/bin/env bats
 # parpi-collect: standalone collection, the replay file, ring mode, errors.
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
-
-setup() {
-    T="$BATS_TEST_TMPDIR"
-}
+load helpers
 
 # Frames in a stream file, counted by parpi-cat's summary headers.
 nframes() { parpi-cat "$1" | grep -c '^# frame'; }
@@ -114,7 +109,7 @@ nframes() { parpi-cat "$1" | grep -c '^# frame'; }
 }
 
 @test "collect: acts with a policy checkpoint, stochastic or --deterministic" {
-    command -v parpi-policy >/dev/null || { echo "parpi-policy is not on PATH (run make)" >&2; return 1; }
+    need_progs parpi-policy
     parpi-policy --prime --obs-dim 3 --act-dim 1 --seed 4 --checkpoint "$T/p.ckpt" </dev/null >/dev/null
     parpi-collect --env Pendulum-v1 --steps 200 --policy "$T/p.ckpt" --seed 1 --out "$T/s1.mp" 2>/dev/null
     parpi-collect --env Pendulum-v1 --steps 200 --policy "$T/p.ckpt" --seed 2 --out "$T/s2.mp" 2>/dev/null

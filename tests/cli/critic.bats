@@ -1,15 +1,10 @@
 #!/usr/bin/env bats
 # parpi-critic as a program: options, frames in and out, errors, checkpoints.
-# Fixtures: tests/cli/data/stage-*.mp (made by data/make-stage-fixtures.py).
+# Fixtures: tests/cli/data/stage-*.mp (committed; made by stage_frames.py fixtures).
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load helpers
 
-DATA="$BATS_TEST_DIRNAME/data"
 SMALL=(--hidden 8 --layers 2 --max-batch 4)
-
-# parpi-cat is part of the build: its absence fails the test, it is not skipped
-have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH (run make)" >&2; return 1; }; }
 
 @test "critic: --help lists the stage's options, exit 0" {
     run parpi-critic --help
@@ -43,17 +38,17 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
 }
 
 @test "critic: updates on every frame with a batch, emits q and metrics" {
-    run bash -c "parpi-critic ${SMALL[*]} <'$DATA/stage-frames.mp' >'$BATS_TEST_TMPDIR/out.mp'"
+    run bash -c "parpi-critic ${SMALL[*]} <'$DATA/stage-frames.mp' >'$T/out.mp'"
     assert_success
-    have_cat
-    run parpi-cat --fields --frame 0 "$BATS_TEST_TMPDIR/out.mp"
+    need_progs parpi-cat
+    run parpi-cat --fields --frame 0 "$T/out.mp"
     assert_output --partial "q.params"
     assert_output --partial "metrics.critic.q_loss"
     assert_output --partial "metrics.critic.target_mean"
     # the middle frame has no batch: no update, no critic metrics
-    run parpi-cat --fields --frame 1 "$BATS_TEST_TMPDIR/out.mp"
+    run parpi-cat --fields --frame 1 "$T/out.mp"
     refute_output --partial "metrics.critic.q_loss"
-    run parpi-cat --fields --frame 2 "$BATS_TEST_TMPDIR/out.mp"
+    run parpi-cat --fields --frame 2 "$T/out.mp"
     assert_output --partial "metrics.critic.q_loss"
 }
 
@@ -82,18 +77,18 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
 }
 
 @test "critic: checkpoint then resume continues the same run" {
-    ck="$BATS_TEST_TMPDIR/q.ckpt"
+    ck="$T/q.ckpt"
     run bash -c "parpi-critic ${SMALL[*]} --checkpoint '$ck' <'$DATA/stage-frames.mp' >/dev/null"
     assert_success
     [ -s "$ck" ]
     run bash -c "parpi-critic ${SMALL[*]} --resume '$ck' <'$DATA/stage-frames.mp' >/dev/null"
     assert_success
-    run parpi-critic --resume "$BATS_TEST_TMPDIR/missing.ckpt" </dev/null
+    run parpi-critic --resume "$T/missing.ckpt" </dev/null
     assert_failure 1
 }
 
 @test "critic: a checkpoint of another network size is refused (exit 1)" {
-    ck="$BATS_TEST_TMPDIR/q.ckpt"
+    ck="$T/q.ckpt"
     parpi-critic "${SMALL[@]}" --checkpoint "$ck" <"$DATA/stage-frames.mp" >/dev/null
     run parpi-critic --obs-dim 3 --act-dim 2 --hidden 16 --layers 2 --max-batch 4 --resume "$ck" </dev/null
     assert_failure 1

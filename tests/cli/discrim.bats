@@ -2,20 +2,7 @@
 # parpi-discrim from the command line: usage errors, missing particles, a
 # real pass over particle frames, checkpoints.
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
-
-setup() {
-    TMP="$(mktemp -d)"
-    HERE="$(cd "$(dirname "$BATS_TEST_FILENAME")" && pwd)"
-}
-
-teardown() { rm -rf "$TMP"; }
-
-need_python_msgpack() {
-    /usr/bin/python3 -c 'import msgpack, msgpack_numpy' 2>/dev/null ||
-        skip "needs /usr/bin/python3 with msgpack and msgpack_numpy to make frames"
-}
+load helpers
 
 @test "discrim: --help lists the stage's options" {
     run parpi-discrim --help
@@ -62,46 +49,46 @@ need_python_msgpack() {
 
 @test "discrim: a frame with a batch but no particles exits 1" {
     # {"batch": nil}
-    printf '\x81\xa5batch\xc0' >"$TMP/f.mp"
-    run parpi-discrim --in "$TMP/f.mp" --out "$TMP/out.mp"
+    printf '\x81\xa5batch\xc0' >"$T/f.mp"
+    run parpi-discrim --in "$T/f.mp" --out "$T/out.mp"
     assert_equal "$status" 1
     assert_output --partial "missing field particles"
 }
 
 @test "discrim: a warm-up frame (no batch, no particles) passes through" {
-    printf '\x81\xa4step\x05' >"$TMP/f.mp"
-    run parpi-discrim --in "$TMP/f.mp" --out "$TMP/out.mp"
+    printf '\x81\xa4step\x05' >"$T/f.mp"
+    run parpi-discrim --in "$T/f.mp" --out "$T/out.mp"
     assert_success
-    [ -s "$TMP/out.mp" ]
+    [ -s "$T/out.mp" ]
 }
 
 @test "discrim: every divergence writes the disc map and metrics" {
     need_python_msgpack
-    /usr/bin/python3 "$HERE/stage_frames.py" particles 2 >"$TMP/p.mp"
+    stage_frames particles 2 >"$T/p.mp"
     for d in jsd wd hinge rkl; do
-        parpi-discrim --divergence "$d" --hidden 16 --in "$TMP/p.mp" --out "$TMP/d.mp"
-        run /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/d.mp"
+        parpi-discrim --divergence "$d" --hidden 16 --in "$T/p.mp" --out "$T/d.mp"
+        run stage_frames show "$T/d.mp"
         assert_success
         assert_output --partial "divergence:$d"
         assert_output --partial "discrim{f_p_mean="
         assert_output --partial "gap="
     done
-    parpi-discrim --divergence wd --hidden 16 --in "$TMP/p.mp" --out "$TMP/d.mp"
-    run /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/d.mp"
+    parpi-discrim --divergence wd --hidden 16 --in "$T/p.mp" --out "$T/d.mp"
+    run stage_frames show "$T/d.mp"
     # raw weights of 5->16->16->1 (385) and the (u, v) vectors (16+5 + 16+16 + 1+16 = 70)
     assert_line --index 0 --partial "params:[385]"
     assert_line --index 0 --partial "sn:[70]"
     assert_line --index 0 --partial "spectral:True"
-    parpi-discrim --divergence wd --lipschitz gp --hidden 16 --in "$TMP/p.mp" --out "$TMP/d.mp"
-    run /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/d.mp"
+    parpi-discrim --divergence wd --lipschitz gp --hidden 16 --in "$T/p.mp" --out "$T/d.mp"
+    run stage_frames show "$T/d.mp"
     assert_output --partial "spectral:False"
     assert_output --partial ",gp="
 }
 
 @test "discrim: a checkpoint resumes bit for bit" {
     need_python_msgpack
-    /usr/bin/python3 "$HERE/stage_frames.py" particles 4 >"$TMP/p.mp"
-    /usr/bin/python3 - "$TMP/p.mp" "$TMP/first2.mp" "$TMP/last2.mp" <<'PY'
+    stage_frames particles 4 >"$T/p.mp"
+    /usr/bin/python3 - "$T/p.mp" "$T/first2.mp" "$T/last2.mp" <<'PY'
 import sys
 data = open(sys.argv[1], "rb").read()
 import msgpack
@@ -113,10 +100,10 @@ open(sys.argv[2], "wb").write(data[:cut])
 open(sys.argv[3], "wb").write(data[cut:])
 PY
     for lip in sn gp; do
-        parpi-discrim --lipschitz $lip --hidden 16 --in "$TMP/p.mp" --out "$TMP/all.mp"
-        parpi-discrim --lipschitz $lip --hidden 16 --in "$TMP/first2.mp" --out /dev/null --checkpoint "$TMP/d.ckpt"
-        parpi-discrim --resume "$TMP/d.ckpt" --in "$TMP/last2.mp" --out "$TMP/resumed.mp"
-        /usr/bin/python3 - "$TMP/all.mp" "$TMP/resumed.mp" <<'PY'
+        parpi-discrim --lipschitz $lip --hidden 16 --in "$T/p.mp" --out "$T/all.mp"
+        parpi-discrim --lipschitz $lip --hidden 16 --in "$T/first2.mp" --out /dev/null --checkpoint "$T/d.ckpt"
+        parpi-discrim --resume "$T/d.ckpt" --in "$T/last2.mp" --out "$T/resumed.mp"
+        /usr/bin/python3 - "$T/all.mp" "$T/resumed.mp" <<'PY'
 import sys, msgpack, msgpack_numpy
 def frames(p):
     return list(msgpack.Unpacker(open(p, "rb"), object_hook=msgpack_numpy.decode, raw=False))
@@ -129,7 +116,7 @@ for x, y in zip(a, b):
 PY
     done
     # the architecture comes from the checkpoint; a contradicting option is an error
-    run parpi-discrim --resume "$TMP/d.ckpt" --hidden 32 --in "$TMP/last2.mp" --out /dev/null
+    run parpi-discrim --resume "$T/d.ckpt" --hidden 32 --in "$T/last2.mp" --out /dev/null
     assert_equal "$status" 1
     assert_output --partial "config.hidden is 16"
 }

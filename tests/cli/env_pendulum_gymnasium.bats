@@ -3,12 +3,11 @@
 # Optional: skipped (and said so) when no Python with gymnasium is found.
 # Set PARPI_PYTHON to choose the interpreter (e.g. a venv with gymnasium).
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load helpers
 
 setup() {
-    BIN="${PARPI_TEST_BUILD:-$BATS_TEST_DIRNAME/../../build}/tests/test_env_basic"
-    TOOL="$BATS_TEST_DIRNAME/../../dev/tools/pendulum_crosscheck.py"
+    BIN="${PARPI_TEST_BUILD:-$ROOT/build}/tests/test_env_basic"
+    TOOL="$ROOT/dev/tools/pendulum_crosscheck.py"
     PY=""
     for p in "${PARPI_PYTHON:-}" /usr/bin/python3 python3; do
         [ -n "$p" ] || continue

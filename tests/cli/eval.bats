@@ -1,12 +1,10 @@
 #!/usr/bin/env bats
 # parpi-eval: standalone evaluation of a checkpoint, ring (filter) mode, errors.
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load helpers
 
 setup() {
-    T="$BATS_TEST_TMPDIR"
-    command -v parpi-policy >/dev/null || { echo "parpi-policy is not on PATH (run make)" >&2; return 1; }
+    need_progs parpi-policy
     # an untrained policy for Pendulum (obs 3, act 1), as parpi-policy --prime makes it
     parpi-policy --prime --obs-dim 3 --act-dim 1 --seed 2 --checkpoint "$T/p.ckpt" </dev/null >"$T/prime.mp"
 }

@@ -1,11 +1,13 @@
 # helpers.bash - the prelude every bats file of tests/cli and tests/learn loads
-# (`load ../cli/helpers` or `load helpers`): the assertion libraries, the
-# tree's paths, and the checks that a test's programs and Python are there.
+# (`load helpers` in tests/cli, `load ../cli/helpers` in tests/learn): the
+# assertion libraries, the tree's paths, and the checks that a test's programs
+# and Python are there.
 #
-#   ROOT   the source tree          T      this test's own temporary folder
-#   DATA   tests/cli/data           need_progs P...   fail (not skip) if a
-#   FIX    tests/fixtures                    parpi program is not on PATH
-#   need_python_msgpack   skip, saying so, without /usr/bin/python3 msgpack_numpy
+#   ROOT   the source tree             T      this test's own temporary folder
+#   DATA   tests/cli/data              FIX    tests/fixtures
+#   need_progs P...        fail (not skip) if a parpi program is not on PATH
+#   need_python_msgpack    skip, saying so, without /usr/bin/python3 msgpack_numpy
+#   stage_frames ARGS...   tests/cli/stage_frames.py (ring, particles, show)
 
 bats_require_minimum_version 1.5.0
 bats_load_library bats-support
@@ -15,8 +17,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DATA="$ROOT/tests/cli/data"
 FIX="$ROOT/tests/fixtures"
 
-# Every test gets its own folder, removed by bats afterwards.
-helpers_setup() { T="$BATS_TEST_TMPDIR"; }
+# bats sources the test file (and so this one) once per test, after it has
+# made that test's folder; it removes the folder afterwards.
+T="${BATS_TEST_TMPDIR:-}"
 
 need_progs() {
     local p
@@ -30,3 +33,6 @@ need_python_msgpack() {
     /usr/bin/python3 -c 'import msgpack, msgpack_numpy' 2>/dev/null ||
         skip "needs /usr/bin/python3 with msgpack and msgpack_numpy"
 }
+
+# The one generator of stage frames (it also writes the committed data/stage-*.mp).
+stage_frames() { /usr/bin/python3 "$ROOT/tests/cli/stage_frames.py" "$@"; }

@@ -2,18 +2,16 @@
 # make install / uninstall honour PREFIX and DESTDIR; the installed programs
 # find their share/parpi next to themselves (no PARPI_SHARE needed).
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load helpers
 
 setup() {
-    ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
     case "${PARPI_TEST_BUILD:-}" in
         */asan*) skip "install is tested by the normal build (this is the sanitizer tree)" ;;
     esac
 }
 
 @test "install: programs, library, headers, man pages, completions and share/parpi under DESTDIR/PREFIX" {
-    D="$BATS_TEST_TMPDIR/dest"
+    D="$T/dest"
     run make -s -C "$ROOT" install DESTDIR="$D" PREFIX=/opt/parpi
     assert_success
     for f in bin/parpi-train bin/parpi-cat bin/parpi-collect lib/libparpi.a lib/libparpi.so \
@@ -24,7 +22,7 @@ setup() {
     done
     [ ! -e "$D/opt/parpi/include/parpi/frame/frame_impl.h" ] || fail "private header installed"
     # the installed collector finds the MuJoCo models next to itself
-    run env -u PARPI_SHARE "$D/opt/parpi/bin/parpi-collect" --env Hopper-v3 --steps 5 --seed 1 --out "$BATS_TEST_TMPDIR/t.mp"
+    run env -u PARPI_SHARE "$D/opt/parpi/bin/parpi-collect" --env Hopper-v3 --steps 5 --seed 1 --out "$T/t.mp"
     assert_success
     run make -s -C "$ROOT" uninstall DESTDIR="$D" PREFIX=/opt/parpi
     assert_success

@@ -1,21 +1,8 @@
 #!/usr/bin/env bats
 # parpi-langevin from the command line: usage errors, missing fields, a real
-# pass over frames with random nets (frames made by stage_frames.py).
+# pass over frames with random nets (frames made by stage_frames.py, which needs Python).
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
-
-setup() {
-    TMP="$(mktemp -d)"
-    HERE="$(cd "$(dirname "$BATS_TEST_FILENAME")" && pwd)"
-}
-
-teardown() { rm -rf "$TMP"; }
-
-need_python_msgpack() {
-    /usr/bin/python3 -c 'import msgpack, msgpack_numpy' 2>/dev/null ||
-        skip "needs /usr/bin/python3 with msgpack and msgpack_numpy to make frames"
-}
+load helpers
 
 @test "langevin: --help lists the stage's options" {
     run parpi-langevin --help
@@ -49,7 +36,7 @@ need_python_msgpack() {
 }
 
 @test "langevin: a missing --prior file exits 2 and names it" {
-    run parpi-langevin --prior "$TMP/nope.ckpt" </dev/null
+    run parpi-langevin --prior "$T/nope.ckpt" </dev/null
     assert_equal "$status" 2
     assert_output --partial "nope.ckpt"
 }
@@ -62,55 +49,55 @@ need_python_msgpack() {
 
 @test "langevin: a frame with a batch but no policy exits 1 naming the field" {
     # {"batch": nil}
-    printf '\x81\xa5batch\xc0' >"$TMP/f.mp"
-    run parpi-langevin --in "$TMP/f.mp" --out "$TMP/out.mp"
+    printf '\x81\xa5batch\xc0' >"$T/f.mp"
+    run parpi-langevin --in "$T/f.mp" --out "$T/out.mp"
     assert_equal "$status" 1
     assert_output --partial "policy"
 }
 
 @test "langevin: a warm-up frame (no batch) passes through" {
     # {"step": 5}
-    printf '\x81\xa4step\x05' >"$TMP/f.mp"
-    run parpi-langevin --in "$TMP/f.mp" --out "$TMP/out.mp"
+    printf '\x81\xa4step\x05' >"$T/f.mp"
+    run parpi-langevin --in "$T/f.mp" --out "$T/out.mp"
     assert_success
-    [ -s "$TMP/out.mp" ]
-    run grep -c particles "$TMP/out.mp"
+    [ -s "$T/out.mp" ]
+    run grep -c particles "$T/out.mp"
     assert_output "0"
 }
 
 @test "langevin: particles and metrics from random nets; same seed, same bytes" {
     need_python_msgpack
-    /usr/bin/python3 "$HERE/stage_frames.py" ring 3 >"$TMP/ring.mp"
-    run parpi-langevin --seed 3 --in "$TMP/ring.mp" --out "$TMP/p1.mp"
+    stage_frames ring 3 >"$T/ring.mp"
+    run parpi-langevin --seed 3 --in "$T/ring.mp" --out "$T/p1.mp"
     assert_success
-    run /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/p1.mp"
+    run stage_frames show "$T/p1.mp"
     assert_success
     assert_line --index 0 --partial "particles{obs:[16, 3],q0:[16],qK:[16],u0:[16, 2],uK:[16, 2]}"
     assert_output --partial "langevin{eps=0.0003"
     assert_output --partial "q0_mean="
     assert_output --partial "steps=5"
-    parpi-langevin --seed 3 --in "$TMP/ring.mp" --out "$TMP/p2.mp"
-    parpi-langevin --seed 4 --in "$TMP/ring.mp" --out "$TMP/p3.mp"
+    parpi-langevin --seed 3 --in "$T/ring.mp" --out "$T/p2.mp"
+    parpi-langevin --seed 4 --in "$T/ring.mp" --out "$T/p3.mp"
     # step_ms differs from run to run: compare the particles only
-    /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/p2.mp" | sed 's/step_ms=[^,}]*//' >"$TMP/s2"
-    /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/p1.mp" | sed 's/step_ms=[^,}]*//' >"$TMP/s1"
-    /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/p3.mp" | sed 's/step_ms=[^,}]*//' >"$TMP/s3"
-    cmp "$TMP/s1" "$TMP/s2"
-    ! cmp -s "$TMP/s1" "$TMP/s3"
+    stage_frames show "$T/p2.mp" | sed 's/step_ms=[^,}]*//' >"$T/s2"
+    stage_frames show "$T/p1.mp" | sed 's/step_ms=[^,}]*//' >"$T/s1"
+    stage_frames show "$T/p3.mp" | sed 's/step_ms=[^,}]*//' >"$T/s3"
+    cmp "$T/s1" "$T/s2"
+    ! cmp -s "$T/s1" "$T/s3"
 }
 
 @test "langevin: a checkpoint resumes the random stream" {
     need_python_msgpack
-    /usr/bin/python3 "$HERE/stage_frames.py" ring 4 >"$TMP/ring.mp"
-    parpi-langevin --in "$TMP/ring.mp" --out "$TMP/all.mp"
+    stage_frames ring 4 >"$T/ring.mp"
+    parpi-langevin --in "$T/ring.mp" --out "$T/all.mp"
     head -c "$(/usr/bin/python3 -c "
 import msgpack, sys
-u = msgpack.Unpacker(open('$TMP/ring.mp', 'rb'), raw=False)
-u.skip(); u.skip(); print(u.tell())")" "$TMP/ring.mp" >"$TMP/first2.mp"
-    tail -c +"$(( $(stat -c %s "$TMP/first2.mp") + 1 ))" "$TMP/ring.mp" >"$TMP/last2.mp"
-    parpi-langevin --in "$TMP/first2.mp" --out /dev/null --checkpoint "$TMP/l.ckpt"
-    parpi-langevin --resume "$TMP/l.ckpt" --in "$TMP/last2.mp" --out "$TMP/resumed.mp"
-    /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/all.mp" | tail -2 | sed 's/step_ms=[^,}]*//' >"$TMP/a"
-    /usr/bin/python3 "$HERE/stage_frames.py" show "$TMP/resumed.mp" | sed 's/step_ms=[^,}]*//' >"$TMP/b"
-    cmp "$TMP/a" "$TMP/b"
+u = msgpack.Unpacker(open('$T/ring.mp', 'rb'), raw=False)
+u.skip(); u.skip(); print(u.tell())")" "$T/ring.mp" >"$T/first2.mp"
+    tail -c +"$(( $(stat -c %s "$T/first2.mp") + 1 ))" "$T/ring.mp" >"$T/last2.mp"
+    parpi-langevin --in "$T/first2.mp" --out /dev/null --checkpoint "$T/l.ckpt"
+    parpi-langevin --resume "$T/l.ckpt" --in "$T/last2.mp" --out "$T/resumed.mp"
+    stage_frames show "$T/all.mp" | tail -2 | sed 's/step_ms=[^,}]*//' >"$T/a"
+    stage_frames show "$T/resumed.mp" | sed 's/step_ms=[^,}]*//' >"$T/b"
+    cmp "$T/a" "$T/b"
 }

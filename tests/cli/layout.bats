@@ -13,9 +13,9 @@ load helpers
 }
 
 @test "layout: the checker sees an upward arrow (a header of stage/ included from nn/)" {
-    cp -a "$ROOT/lib" "$ROOT/cmd" "$ROOT/dev" "$BATS_TEST_TMPDIR/"
-    echo '#include "stage/stage.h"' >>"$BATS_TEST_TMPDIR/lib/nn/adam.c"
-    run "$BATS_TEST_TMPDIR/dev/import-graph" --check
+    cp -a "$ROOT/lib" "$ROOT/cmd" "$ROOT/dev" "$T/"
+    echo '#include "stage/stage.h"' >>"$T/lib/nn/adam.c"
+    run "$T/dev/import-graph" --check
     assert_failure
     assert_line --partial "lib/nn/adam.c -> lib/stage/stage.h (nn -> stage)"
 }

@@ -1,15 +1,10 @@
 #!/usr/bin/env bats
 # parpi-policy as a program: --prime, updates, errors.
-# Fixtures: tests/cli/data/stage-*.mp (made by data/make-stage-fixtures.py).
+# Fixtures: tests/cli/data/stage-*.mp (committed; made by stage_frames.py fixtures).
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load helpers
 
-DATA="$BATS_TEST_DIRNAME/data"
 SMALL=(--hidden 8 --layers 2 --max-batch 4)
-
-# parpi-cat is part of the build: its absence fails the test, it is not skipped
-have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH (run make)" >&2; return 1; }; }
 
 @test "policy: --help lists the stage's options, exit 0" {
     run parpi-policy --help
@@ -37,11 +32,11 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
 }
 
 @test "policy: --prime writes one valid frame {step: 0, policy, alpha} before any input" {
-    run bash -c "parpi-policy --prime --obs-dim 3 --act-dim 2 ${SMALL[*]} </dev/null >'$BATS_TEST_TMPDIR/p.mp'"
+    run bash -c "parpi-policy --prime --obs-dim 3 --act-dim 2 ${SMALL[*]} </dev/null >'$T/p.mp'"
     assert_success
-    [ -s "$BATS_TEST_TMPDIR/p.mp" ]
-    have_cat
-    run parpi-cat --json "$BATS_TEST_TMPDIR/p.mp"
+    [ -s "$T/p.mp" ]
+    need_progs parpi-cat
+    run parpi-cat --json "$T/p.mp"
     assert_success
     assert_output --partial '"step":0'
     assert_output --partial '"arch":"gaussian-tanh"'
@@ -50,7 +45,7 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
 }
 
 @test "policy: --update svgd --prime writes the implicit policy with alpha 1" {
-    have_cat
+    need_progs parpi-cat
     run bash -c "parpi-policy --update svgd --prime --obs-dim 3 --act-dim 2 ${SMALL[*]} </dev/null | parpi-cat --json"
     assert_success
     assert_output --partial '"arch":"implicit"'
@@ -58,22 +53,22 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
 }
 
 @test "policy: sac update on every frame, policy and alpha on every frame" {
-    run bash -c "parpi-policy --update sac ${SMALL[*]} <'$DATA/stage-frames.mp' >'$BATS_TEST_TMPDIR/out.mp'"
+    run bash -c "parpi-policy --update sac ${SMALL[*]} <'$DATA/stage-frames.mp' >'$T/out.mp'"
     assert_success
-    have_cat
-    run parpi-cat --csv alpha --no-header "$BATS_TEST_TMPDIR/out.mp"
+    need_progs parpi-cat
+    run parpi-cat --csv alpha --no-header "$T/out.mp"
     assert_success
     [ "$(printf '%s\n' "$output" | wc -l)" -eq 3 ]
-    run parpi-cat --fields --frame 2 "$BATS_TEST_TMPDIR/out.mp"
+    run parpi-cat --fields --frame 2 "$T/out.mp"
     assert_output --partial "metrics.policy.entropy"
     assert_output --partial "metrics.policy.q_mean"
 }
 
 @test "policy: parpi update through the frame's disc" {
-    run bash -c "parpi-policy ${SMALL[*]} <'$DATA/stage-frames.mp' >'$BATS_TEST_TMPDIR/out.mp'"
+    run bash -c "parpi-policy ${SMALL[*]} <'$DATA/stage-frames.mp' >'$T/out.mp'"
     assert_success
-    have_cat
-    run parpi-cat --fields --frame 0 "$BATS_TEST_TMPDIR/out.mp"
+    need_progs parpi-cat
+    run parpi-cat --fields --frame 0 "$T/out.mp"
     assert_output --partial "metrics.policy.disc_term"
 }
 
@@ -89,17 +84,17 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
 }
 
 @test "policy: --prime output feeds parpi-critic (missing batch passes through)" {
-    run bash -c "parpi-policy --prime --obs-dim 3 --act-dim 2 ${SMALL[*]} </dev/null | parpi-critic ${SMALL[*]} >'$BATS_TEST_TMPDIR/p.mp'"
+    run bash -c "parpi-policy --prime --obs-dim 3 --act-dim 2 ${SMALL[*]} </dev/null | parpi-critic ${SMALL[*]} >'$T/p.mp'"
     assert_success
-    [ -s "$BATS_TEST_TMPDIR/p.mp" ]
-    have_cat
-    run parpi-cat --fields "$BATS_TEST_TMPDIR/p.mp"
+    [ -s "$T/p.mp" ]
+    need_progs parpi-cat
+    run parpi-cat --fields "$T/p.mp"
     assert_output --partial "policy.params"
     refute_output --partial "q.params"
 }
 
 @test "policy: --env takes the sizes from the environment registry" {
-    have_cat
+    need_progs parpi-cat
     run bash -c "parpi-policy --prime --env Pendulum-v1 ${SMALL[*]} </dev/null | parpi-cat --fields"
     assert_success
     run bash -c "parpi-policy --prime --env Pendulum-v1 ${SMALL[*]} </dev/null | parpi-cat --json"

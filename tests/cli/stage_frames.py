@@ -1,72 +1,131 @@
 #!/usr/bin/python3
-"""stage_frames.py - write test frames for the langevin and discrim bats tests.
+"""stage_frames.py - the one generator of stage frames for the CLI tests.
 
-  stage_frames.py ring N      N frames {step, batch, policy, q, alpha} (random nets)
+  stage_frames.py fixtures    rewrite the committed tests/cli/data/stage-*.mp
+                              (critic.bats and policy.bats read them, so they
+                              need no Python):
+      stage-frames.mp   3 frames: B=4, obs 3, act 2; batch, policy (gaussian-tanh,
+                        hidden 8, layers 2), alpha, q (twin-mlp, hidden 8, layers 2),
+                        disc (jsd, hidden 8, layers 2); the middle frame has no batch
+      stage-norew.mp    1 frame as above without batch.rew
+      stage-wideobs.mp  2 frames: the second has obs 4 wide (a shape mismatch)
+  stage_frames.py ring N      N frames {step, batch, policy, q, alpha} (random nets, B=16)
   stage_frames.py particles N N frames {step, batch, particles {obs, u0, uK, q0, qK}}
   stage_frames.py show FILE   one line per frame: the shapes of particles/disc and metrics
-Needs msgpack and msgpack_numpy (the bats tests skip without them).
+
+ring, particles and show run during langevin.bats and discrim.bats, which skip
+without Python. Needs Debian's /usr/bin/python3 with msgpack and msgpack_numpy.
+Every net is sized by mlp_size, the layout of lib/nn/mlp.h.
 """
+import os
 import sys
 
 import msgpack
 import msgpack_numpy
 import numpy as np
 
-O, A, B, H, L = 3, 2, 16, 8, 2
+O, A, H, L = 3, 2, 8, 2
 
 
-def mlp_count(widths, members=1):
-    n = 0
-    for i in range(len(widths) - 1):
-        n += members * (widths[i] * widths[i + 1] + widths[i + 1])
-    return n
+def mlp_size(inp, hidden, layers, out, members=1):
+    """Floats in a pp_mlp blob: per layer W [in, out] and b [out], per member."""
+    widths = [inp] + [hidden] * layers + [out]
+    return sum(members * (widths[i] * widths[i + 1] + widths[i + 1]) for i in range(len(widths) - 1))
 
 
-def net(arch, widths, members, rng, scale=0.3):
-    return {"arch": arch, "obs_dim": O, "act_dim": A, "hidden": H, "layers": L,
-            "params": (scale * rng.standard_normal(mlp_count(widths, members))).astype("<f4")}
+def f32(rng, *shape, scale=0.3):
+    return (scale * rng.standard_normal(shape)).astype(np.float32)
 
 
-def batch(rng):
-    return {"obs": rng.standard_normal((B, O)).astype("<f4"),
-            "act": np.tanh(rng.standard_normal((B, A))).astype("<f4"),
-            "rew": rng.standard_normal(B).astype("<f4"),
-            "next_obs": rng.standard_normal((B, O)).astype("<f4"),
-            "done": np.zeros(B, "<f4")}
+def netmap(rng, arch, n, **extra):
+    """A net's map as the stages write it, with n random parameters."""
+    m = {"obs_dim": O, "act_dim": A, "hidden": H, "layers": L, "params": f32(rng, n)}
+    if arch:
+        m["arch"] = arch
+    m.update(extra)
+    return m
+
+
+def policy(rng):
+    return netmap(rng, "gaussian-tanh", mlp_size(O, H, L, 2 * A))
+
+
+def twin_q(rng):
+    return netmap(rng, "twin-mlp", mlp_size(O + A, H, L, 1, members=2))
+
+
+def batch(rng, B, obs_dim=O, rew=True, done=None):
+    b = {"obs": f32(rng, B, obs_dim, scale=1), "act": np.tanh(f32(rng, B, A, scale=1)),
+         "rew": f32(rng, B, scale=1), "next_obs": f32(rng, B, obs_dim, scale=1),
+         "done": np.zeros(B, np.float32) if done is None else np.array(done, dtype=np.float32)}
+    if not rew:
+        del b["rew"]
+    return b
+
+
+def pack(fr):
+    return msgpack.packb(fr, default=msgpack_numpy.encode, use_bin_type=True)
+
+
+def fixtures():
+    rng = np.random.default_rng(0)
+
+    def frame(step, obs_dim=O, with_batch=True, rew=True):
+        f = {"step": step, "alpha": 0.2, "policy": policy(rng), "q": twin_q(rng),
+             "disc": netmap(rng, None, mlp_size(O + A, H, L, 1), divergence="jsd", spectral=False)}
+        if with_batch:
+            f["batch"] = batch(rng, 4, obs_dim, rew, done=[0, 0, 1, 0])
+        return f
+
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+    for name, frames in (("stage-frames.mp", [frame(1), frame(2, with_batch=False), frame(3)]),
+                         ("stage-norew.mp", [frame(1, rew=False)]),
+                         ("stage-wideobs.mp", [frame(1), frame(2, obs_dim=4)])):
+        with open(os.path.join(data, name), "wb") as out:
+            for fr in frames:
+                out.write(pack(fr))
+
+
+def stream(kind, n):
+    rng = np.random.default_rng(1)
+    B = 16
+    for i in range(n):
+        fr = {"step": 5000 + i, "batch": batch(rng, B)}
+        if kind == "ring":
+            fr["policy"] = policy(rng)
+            fr["q"] = twin_q(rng)
+            fr["alpha"] = 0.2
+        else:
+            u0 = f32(rng, B, A, scale=1)
+            fr["particles"] = {"obs": fr["batch"]["obs"], "u0": u0, "uK": (u0 + 0.5).astype("<f4"),
+                               "q0": np.zeros(B, "<f4"), "qK": np.ones(B, "<f4")}
+        sys.stdout.buffer.write(pack(fr))
+
+
+def show(path):
+    with open(path, "rb") as f:
+        for fr in msgpack.Unpacker(f, object_hook=msgpack_numpy.decode, raw=False):
+            parts = []
+            for k in ("particles", "disc"):
+                if k in fr:
+                    parts.append(k + "{" + ",".join(
+                        "%s:%s" % (n, list(v.shape) if hasattr(v, "shape") else v)
+                        for n, v in sorted(fr[k].items())) + "}")
+            for k, v in sorted(fr.get("metrics", {}).items()):
+                parts.append(k + "{" + ",".join(
+                    "%s=%.6g" % (n, x) for n, x in sorted(v.items())) + "}")
+            print(" ".join(parts))
 
 
 def main():
-    rng = np.random.default_rng(1)
-    out = sys.stdout.buffer
-    if sys.argv[1] == "show":
-        with open(sys.argv[2], "rb") as f:
-            for fr in msgpack.Unpacker(f, object_hook=msgpack_numpy.decode, raw=False):
-                parts = []
-                for k in ("particles", "disc"):
-                    if k in fr:
-                        parts.append(k + "{" + ",".join(
-                            "%s:%s" % (n, list(v.shape) if hasattr(v, "shape") else v)
-                            for n, v in sorted(fr[k].items())) + "}")
-                for k, v in sorted(fr.get("metrics", {}).items()):
-                    parts.append(k + "{" + ",".join(
-                        "%s=%.6g" % (n, x) for n, x in sorted(v.items())) + "}")
-                print(" ".join(parts))
-        return
-    n = int(sys.argv[2])
-    for i in range(n):
-        fr = {"step": 5000 + i}
-        if sys.argv[1] == "ring":
-            fr["batch"] = batch(rng)
-            fr["policy"] = net("gaussian-tanh", [O] + [H] * L + [2 * A], 1, rng)
-            fr["q"] = net("twin-mlp", [O + A] + [H] * L + [1], 2, rng)
-            fr["alpha"] = 0.2
-        else:
-            bt = batch(rng)
-            fr["batch"] = bt
-            u0 = rng.standard_normal((B, A)).astype("<f4")
-            fr["particles"] = {"obs": bt["obs"], "u0": u0, "uK": (u0 + 0.5).astype("<f4"),
-                               "q0": np.zeros(B, "<f4"), "qK": np.ones(B, "<f4")}
-        out.write(msgpack.packb(fr, default=msgpack_numpy.encode, use_bin_type=True))
+    if sys.argv[1:2] == ["fixtures"]:
+        fixtures()
+    elif sys.argv[1:2] == ["show"]:
+        show(sys.argv[2])
+    elif sys.argv[1:2] in (["ring"], ["particles"]):
+        stream(sys.argv[1], int(sys.argv[2]))
+    else:
+        sys.exit(__doc__)
 
 
 main()

@@ -1,8 +1,7 @@
 #!/usr/bin/env bats
 # parpi-train: options, the run directory, failures named by stage, resume.
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load helpers
 
 # Small networks and a short warm-up so a run takes seconds.
 SMALL=(--learning-starts 100 --batch-size 32 --eval-every 100 --eval-episodes 1 --log-every 50
@@ -10,10 +9,7 @@ SMALL=(--learning-starts 100 --batch-size 32 --eval-every 100 --eval-episodes 1 
        --no-progress)
 
 setup() {
-    T="$BATS_TEST_TMPDIR"
-    for p in parpi-critic parpi-policy; do
-        command -v $p >/dev/null || { echo "$p is not on PATH (run make)" >&2; return 1; }
-    done
+    need_progs parpi-critic parpi-policy
 }
 
 # Wait until a file exists (at most $2 seconds).
@@ -111,8 +107,7 @@ no_orphans() {
 }
 
 @test "train: the ParPI ring runs all six stages" {
-    command -v parpi-langevin >/dev/null && command -v parpi-discrim >/dev/null ||
-        skip "parpi-langevin / parpi-discrim are not built"
+    need_progs parpi-langevin parpi-discrim
     run parpi-train --env Pendulum-v1 --algo parpi --divergence jsd --steps 200 --out "$T/run" "${SMALL[@]}"
     assert_success
     for k in collect critic langevin discrim policy eval; do

@@ -3,18 +3,14 @@
 # same seed: every learning stage's checkpoint (params, optimiser state, RNG
 # state) is byte-identical after 200 steps (100 of them updates).
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load ../cli/helpers
 
 OPTS=(--env Pendulum-v1 --steps 200 --seed 11 --learning-starts 100 --batch-size 32
       --eval-every 100 --eval-episodes 1 --no-progress
       --set critic.hidden=32 --set critic.layers=2 --set policy.hidden=32 --set discrim.hidden=32)
 
 setup() {
-    T="$BATS_TEST_TMPDIR"
-    for p in parpi-critic parpi-policy parpi-langevin parpi-discrim; do
-        command -v $p >/dev/null || { echo "$p is not on PATH (run make)" >&2; return 1; }
-    done
+    need_progs parpi-critic parpi-policy parpi-langevin parpi-discrim
 }
 
 same_params() {

@@ -5,14 +5,10 @@
 # 50 rollouts of its STOCHASTIC policy from the origin (init_sigma=0). SAC,
 # trained the same way, is run for comparison and its count printed.
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load ../cli/helpers
 
 setup() {
-    T="$BATS_TEST_TMPDIR"
-    for p in parpi-critic parpi-policy parpi-langevin parpi-discrim; do
-        command -v $p >/dev/null || { echo "$p is not on PATH (run make)" >&2; return 1; }
-    done
+    need_progs parpi-critic parpi-policy parpi-langevin parpi-discrim
 }
 
 # "goals_reached N" and "goal_counts a b c d" of 50 stochastic rollouts from the origin

@@ -4,14 +4,10 @@
 # Pendulum preset (share/parpi/presets/Pendulum-v1.conf), the in-process
 # chain for speed; the final policy is evaluated on 20 deterministic episodes.
 
-load /usr/lib/bats/bats-support/load.bash
-load /usr/lib/bats/bats-assert/load.bash
+load ../cli/helpers
 
 setup() {
-    T="$BATS_TEST_TMPDIR"
-    for p in parpi-critic parpi-policy parpi-langevin parpi-discrim; do
-        command -v $p >/dev/null || { echo "$p is not on PATH (run make)" >&2; return 1; }
-    done
+    need_progs parpi-critic parpi-policy parpi-langevin parpi-discrim
 }
 
 final_return() {

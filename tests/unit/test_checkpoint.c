@@ -88,38 +88,34 @@ int main(void)
     CHECK(pp_frame_read_tensor(g, "params.q", PP_F32, 1, sh, w, NULL) == 0 && w[999] == 1998.0f, "new contents read");
     free(keep);
 
-    /* Version, format. */
+    /* Version, format: each row changes one field of the same frame (the
+     * changes add up, in this order), and the load must fail naming it. */
+    static const struct {
+        const char *field;
+        char how; /* 'i' set to the int, 's' to the str, '-' removed */
+        int64_t i;
+        const char *s, *want, *what;
+    } bad[] = {
+        {"version", 'i', 2, NULL, "new.ckpt: version 2 is newer than this parpi (1)", "newer version"},
+        {"version", 'i', 0, NULL, "version 0 is not a valid checkpoint version", "version 0"},
+        {"version", 's', 0, "1", "field version is str", "version as str"},
+        {"format", 's', 0, "something-else", "new.ckpt: not a parpi checkpoint (format is \"something-else\"",
+         "wrong format"},
+        {"format", '-', 0, NULL, "not a parpi checkpoint (no format field)", "no format"},
+        {"format", 'i', 7, NULL, "format is int", "format as int"},
+    };
     snprintf(other, sizeof other, "%s/new.ckpt", dir);
     make_state(f, 1.0f);
     pp_frame_set_str(f, "format", "parpi-checkpoint");
-    pp_frame_set_i64(f, "version", 2);
     pp_frame_set_str(f, "kind", "critic");
-    pp_frame_save_file_atomic(f, other);
-    CHECK(pp_checkpoint_load(g, other, "critic", &keep) == -1 &&
-              strstr(pp_error(), "new.ckpt: version 2 is newer than this parpi (1)"),
-          "newer version: %s", pp_error());
-    pp_frame_set_i64(f, "version", 0);
-    pp_frame_save_file_atomic(f, other);
-    CHECK(pp_checkpoint_load(g, other, "critic", &keep) == -1 && strstr(pp_error(), "version 0 is not a valid checkpoint version"),
-          "version 0: %s", pp_error());
-    pp_frame_set_str(f, "version", "1");
-    pp_frame_save_file_atomic(f, other);
-    CHECK(pp_checkpoint_load(g, other, "critic", &keep) == -1 && strstr(pp_error(), "field version is str"),
-          "version as str: %s", pp_error());
-    pp_frame_set_str(f, "format", "something-else");
-    pp_frame_save_file_atomic(f, other);
-    CHECK(pp_checkpoint_load(g, other, "critic", &keep) == -1 &&
-              strstr(pp_error(), "new.ckpt: not a parpi checkpoint (format is \"something-else\""),
-          "wrong format: %s", pp_error());
-    pp_frame_remove(f, "format");
-    pp_frame_save_file_atomic(f, other);
-    CHECK(pp_checkpoint_load(g, other, "critic", &keep) == -1 &&
-              strstr(pp_error(), "not a parpi checkpoint (no format field)"),
-          "no format: %s", pp_error());
-    pp_frame_set_i64(f, "format", 7);
-    pp_frame_save_file_atomic(f, other);
-    CHECK(pp_checkpoint_load(g, other, "critic", &keep) == -1 && strstr(pp_error(), "format is int"),
-          "format as int: %s", pp_error());
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        if (bad[k].how == 'i') pp_frame_set_i64(f, bad[k].field, bad[k].i);
+        else if (bad[k].how == 's') pp_frame_set_str(f, bad[k].field, bad[k].s);
+        else pp_frame_remove(f, bad[k].field);
+        pp_frame_save_file_atomic(f, other);
+        CHECK(pp_checkpoint_load(g, other, "critic", &keep) == -1 && strstr(pp_error(), bad[k].want), "%s: %s",
+              bad[k].what, pp_error());
+    }
 
     /* Truncated and empty files. */
     static uint8_t bytes[8192];

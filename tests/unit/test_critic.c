@@ -11,9 +11,10 @@
 #include "frame/frame.h"
 #include "nn/netmap.h"
 #include "rl/policy.h"
-#include "ref_nets.h"
+#include "ref_mlp.h"
 #include "base/rng.h"
 #include "stage/stage.h"
+#include "fixtures.h"
 
 extern const pp_stage_ops pp_stage_critic;
 
@@ -36,9 +37,7 @@ static void make_batch(batch_t *bt, unsigned seed)
     for (int k = 0; k < B * A; k++) bt->act[k] = (float)(2 * pp_rng_uniform(&r) - 1);
     for (int k = 0; k < B; k++) bt->rew[k] = (float)pp_rng_normal(&r);
     for (int k = 0; k < B; k++) bt->done[k] = (float)(k % 3 == 0);
-    pp_policy_init(&bt->pi, O, A, PH, NL, B);
-    bt->pi_params = pp_xalloc_f32(bt->pi.nparams);
-    pp_policy_init_params(&bt->pi, bt->pi_params, &r);
+    bt->pi_params = fx_policy(&bt->pi, O, A, PH, NL, B, &r);
 }
 
 static void put_frame(pp_frame *f, const batch_t *bt)
@@ -68,14 +67,11 @@ static pp_stage *make_critic(const char *target)
 /* The critic's initial params as the stage makes them (stream 1 of the seed, child 1000). */
 static void initial_q(pp_mlp *q, float **p0, pp_rng *step_rng, int max_rows)
 {
-    int widths[2] = {H, H};
-    pp_mlp_init(q, O + A, NL, widths, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0, max_rows);
     pp_rng root;
     pp_rng_seed(&root, SEED);
     *step_rng = pp_rng_split(&root, 1);
     pp_rng init = pp_rng_split(step_rng, 1000);
-    *p0 = pp_xalloc_f32(q->nparams);
-    pp_mlp_init_params(q, *p0, &init);
+    *p0 = fx_twin_q(q, O + A, H, NL, max_rows, &init);
 }
 
 static double get(pp_frame *f, const char *path)

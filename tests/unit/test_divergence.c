@@ -13,7 +13,7 @@
 #include "rl/discrim.h"
 #include "rl/divergence.h"
 #include "base/err.h"
-#include "ref_net.h"
+#include "ref_mlp.h"
 
 /* ---- the table, independently in double ---- */
 static double sp(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
@@ -127,7 +127,7 @@ static double ref_total_loss(pp_discrim *d, const double *P, int B)
     double fp[64], fq[64], x[64];
     for (int b = 0; b < 2 * B; b++) {
         for (int j = 0; j < in; j++) x[j] = d->x[(size_t)b * in + j];
-        double f = refn_forward(&d->net, P, x, 0, NULL);
+        double f = ref_mlp_scalar(&d->net, P, x, 0, NULL);
         if (b < B) fp[b] = f;
         else fq[b - B] = f;
     }
@@ -136,7 +136,7 @@ static double ref_total_loss(pp_discrim *d, const double *P, int B)
         double g[64], pen = 0;
         for (int b = 0; b < B; b++) {
             for (int j = 0; j < in; j++) x[j] = d->xgp[(size_t)b * in + j];
-            refn_forward(&d->net, P, x, 0, g);
+            ref_mlp_scalar(&d->net, P, x, 0, g);
             double n2 = 0;
             for (int j = 0; j < in; j++) n2 += g[j] * g[j];
             pen += (sqrt(n2) - 1) * (sqrt(n2) - 1);

@@ -11,7 +11,7 @@
 #include "check.h"
 #include "base/err.h"
 #include "rl/langevin.h"
-#include "ref_net.h"
+#include "ref_mlp.h"
 
 enum { O = 3, A = 2, H = 16 };
 
@@ -33,7 +33,7 @@ static double ref_logp(const pp_mlp *q, const double *P, const float *obs, const
     double x[O + A];
     for (int i = 0; i < O; i++) x[i] = obs[i];
     for (int j = 0; j < A; j++) x[O + j] = tanh(u[j]);
-    double q1 = refn_forward(q, P, x, 0, NULL), q2 = refn_forward(q, P, x, 1, NULL);
+    double q1 = ref_mlp_scalar(q, P, x, 0, NULL), q2 = ref_mlp_scalar(q, P, x, 1, NULL);
     if (gap) *gap = fabs(q1 - q2);
     double lp = fmin(q1, q2) / alpha;
     for (int j = 0; j < A; j++) {
@@ -76,7 +76,7 @@ static void test_score_gradient(int with_prior)
         double x[O + A];
         for (int i = 0; i < O; i++) x[i] = obs[b * O + i];
         for (int j = 0; j < A; j++) x[O + j] = tanh(ub[j]);
-        double qmin = fmin(refn_forward(&q, P, x, 0, NULL), refn_forward(&q, P, x, 1, NULL));
+        double qmin = fmin(ref_mlp_scalar(&q, P, x, 0, NULL), ref_mlp_scalar(&q, P, x, 1, NULL));
         minq_ok &= fabs(qmin - s.qmin[b]) < 1e-5;
         ref_logp(&q, P, obs + b * O, ub, s.alpha, m, d, &gap);
         if (gap < 1e-3) continue; /* too close to the min's kink for differences */

@@ -9,25 +9,45 @@
 #include "check.h"
 #include "base/err.h"
 #include "nn/mlp.h"
-#include "mlp_ref.h"
+#include "ref_mlp.h"
 #include "base/rng.h"
 
 #define FD_H 1e-6
 
-static double *to_double(const float *a, size_t n)
-{
-    double *d = malloc(n * sizeof *d);
-    for (size_t i = 0; i < n; i++) d[i] = a[i];
-    return d;
-}
-
 /* L = sum c .* f(x) in double */
 static double ref_loss(const pp_mlp *m, const double *p, const double *x, int B, const double *c, double *y)
 {
-    ref_forward(m, p, x, B, y);
+    ref_mlp_forward(m, p, x, B, y);
     double s = 0;
     for (size_t i = 0; i < (size_t)B * m->members * m->width[m->nlayers]; i++) s += c[i] * y[i];
     return s;
+}
+
+/* The losses whose finite differences are taken, as functions of the params
+ * or of the input. */
+typedef struct {
+    const pp_mlp *m;
+    const double *p, *x, *c;
+    double *y, lambda;
+    int B;
+} fd_ctx;
+
+static double loss_of_params(const double *p, void *v)
+{
+    fd_ctx *k = v;
+    return ref_loss(k->m, p, k->x, k->B, k->c, k->y);
+}
+
+static double loss_of_input(const double *x, void *v)
+{
+    fd_ctx *k = v;
+    return ref_loss(k->m, k->p, x, k->B, k->c, k->y);
+}
+
+static double penalty_of_params(const double *p, void *v)
+{
+    fd_ctx *k = v;
+    return ref_penalty(k->m, p, k->x, k->B, k->lambda);
 }
 
 /* Draw x until every ReLU unit is at least `margin` away from its kink. */
@@ -44,7 +64,7 @@ static void draw_input_off_kinks(const pp_mlp *m, const double *pd, float *x, do
 
 static void check_vec(const char *what, const float *got, const double *want, size_t n, double bound)
 {
-    double r = rel_err_fd(got, want, n);
+    double r = ref_rel_err(got, want, n);
     printf("#   relative error %.3g (bound %.3g)\n", r, bound);
     CHECK(r <= bound, "%s", what);
 }
@@ -64,42 +84,27 @@ static void grad_check(const char *name, int in, int nhidden, const int *hidden,
     if (spectral) pp_mlp_sn_update(&m, params); /* u, v as a training step would leave them */
     size_t nx = (size_t)B * in, ny = (size_t)B * E * out;
     float *x = pp_xalloc_f32(nx), *dy = pp_xalloc_f32(ny), *dx = pp_xalloc_f32(nx);
-    double *pd = to_double(params, m.nparams), *xd = malloc(nx * sizeof *xd), *yd = malloc(ny * sizeof *yd);
+    double *pd = ref_to_double(params, m.nparams), *xd = malloc(nx * sizeof *xd), *yd = malloc(ny * sizeof *yd);
     draw_input_off_kinks(&m, pd, x, xd, B, &rng);
     pp_rng_fill_normal_f32(&rng, dy, ny);
-    double *c = to_double(dy, ny);
+    double *c = ref_to_double(dy, ny);
 
     const float *y = pp_mlp_forward(&m, params, x, B);
-    ref_forward(&m, pd, xd, B, yd);
+    ref_mlp_forward(&m, pd, xd, B, yd);
     char what[160];
     snprintf(what, sizeof what, "%s: forward matches float64", name);
     check_vec(what, y, yd, ny, 1e-5);
 
     pp_mlp_backward(&m, params, dy, dparams, dx);
 
+    fd_ctx k = {.m = &m, .p = pd, .x = xd, .c = c, .y = yd, .B = B};
     double *num = malloc(m.nparams * sizeof *num);
-    for (size_t i = 0; i < m.nparams; i++) {
-        double keep = pd[i];
-        pd[i] = keep + FD_H;
-        double lp = ref_loss(&m, pd, xd, B, c, yd);
-        pd[i] = keep - FD_H;
-        double lm = ref_loss(&m, pd, xd, B, c, yd);
-        pd[i] = keep;
-        num[i] = (lp - lm) / (2 * FD_H);
-    }
+    ref_fd_grad(loss_of_params, &k, pd, m.nparams, FD_H, num);
     snprintf(what, sizeof what, "%s: d/dparams matches float64 finite differences (%zu params)", name, m.nparams);
     check_vec(what, dparams, num, m.nparams, 1e-4);
 
     double *numx = malloc(nx * sizeof *numx);
-    for (size_t i = 0; i < nx; i++) {
-        double keep = xd[i];
-        xd[i] = keep + FD_H;
-        double lp = ref_loss(&m, pd, xd, B, c, yd);
-        xd[i] = keep - FD_H;
-        double lm = ref_loss(&m, pd, xd, B, c, yd);
-        xd[i] = keep;
-        numx[i] = (lp - lm) / (2 * FD_H);
-    }
+    ref_fd_grad(loss_of_input, &k, xd, nx, FD_H, numx);
     snprintf(what, sizeof what, "%s: d/dx matches float64 finite differences", name);
     check_vec(what, dx, numx, nx, 1e-4);
 
@@ -130,7 +135,7 @@ static void penalty_check(const char *name, pp_act ha, uint64_t seed)
     pp_mlp_init_params(&m, params, &rng);
     /* scale the weights up so that ||g|| straddles 1 across the batch */
     for (size_t i = 0; i < m.nparams; i++) params[i] *= 1.7f;
-    double *pd = to_double(params, m.nparams), *xd = malloc((size_t)B * in * sizeof *xd);
+    double *pd = ref_to_double(params, m.nparams), *xd = malloc((size_t)B * in * sizeof *xd);
     float *x = pp_xalloc_f32((size_t)B * in);
     draw_input_off_kinks(&m, pd, x, xd, B, &rng);
 
@@ -139,16 +144,9 @@ static void penalty_check(const char *name, pp_act ha, uint64_t seed)
     printf("# %s: penalty %.6g (float64 %.6g)\n", name, P, Pd);
     CHECK_REL(P, Pd, 1e-5, "%s: penalty value matches float64", name);
 
+    fd_ctx k = {.m = &m, .x = xd, .lambda = lambda, .B = B};
     double *num = malloc(m.nparams * sizeof *num);
-    for (size_t i = 0; i < m.nparams; i++) {
-        double keep = pd[i];
-        pd[i] = keep + FD_H;
-        double lp = ref_penalty(&m, pd, xd, B, lambda);
-        pd[i] = keep - FD_H;
-        double lm = ref_penalty(&m, pd, xd, B, lambda);
-        pd[i] = keep;
-        num[i] = (lp - lm) / (2 * FD_H);
-    }
+    ref_fd_grad(penalty_of_params, &k, pd, m.nparams, FD_H, num);
     char what[160];
     snprintf(what, sizeof what, "%s: d penalty / d params matches float64 finite differences", name);
     check_vec(what, dparams, num, m.nparams, 1e-4);
@@ -222,9 +220,9 @@ static void full_size_checks(void)
     memcpy(y2, pp_mlp_forward(&twin, p2, x, B), (size_t)B * 2 * sizeof *y2);
     pp_mlp_backward(&twin, p2, dy, g2, dx2);
 
-    double *pd = to_double(p2, twin.nparams), *xd = to_double(x, (size_t)B * in), *yd = malloc((size_t)B * 2 * sizeof *yd);
-    ref_forward(&twin, pd, xd, B, yd);
-    double r = rel_err_fd(y2, yd, (size_t)B * 2);
+    double *pd = ref_to_double(p2, twin.nparams), *xd = ref_to_double(x, (size_t)B * in), *yd = malloc((size_t)B * 2 * sizeof *yd);
+    ref_mlp_forward(&twin, pd, xd, B, yd);
+    double r = ref_rel_err(y2, yd, (size_t)B * 2);
     printf("#   relative error %.3g (bound 1e-05)\n", r);
     CHECK(r <= 1e-5, "critic 23-256-256-256-1 x2, batch 256: float forward matches float64");
 
@@ -292,7 +290,7 @@ static void full_size_checks(void)
     /* batch 1 (acting): the one-row sgemm path */
     const float *yb = pp_mlp_forward(&twin, p2, x + 5 * in, 1);
     double y1d[2] = {yd[10], yd[11]};
-    r = rel_err_fd(yb, y1d, 2);
+    r = ref_rel_err(yb, y1d, 2);
     printf("#   relative error %.3g (bound 1e-05)\n", r);
     CHECK(r <= 1e-5, "batch of one row matches float64");
 

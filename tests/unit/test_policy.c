@@ -10,7 +10,7 @@
 #include "base/err.h"
 #include "rl/policy.h"
 #include "rl/policy_implicit.h"
-#include "ref_nets.h"
+#include "ref_mlp.h"
 #include "base/rng.h"
 
 enum { O = 3, A = 2, H = 8, NL = 2, B = 5 };

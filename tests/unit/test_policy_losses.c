@@ -10,7 +10,7 @@
 #include "rl/policy.h"
 #include "rl/policy_implicit.h"
 #include "rl/policy_loss.h"
-#include "ref_nets.h"
+#include "ref_mlp.h"
 #include "base/rng.h"
 #include "rl/svgd.h"
 #include "rl/temperature.h"
@@ -202,7 +202,7 @@ static double surrogate(const double *p, void *vctx)
 
 static double ref_minq(const pp_mlp *q, const double *qp, const double *obs, const double *a)
 {
-    double x[O + A], out[2];
+    double x[O + A], out[2] = {0}; /* {0}: gcc cannot see through the inlined reference */
     memcpy(x, obs, sizeof(double) * O);
     memcpy(x + O, a, sizeof(double) * A);
     ref_mlp_forward(q, qp, x, 1, out);

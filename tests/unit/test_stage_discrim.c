@@ -11,6 +11,7 @@
 #include "base/err.h"
 #include "frame/frame.h"
 #include "stage/stage.h"
+#include "fixtures.h"
 
 
 enum { O = 3, A = 2, B = 32 };
@@ -35,16 +36,6 @@ static pp_frame *particle_frame(uint64_t seed, int poison)
     pp_frame_put_tensor(f, "particles.q0", PP_F32, 1, sb, q);
     pp_frame_put_tensor(f, "particles.qK", PP_F32, 1, sb, q);
     return f;
-}
-
-static pp_stage *make(char **argv, int argc)
-{
-    pp_stage *s = NULL;
-    if (pp_stage_create("discrim", argc, argv, &s) != 0) {
-        printf("# create: %s\n", pp_error());
-        return NULL;
-    }
-    return s;
 }
 
 /* Copy of the disc.<name> f32 tensor of f (n floats), or NULL. */
@@ -74,21 +65,15 @@ static int same_f32(pp_frame *a, pp_frame *b, const char *path)
 static pp_frame *roundtrip_ckpt(pp_stage *s, uint8_t **buf)
 {
     pp_frame *ck = pp_frame_new();
-    if (s->ops->save(s, ck) != 0) return NULL;
-    uint8_t *enc = NULL;
-    size_t cap = 0, len = 0;
-    if (pp_frame_encode(ck, &enc, &cap, &len) != 0) return NULL;
+    pp_frame *back = s->ops->save(s, ck) == 0 ? fx_through_bytes(ck, buf) : NULL;
     pp_frame_free(ck);
-    pp_frame *back = pp_frame_new();
-    if (pp_frame_decode(back, enc, len, 0) != 0) return NULL;
-    *buf = enc;
     return back;
 }
 
 static void test_disc_map(void)
 {
     char *argv[] = {"discrim", "--hidden", "16", "--divergence", "hinge", NULL};
-    pp_stage *s = make(argv, 5);
+    pp_stage *s = fx_stage("discrim", 5, argv);
     pp_frame *f = particle_frame(1, 0);
     CHECK(s && s->ops->step(s, f) == 0, "hinge/sn step");
     const char *str;
@@ -152,9 +137,9 @@ static void test_resume(const char *lip, const char *div)
 {
     char *argv[] = {"discrim", "--hidden", "16", "--lipschitz", (char *)lip, "--divergence",
                     (char *)div, "--seed", "9", NULL};
-    pp_stage *a = make(argv, 9), *b = make(argv, 9);
+    pp_stage *a = fx_stage("discrim", 9, argv), *b = fx_stage("discrim", 9, argv);
     char *argv_c[] = {"discrim", NULL};
-    pp_stage *c = make(argv_c, 1);
+    pp_stage *c = fx_stage("discrim", 1, argv_c);
     pp_frame *fa[4], *fb[2], *fc[2];
     int ok = a && b && c;
     for (int i = 0; i < 4 && ok; i++) ok &= a->ops->step(a, fa[i] = particle_frame(10 + i, 0)) == 0;
@@ -187,7 +172,7 @@ static void test_resume(const char *lip, const char *div)
 static void test_nan_frame(void)
 {
     char *argv[] = {"discrim", "--hidden", "16", "--lipschitz", "gp", "--updates", "3", NULL};
-    pp_stage *a = make(argv, 7), *b = make(argv, 7);
+    pp_stage *a = fx_stage("discrim", 7, argv), *b = fx_stage("discrim", 7, argv);
     pp_frame *a1 = particle_frame(20, 0), *bad = particle_frame(21, 1), *a2 = particle_frame(22, 0);
     pp_frame *b1 = particle_frame(20, 0), *b2 = particle_frame(22, 0);
     int ok = a && b && a->ops->step(a, a1) == 0 && b->ops->step(b, b1) == 0;
@@ -223,12 +208,12 @@ static void test_divergence_mid_frame(const char *lip)
 {
     char *argv[] = {"discrim", "--hidden", "16", "--lr", "1e38", "--updates", "3",
                     "--lipschitz", (char *)lip, NULL};
-    pp_stage *s = make(argv, 9);
+    pp_stage *s = fx_stage("discrim", 9, argv);
     pp_frame *f = particle_frame(30, 0);
     size_t n0, n1;
     /* build the net first with a frame of one good update */
     char *argv1[] = {"discrim", "--hidden", "16", "--lipschitz", (char *)lip, NULL};
-    pp_stage *t = make(argv1, 5);
+    pp_stage *t = fx_stage("discrim", 5, argv1);
     pp_frame *g = particle_frame(31, 0);
     int ok = s && t && t->ops->step(t, g) == 0;
     /* s: resume t's state so it is built, then a frame that diverges */
@@ -256,7 +241,7 @@ static void test_divergence_mid_frame(const char *lip)
 static void test_pass_and_missing(void)
 {
     char *argv[] = {"discrim", NULL};
-    pp_stage *s = make(argv, 1);
+    pp_stage *s = fx_stage("discrim", 1, argv);
     pp_frame *f = pp_frame_new();
     pp_frame_set_i64(f, "step", 3);
     CHECK(s && s->ops->step(s, f) == 0 && pp_frame_get(f, "disc") == NULL,

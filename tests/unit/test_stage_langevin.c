@@ -13,6 +13,7 @@
 #include "frame/frame.h"
 #include "rl/policy.h"
 #include "stage/stage.h"
+#include "fixtures.h"
 
 
 enum { O = 3, A = 2, H = 16, L = 2, B = 64 };
@@ -28,13 +29,8 @@ static void make_nets(nets *n, uint64_t seed)
 {
     pp_rng r;
     pp_rng_seed(&r, seed);
-    pp_policy_init(&n->pol, O, A, H, L, B);
-    n->pp = pp_xalloc_f32(n->pol.nparams);
-    pp_policy_init_params(&n->pol, n->pp, &r);
-    int hid[L] = {H, H};
-    pp_mlp_init(&n->q, O + A, L, hid, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0, B);
-    n->qp = pp_xalloc_f32(n->q.nparams);
-    pp_mlp_init_params(&n->q, n->qp, &r);
+    n->pp = fx_policy(&n->pol, O, A, H, L, B, &r);
+    n->qp = fx_twin_q(&n->q, O + A, H, L, B, &r);
     /* slopes of a trained critic, not a fresh net's */
     for (size_t i = n->q.off_w[L]; i < n->q.nparams; i++) n->qp[i] *= 30.0f;
 }
@@ -78,16 +74,6 @@ static pp_frame *ring_frame(const nets *n, uint64_t seed, double alpha)
     return f;
 }
 
-static pp_stage *make(char **argv, int argc)
-{
-    pp_stage *s = NULL;
-    if (pp_stage_create("langevin", argc, argv, &s) != 0) {
-        printf("# create: %s\n", pp_error());
-        return NULL;
-    }
-    return s;
-}
-
 static int read2(pp_frame *f, const char *path, int cols, float *dst)
 {
     int64_t s[2] = {B, cols};
@@ -111,7 +97,7 @@ static void test_particles(void)
     nets n;
     make_nets(&n, 1);
     char *argv[] = {"langevin", "--seed", "5", NULL};
-    pp_stage *s = make(argv, 3);
+    pp_stage *s = fx_stage("langevin", 3, argv);
     pp_frame *f = ring_frame(&n, 2, 0.2);
     CHECK(s && s->ops->step(s, f) == 0, "step");
     float obs[B * O], pobs[B * O], u0[B * A], uK[B * A], q0[B], qK[B], want[B];
@@ -146,7 +132,7 @@ static void test_particles(void)
 
     /* K = 0 leaves the particles where they start */
     char *argv0[] = {"langevin", "--steps", "0", NULL};
-    s = make(argv0, 3);
+    s = fx_stage("langevin", 3, argv0);
     f = ring_frame(&n, 2, 0.2);
     ok = s && s->ops->step(s, f) == 0 && read2(f, "particles.u0", A, u0) == 0 &&
          read2(f, "particles.uK", A, uK) == 0;
@@ -166,7 +152,7 @@ static void test_q_rises(void)
     double gain[3];
     for (int c = 0; c < 3; c++) {
         char *argv[] = {"langevin", "--steps", (char *)ks[c], "--eps", (char *)es[c], NULL};
-        pp_stage *s = make(argv, 5);
+        pp_stage *s = fx_stage("langevin", 5, argv);
         gain[c] = 0;
         for (int i = 0; i < 16; i++) {
             pp_frame *f = ring_frame(&n, 100 + i, 0.2);
@@ -190,7 +176,7 @@ static void test_resume_and_errors(void)
     nets n;
     make_nets(&n, 4);
     char *argv[] = {"langevin", "--seed", "11", NULL};
-    pp_stage *a = make(argv, 3), *b = make(argv, 3), *c = make(argv, 1);
+    pp_stage *a = fx_stage("langevin", 3, argv), *b = fx_stage("langevin", 3, argv), *c = fx_stage("langevin", 1, argv);
     pp_frame *fa[3];
     int ok = a && b && c;
     for (int i = 0; i < 3 && ok; i++) ok &= a->ops->step(a, fa[i] = ring_frame(&n, 30 + i, 0.2)) == 0;
@@ -214,11 +200,9 @@ static void test_resume_and_errors(void)
     ok &= b->ops->step(b, fb) == 0;
     pp_frame *ck = pp_frame_new();
     ok &= b->ops->save(b, ck) == 0;
-    uint8_t *enc = NULL;
-    size_t cap = 0, len = 0;
-    ok &= pp_frame_encode(ck, &enc, &cap, &len) == 0;
-    pp_frame *back = pp_frame_new();
-    ok &= pp_frame_decode(back, enc, len, 0) == 0 && c->ops->load(c, back) == 0;
+    uint8_t *enc;
+    pp_frame *back = fx_through_bytes(ck, &enc);
+    ok &= back && c->ops->load(c, back) == 0;
     float x[B * A], y[B * A];
     int same = ok && read2(fb, "particles.uK", A, x) == 0 && read2(fa[0], "particles.uK", A, y) == 0 &&
                memcmp(x, y, sizeof x) == 0;
@@ -238,7 +222,7 @@ static void test_resume_and_errors(void)
     /* a map claiming a huge net is checked against its params tensor before
      * anything is allocated (a fresh stage: nothing built yet) */
     char *fresh_argv[] = {"langevin", NULL};
-    pp_stage *fresh = make(fresh_argv, 1);
+    pp_stage *fresh = fx_stage("langevin", 1, fresh_argv);
     pp_frame *huge = ring_frame(&n, 41, 0.2);
     pp_frame_set_i64(huge, "policy.hidden", 60000);
     pp_frame_set_i64(huge, "policy.layers", 7);
@@ -272,7 +256,7 @@ static void test_prior(void)
     put_map(pf, "policy", "gaussian-tanh", beta.pp, beta.pol.nparams);
     CHECK(pp_frame_save_file_atomic(pf, path) == 0, "prior file written");
     char *argv[] = {"langevin", "--prior", path, "--steps", "0", NULL};
-    pp_stage *s = make(argv, 5);
+    pp_stage *s = fx_stage("langevin", 5, argv);
     pp_frame *f = ring_frame(&n, 7, 0.2);
     float obs[B * O], u0[B * A], upi[B * A];
     int ok = s && s->ops->step(s, f) == 0 && read2(f, "batch.obs", O, obs) == 0 &&
@@ -298,7 +282,7 @@ static void test_prior(void)
     int64_t np[1] = {(int64_t)beta.pol.nparams};
     pp_frame_put_tensor(ck, "params", PP_F32, 1, np, beta.pp);
     CHECK(pp_checkpoint_save(ck, "policy", path) == 0, "policy checkpoint written");
-    s = make(argv, 5);
+    s = fx_stage("langevin", 5, argv);
     f = ring_frame(&n, 7, 0.2);
     float u0c[B * A];
     ok = s && s->ops->step(s, f) == 0 && read2(f, "particles.u0", A, u0c) == 0;

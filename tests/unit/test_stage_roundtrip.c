@@ -14,6 +14,7 @@
 #include "rl/policy.h"
 #include "base/rng.h"
 #include "stage/stage.h"
+#include "fixtures.h"
 
 extern const pp_stage_ops pp_stage_critic, pp_stage_policy;
 
@@ -33,13 +34,9 @@ static void world_init(world *w, int spectral)
 {
     pp_rng r;
     pp_rng_seed(&r, 5);
-    pp_policy_init(&w->pi, O, A, 16, 2, B);
-    w->pi_params = pp_xalloc_f32(w->pi.nparams);
-    pp_policy_init_params(&w->pi, w->pi_params, &r);
+    w->pi_params = fx_policy(&w->pi, O, A, 16, 2, B, &r);
+    w->q_params = fx_twin_q(&w->q, O + A, 16, 2, B, &r);
     int wq[2] = {16, 16};
-    pp_mlp_init(&w->q, O + A, 2, wq, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0, B);
-    w->q_params = pp_xalloc_f32(w->q.nparams);
-    pp_mlp_init_params(&w->q, w->q_params, &r);
     pp_mlp_init(&w->disc, O + A, 2, wq, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR, spectral, B);
     w->disc_params = pp_xalloc_f32(w->disc.nparams);
     pp_mlp_init_params(&w->disc, w->disc_params, &r);
@@ -108,18 +105,6 @@ static void *grab(pp_frame *f, const char *path, size_t *nbytes)
     return buf;
 }
 
-/* Encode the checkpoint to bytes and decode it into a fresh frame, as a file would. */
-static pp_frame *through_bytes(pp_frame *ck, uint8_t **keep)
-{
-    uint8_t *buf = NULL;
-    size_t cap = 0, len = 0;
-    pp_frame_encode(ck, &buf, &cap, &len);
-    pp_frame *f = pp_frame_new();
-    if (pp_frame_decode(f, buf, len, 0) != 0) printf("# decode: %s\n", pp_error());
-    *keep = buf;
-    return f;
-}
-
 static void roundtrip(const pp_stage_ops *ops, int argc, char **argv, int argc2, char **argv2,
                       const char *field, const char *divergence, int spectral, const char *name)
 {
@@ -157,8 +142,8 @@ static void roundtrip(const pp_stage_ops *ops, int argc, char **argv, int argc2,
     CHECK(ops->save(sa, ck) == 0, "%s: save", name);
     pp_stage_free(sa);
     uint8_t *keep;
-    pp_frame *ck2 = through_bytes(ck, &keep);
-    CHECK(ops->create(argc2, argv2, &s2) == 0 && ops->load(s2, ck2) == 0, "%s: create + load %s",
+    pp_frame *ck2 = fx_through_bytes(ck, &keep);
+    CHECK(ops->create(argc2, argv2, &s2) == 0 && ck2 && ops->load(s2, ck2) == 0, "%s: create + load %s",
           name, pp_error());
     for (int i = CUT; i < NFRAMES; i++) {
         build_frame(f, &w, i, divergence);
