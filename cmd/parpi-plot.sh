@@ -37,7 +37,8 @@ here=$(dirname "$0")
 if [ -x "$here/parpi-cat" ]; then PATH="$here:$PATH"; fi
 share=${PARPI_SHARE:-}
 if [ -z "$share" ]; then
-    for d in "$here/../share/parpi" /usr/local/share/parpi /usr/share/parpi; do
+    # an install (PREFIX/bin -> PREFIX/share/parpi) or a checkout (build/bin -> share/parpi)
+    for d in "$here/../share/parpi" "$here/../../share/parpi" /usr/local/share/parpi /usr/share/parpi; do
         if [ -f "$d/plot/curves.gp" ]; then share=$d; break; fi
     done
 fi

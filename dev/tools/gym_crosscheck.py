@@ -42,8 +42,8 @@ TASKS = [
 
 
 def build_traj():
-    src = os.path.join(ROOT, "tests", "tools", "mjtraj.c")
-    lib = os.path.join(ROOT, "lib", "libparpi.a")
+    src = os.path.join(ROOT, "dev", "tools", "mjtraj.c")
+    lib = os.path.join(ROOT, "build", "lib", "libparpi.a")
     if not os.path.exists(lib):
         subprocess.run(["make", "-C", ROOT, "-j2"], check=True, stdout=subprocess.DEVNULL)
     if not os.path.exists(TRAJ) or os.path.getmtime(TRAJ) < max(os.path.getmtime(src),

@@ -1,4 +1,4 @@
-/* discrim.h - the discriminator f_w of ParPI (ALGORITHM.md section 4), as a
+/* discrim.h - the discriminator f_w of ParPI (docs/algorithm.md section 7), as a
  * plain object on rows of inputs: the stage (stage_discrim.c) fills the rows
  * from particles, the tests from two fixed distributions.
  *

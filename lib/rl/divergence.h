@@ -1,5 +1,5 @@
 /* divergence.h - the objectives of the discriminator f_w and of the policy
- * for each divergence (ALGORITHM.md section 4). f is HIGH on target
+ * for each divergence (docs/algorithm.md section 7). f is HIGH on target
  * particles (samples of p) and LOW on policy samples (samples of pi);
  * sig is the logistic sigmoid, softplus(x) = log(1 + e^x).
  *

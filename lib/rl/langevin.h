@@ -1,5 +1,5 @@
 /* langevin.h - unadjusted Langevin dynamics in pre-tanh action space
- * (ALGORITHM.md section 3).
+ * (docs/algorithm.md section 6).
  *
  * Target in action space p(a|s) ∝ exp(Q(s,a)/alpha), Q = min(Q1, Q2); in
  * u-space (a = tanh u) the log-density is
@@ -8,7 +8,7 @@
  *     g(u) = grad_a Q(s,a)|_{a=tanh u} * (1 - tanh(u)^2)/alpha - 2 tanh(u).
  * One step: u <- u + eps * g(u) + sqrt(2 eps) * xi, xi ~ N(0, I).
  *
- * BRAC prior (offline, section 3): target ∝ pi_beta(a|s) exp(Q/alpha). With
+ * BRAC prior (offline, section 6): target ∝ pi_beta(a|s) exp(Q/alpha). With
  * pi_beta Gaussian-tanh, its a-space density at a = tanh u is
  * N(u; mu, sigma) / (1 - tanh(u)^2), so adding grad_u log pi_beta(tanh u|s)
  * = -(u - mu)/sigma^2 + 2 tanh u to g cancels the Jacobian term: the u-space

@@ -1,4 +1,4 @@
-/* policy.c - the Gaussian-tanh policy (ALGORITHM.md section 1; see policy.h).
+/* policy.c - the Gaussian-tanh policy (docs/algorithm.md section 3; see policy.h).
  *
  * Per row b and action dimension i (net output o = [mu | log_std_raw]):
  *   log_std = clamp(log_std_raw, -20, 2), std = exp(log_std)

@@ -1,4 +1,4 @@
-/* policy.h - the Gaussian-tanh policy (ALGORITHM.md section 1).
+/* policy.h - the Gaussian-tanh policy (docs/algorithm.md section 3).
  *
  * u = mu(s) + sigma(s) * eps, eps ~ N(0, I), a = tanh(u).
  * Network: MLP obs -> hidden -> hidden (ReLU) -> 2d outputs: mean (first d

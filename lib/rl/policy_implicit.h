@@ -1,4 +1,4 @@
-/* policy_implicit.h - SQL's implicit sampler (ALGORITHM.md section 6).
+/* policy_implicit.h - SQL's implicit sampler (docs/algorithm.md section 9).
  *
  * a = tanh(g_phi(s, xi)), xi ~ N(0, I_d): an MLP (obs + d) -> hidden x layers
  * (ReLU) -> d (linear), squashed by tanh, as softqlearning's

@@ -1,5 +1,5 @@
 /* policy_loss.h - the policy losses of parpi-policy as plain functions
- * (ALGORITHM.md sections 4-6); stage_policy.c strings them together, the unit
+ * (docs/algorithm.md sections 7-9); stage_policy.c strings them together, the unit
  * tests check their gradients against float64 finite differences.
  *
  * Each takes the samples already drawn (pp_policy_sample(_eps) /

@@ -1,5 +1,5 @@
 /* svgd.h - the Stein variational direction of SQL's amortised SVGD
- * (ALGORITHM.md section 6; kernel as softqlearning's misc/kernel.py).
+ * (docs/algorithm.md section 9; kernel as softqlearning's misc/kernel.py).
  *
  * For one state: particles a [Mf + Mu, A], the first Mf "fixed" (j), the last
  * Mu "updated" (i); g [Mf, A] = grad log p at the fixed particles.

@@ -1,4 +1,4 @@
-/* temperature.h - the entropy temperature alpha (ALGORITHM.md section 2).
+/* temperature.h - the entropy temperature alpha (docs/algorithm.md section 5).
  *
  * Learned: the parameter is log alpha (float32, so Adam and checkpoints treat
  * it like any other blob of one float), minimised on

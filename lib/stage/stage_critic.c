@@ -1,4 +1,4 @@
-/* stage_critic.c - the soft Q update (ALGORITHM.md section 2), stage kind "critic".
+/* stage_critic.c - the soft Q update (docs/algorithm.md section 4), stage kind "critic".
  *
  * Twin Q as ONE pp_mlp with members = 2: (obs, act) -> hidden x layers (ReLU)
  * -> 1 per member, so layer 0 of both critics is one wider sgemm. Targets are

@@ -1,6 +1,6 @@
 /* stage_discrim.c - the discrim stage: trains f_w(s, a) high on the target
  * particles (s, tanh uK) and low on the policy samples (s, tanh u0) for the
- * chosen divergence (ALGORITHM.md section 4); emits the `disc` map and
+ * chosen divergence (docs/algorithm.md section 7); emits the `disc` map and
  * metrics.discrim.
  *
  * Reads particles {obs, u0, uK} (and particles.upi, the policy side, when

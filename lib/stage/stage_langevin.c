@@ -1,6 +1,6 @@
 /* stage_langevin.c - the langevin stage: K steps of unadjusted Langevin from
- * the current policy's pre-tanh samples towards exp(Q/alpha) (ALGORITHM.md
- * section 3); emits particles {obs, u0, uK, q0, qK} and metrics.langevin.
+ * the current policy's pre-tanh samples towards exp(Q/alpha) (docs/algorithm.md
+ * section 6); emits particles {obs, u0, uK, q0, qK} and metrics.langevin.
  *
  * Reads batch.obs, policy {arch, obs_dim, act_dim, hidden, layers, params},
  * q {arch "twin-mlp", ...}, alpha. A frame without batch passes untouched.

@@ -1,4 +1,4 @@
-/* stage_policy.c - the policy update (ALGORITHM.md sections 1, 2, 5, 6), stage kind "policy".
+/* stage_policy.c - the policy update (docs/algorithm.md sections 3, 5, 8, 9), stage kind "policy".
  *
  *   --update parpi (default): J = alpha E[log pi(a|s)] + D_hat, a = tanh(u) reparameterised,
  *       D_hat through the frame's frozen discriminator f (disc map):

@@ -1,4 +1,4 @@
-/* Divergences of the discriminator (ALGORITHM.md section 4): the per-sample
+/* Divergences of the discriminator (docs/algorithm.md section 7): the per-sample
  * objectives and their derivatives, the gradient through the network (with
  * spectral norm and gradient penalty) against float64 finite differences,
  * and training on two fixed 1-D Gaussians whose optimum is known:

@@ -5,7 +5,7 @@
  *    stationary law is exactly N(m, V), V = 2 eps / (1 - r^2)
  *    = s^2 / (1 - eps/(2 s^2)). The step is large enough that V differs from
  *    s^2 by many standard errors, so the test sees ULA's own bias, exactly.
- * 2. The pre-tanh target of section 3 with a quadratic Q:
+ * 2. The pre-tanh target of docs/algorithm.md section 6 with a quadratic Q:
  *    p(u) ∝ exp(Q(tanh u)/alpha) (1 - tanh^2 u), Q(a) = -(a - m)^2 / (2c):
  *    mean and variance of u by quadrature, against many chains with a small
  *    step.
