@@ -97,5 +97,24 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
     parpi-critic "${SMALL[@]}" --checkpoint "$ck" <"$DATA/stage-frames.mp" >/dev/null
     run parpi-critic --obs-dim 3 --act-dim 2 --hidden 16 --layers 2 --max-batch 4 --resume "$ck" </dev/null
     assert_failure 1
-    assert_output --partial "expected obs 3 act 2 hidden 16"
+    assert_output --partial "the checkpoint has --hidden 8, but this stage has --hidden 16"
+}
+
+# data/critic-v0.1.ckpt was written by parpi 0.1 (3c02b29, before the option
+# table) with: parpi-critic --hidden 8 --layers 2 --max-batch 4 --seed 7
+#   --checkpoint critic-v0.1.ckpt <stage-frames.mp
+@test "critic: a checkpoint of parpi 0.1 resumes exactly as today's of the same run" {
+    T="$BATS_TEST_TMPDIR"
+    parpi-critic "${SMALL[@]}" --seed 7 --checkpoint "$T/now.ckpt" <"$DATA/stage-frames.mp" >/dev/null
+    run parpi-critic --resume "$DATA/critic-v0.1.ckpt" --checkpoint "$T/a.ckpt" --out "$T/a.mp" <"$DATA/stage-frames.mp"
+    assert_success
+    parpi-critic --resume "$T/now.ckpt" --checkpoint "$T/b.ckpt" --out "$T/b.mp" <"$DATA/stage-frames.mp"
+    cmp "$T/a.ckpt" "$T/b.ckpt"
+    have_cat
+    parpi-cat --csv q.params --no-header "$T/a.mp" >"$T/a.csv"
+    parpi-cat --csv q.params --no-header "$T/b.mp" >"$T/b.csv"
+    [ -s "$T/a.csv" ]
+    cmp "$T/a.csv" "$T/b.csv"
+    run parpi-cat --csv config.seed,steps --no-header "$T/a.ckpt"
+    assert_output "7,4"
 }
