@@ -112,3 +112,38 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
     assert_failure 2
     assert_output --partial "Pendulum-v1"
 }
+
+# data/policy-v0.1.ckpt was written by parpi 0.1 (3c02b29, before the option
+# table) with: parpi-policy --hidden 8 --layers 2 --max-batch 4 --update sac
+#   --seed 5 --checkpoint policy-v0.1.ckpt <stage-frames.mp
+@test "policy: a checkpoint of parpi 0.1 resumes exactly as today's of the same run" {
+    T="$BATS_TEST_TMPDIR"
+    parpi-policy "${SMALL[@]}" --update sac --seed 5 --checkpoint "$T/now.ckpt" <"$DATA/stage-frames.mp" >/dev/null
+    run parpi-policy --resume "$DATA/policy-v0.1.ckpt" --checkpoint "$T/a.ckpt" --out "$T/a.mp" <"$DATA/stage-frames.mp"
+    assert_success
+    parpi-policy --resume "$T/now.ckpt" --checkpoint "$T/b.ckpt" --out "$T/b.mp" <"$DATA/stage-frames.mp"
+    cmp "$T/a.ckpt" "$T/b.ckpt"
+    have_cat
+    for f in policy.params alpha; do
+        parpi-cat --csv $f --no-header "$T/a.mp" >"$T/a.csv"
+        parpi-cat --csv $f --no-header "$T/b.mp" >"$T/b.csv"
+        [ -s "$T/a.csv" ]
+        cmp "$T/a.csv" "$T/b.csv"
+    done
+    run parpi-cat --csv config.update,config.seed,steps --no-header "$T/a.ckpt"
+    assert_output '"sac",5,4'
+}
+
+@test "policy: on resume a given hyper-parameter wins, a different shape or temperature is refused" {
+    T="$BATS_TEST_TMPDIR"
+    have_cat
+    parpi-policy --resume "$DATA/policy-v0.1.ckpt" --lr 0.01 --checkpoint "$T/a.ckpt" <"$DATA/stage-frames.mp" >/dev/null
+    run parpi-cat --csv config.lr,config.alpha_lr --no-header "$T/a.ckpt"
+    assert_output "0.01,0.0003"
+    run parpi-policy --resume "$DATA/policy-v0.1.ckpt" --update parpi </dev/null
+    assert_failure 1
+    assert_output --partial "the checkpoint has --update sac, but this stage has --update parpi"
+    run parpi-policy --resume "$DATA/policy-v0.1.ckpt" --alpha 0.1 </dev/null
+    assert_failure 1
+    assert_output --partial "the checkpoint's temperature is learned, but this stage's is fixed (--alpha)"
+}
