@@ -110,7 +110,6 @@ have_cat() { command -v parpi-cat >/dev/null || { echo "parpi-cat is not on PATH
     assert_success
     parpi-critic --resume "$T/now.ckpt" --checkpoint "$T/b.ckpt" --out "$T/b.mp" <"$DATA/stage-frames.mp"
     cmp "$T/a.ckpt" "$T/b.ckpt"
-    have_cat
     parpi-cat --csv q.params --no-header "$T/a.mp" >"$T/a.csv"
     parpi-cat --csv q.params --no-header "$T/b.mp" >"$T/b.csv"
     [ -s "$T/a.csv" ]
