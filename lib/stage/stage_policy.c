@@ -543,7 +543,8 @@ static int policy_load(pp_stage *s, pp_frame *ck)
 }
 
 /* The contract (stage.h; man/man5/parpi-frame.5). */
-static const char *const policy_reads[] = {"batch", "alpha", "q", "disc", NULL};
+/* alpha is not read: the stage owns it and writes its own temperature. */
+static const char *const policy_reads[] = {"batch", "q", "disc", NULL};
 static const char *const policy_owns[] = {"policy", "alpha", NULL};
 static const char *const policy_metrics[] = {"loss", "entropy", "alpha", "alpha_loss", "q_mean", "disc_term", "bandwidth", "direction_norm", NULL};
 
