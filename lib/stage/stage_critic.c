@@ -16,7 +16,6 @@
  * A frame without `batch` passes through untouched. A non-finite loss or
  * gradient returns -1 with params, targets, Adam and RNG as they were.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,20 +27,53 @@
 #include "base/err.h"
 #include "nn/mlp.h"
 #include "nn/netmap.h"
-#include "base/optarg.h"
+#include "base/opt.h"
 #include "stage/stage.h"
+#include "stage/stage_config.h"
 #include "nn/adam.h"
+#include "nn/vec.h"
 
 enum { TARGET_SAC = 0, TARGET_SQL = 1 };
 static const char *const target_names[] = {"sac", "sql", NULL};
 extern const pp_stage_ops pp_stage_critic;
 
+/* The options (critic_options below). obs_dim and act_dim stay 0 until known:
+ * from the options or from the first batch. */
 typedef struct {
-    /* config */
-    int obs_dim, act_dim;          /* 0 until known (options or the first batch) */
-    int hidden, layers, target, particles, max_batch;
+    int target, particles, hidden, layers, max_batch, obs_dim, act_dim;
     double lr, gamma, tau;
     unsigned long long seed;
+} critic_config;
+
+/* Resume (stage/stage_config.h): the network's shape (target, particles,
+ * sizes, max-batch) must match the checkpoint; lr, gamma, tau and seed are
+ * the checkpoint's unless given again. The dims are saved by hand
+ * (config.obs_dim, config.act_dim): 0 there means "not known yet". */
+static const pp_opt critic_options[] = {
+    PP_OPT_CHOICE("target", critic_config, target, target_names, "sac",
+                  "bootstrap target: SAC's or SQL's soft value", PP_OPT_SHAPE),
+    PP_OPT_ROW("value-particles", PP_OPT_T_INT, critic_config, particles, 1, 4096, "16", NULL,
+               "M", "uniform actions per next state for --target sql", NULL, PP_OPT_SHAPE),
+    PP_OPT_INT("hidden", critic_config, hidden, 1, PP_NETMAP_MAX_DIM, "256",
+               "width of each hidden layer", PP_OPT_SHAPE),
+    PP_OPT_INT("layers", critic_config, layers, 1, PP_MLP_MAX_LAYERS - 1, "3",
+               "number of hidden layers", PP_OPT_SHAPE),
+    PP_OPT_DOUBLE("lr", critic_config, lr, 0, 1, "3e-4", "Adam learning rate", 0),
+    PP_OPT_DOUBLE("gamma", critic_config, gamma, 0, 1, "0.99", "discount", 0),
+    PP_OPT_DOUBLE("tau", critic_config, tau, 0, 1, "0.005",
+                  "Polyak rate of the target networks, every step", 0),
+    PP_OPT_INT("max-batch", critic_config, max_batch, 1, 1 << 20, "256",
+               "largest batch accepted", PP_OPT_SHAPE),
+    PP_OPT_INT("obs-dim", critic_config, obs_dim, 0, PP_NETMAP_MAX_DIM, NULL,
+               "observation size (default: from the first batch)", PP_OPT_NOSAVE),
+    PP_OPT_INT("act-dim", critic_config, act_dim, 0, PP_NETMAP_MAX_DIM, NULL,
+               "action size (default: from the first batch)", PP_OPT_NOSAVE),
+    PP_OPT_SEED("seed", critic_config, seed, "seed; the critic uses stream 1 of it", 0),
+    PP_OPT_END};
+
+typedef struct {
+    critic_config cfg;
+    uint64_t given;                /* the rows given to create (pp_opt_parse) */
     /* state */
     int ready;
     pp_mlp q;                      /* online: max_batch rows */
@@ -59,38 +91,25 @@ typedef struct {
     pp_actor *actor;               /* sac target: the frame's policy */
 } critic;
 
-#define OPT_HELP                                                                              \
-    "  --target sac|sql       bootstrap target: SAC's (default) or SQL's soft value\n"       \
-    "  --value-particles M    uniform actions per next state for --target sql (16)\n"        \
-    "  --hidden N             width of each hidden layer (256)\n"                            \
-    "  --layers N             number of hidden layers (3)\n"                                 \
-    "  --lr X                 Adam learning rate (3e-4)\n"                                   \
-    "  --gamma X              discount (0.99)\n"                                             \
-    "  --tau X                Polyak rate of the target networks, every step (0.005)\n"     \
-    "  --max-batch N          largest batch accepted (256)\n"                                \
-    "  --obs-dim N            observation size (default: from the first batch)\n"           \
-    "  --act-dim N            action size (default: from the first batch)\n"                \
-    "  --seed N               seed; the critic uses stream 1 of it (0)\n"
-
 static int critic_alloc(critic *c)
 {
-    const int O = c->obs_dim, A = c->act_dim, W = O + A;
-    const int M = c->target == TARGET_SQL ? c->particles : 1;
+    const int O = c->cfg.obs_dim, A = c->cfg.act_dim, W = O + A;
+    const int M = c->cfg.target == TARGET_SQL ? c->cfg.particles : 1;
     int widths[PP_MLP_MAX_LAYERS];
-    for (int l = 0; l < c->layers; l++) widths[l] = c->hidden;
-    if (pp_mlp_init(&c->q, W, c->layers, widths, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0,
-                    c->max_batch) != 0)
+    for (int l = 0; l < c->cfg.layers; l++) widths[l] = c->cfg.hidden;
+    if (pp_mlp_init(&c->q, W, c->cfg.layers, widths, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0,
+                    c->cfg.max_batch) != 0)
         return pp_fail_prefix("critic network: ");
-    if (pp_mlp_init(&c->qt, W, c->layers, widths, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0,
-                    c->max_batch * M) != 0) {
+    if (pp_mlp_init(&c->qt, W, c->cfg.layers, widths, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0,
+                    c->cfg.max_batch * M) != 0) {
         pp_mlp_free(&c->q);
         return pp_fail_prefix("critic target network: ");
     }
-    size_t n = c->q.nparams, B = (size_t)c->max_batch;
+    size_t n = c->q.nparams, B = (size_t)c->cfg.max_batch;
     c->params = pp_xalloc_f32(n);
     c->targ = pp_xalloc_f32(n);
     c->grads = pp_xalloc_f32(n);
-    if (pp_adam_init(&c->adam, n, (float)c->lr) != 0) return -1;
+    if (pp_adam_init(&c->adam, n, (float)c->cfg.lr) != 0) return -1;
     c->obs = pp_xalloc_f32(B * O);
     c->act = pp_xalloc_f32(B * A);
     c->rew = pp_xalloc_f32(B);
@@ -110,65 +129,27 @@ static int critic_alloc(critic *c)
     return 0;
 }
 
+static void critic_destroy(pp_stage *s);
+
 static int critic_create(int argc, char **argv, pp_stage **out)
 {
-    static const struct option opts[] = {
-        {"target", required_argument, 0, 't'},   {"value-particles", required_argument, 0, 'M'},
-        {"hidden", required_argument, 0, 'h'},   {"layers", required_argument, 0, 'l'},
-        {"lr", required_argument, 0, 'r'},       {"gamma", required_argument, 0, 'g'},
-        {"tau", required_argument, 0, 'T'},      {"max-batch", required_argument, 0, 'B'},
-        {"obs-dim", required_argument, 0, 'O'},  {"act-dim", required_argument, 0, 'A'},
-        {"seed", required_argument, 0, 's'},     {0, 0, 0, 0}};
     *out = NULL;
     critic *c = pp_xcalloc(1, sizeof *c);
-    c->hidden = 256;
-    c->layers = 3;
-    c->target = TARGET_SAC;
-    c->particles = 16;
-    c->max_batch = 256;
-    c->lr = 3e-4;
-    c->gamma = 0.99;
-    c->tau = 0.005;
-    int rc = 0, opt;
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (opt) {
-        case 't': rc = pp_optarg_choice("--target", optarg, target_names, &c->target); break;
-        case 'M': rc = pp_optarg_int("--value-particles", optarg, 1, 4096, &c->particles); break;
-        case 'h': rc = pp_optarg_int("--hidden", optarg, 1, PP_NETMAP_MAX_DIM, &c->hidden); break;
-        case 'l': rc = pp_optarg_int("--layers", optarg, 1, PP_MLP_MAX_LAYERS - 1, &c->layers); break;
-        case 'r': rc = pp_optarg_double("--lr", optarg, 0.0, 1.0, &c->lr); break;
-        case 'g': rc = pp_optarg_double("--gamma", optarg, 0.0, 1.0, &c->gamma); break;
-        case 'T': rc = pp_optarg_double("--tau", optarg, 0.0, 1.0, &c->tau); break;
-        case 'B': rc = pp_optarg_int("--max-batch", optarg, 1, 1 << 20, &c->max_batch); break;
-        case 'O': rc = pp_optarg_int("--obs-dim", optarg, 1, PP_NETMAP_MAX_DIM, &c->obs_dim); break;
-        case 'A': rc = pp_optarg_int("--act-dim", optarg, 1, PP_NETMAP_MAX_DIM, &c->act_dim); break;
-        case 's': {
-            double v;
-            rc = pp_optarg_double("--seed", optarg, 0, 9007199254740992.0, &v);
-            c->seed = (unsigned long long)v;
-            break;
-        }
-        case ':': rc = pp_optarg_unknown(argv, optind, optopt, 1); break;
-        default: rc = pp_optarg_unknown(argv, optind, optopt, 0); break;
-        }
-    }
-    if (rc == 0 && optind < argc) rc = pp_fail("unexpected argument '%s'", argv[optind]);
-    if (rc == 0 && (c->obs_dim > 0) != (c->act_dim > 0))
+    critic_config *k = &c->cfg;
+    int rc = pp_opt_defaults(critic_options, k);
+    if (rc == 0) rc = pp_opt_parse(critic_options, k, argc, argv, &c->given);
+    if (rc == 0 && (k->obs_dim > 0) != (k->act_dim > 0))
         rc = pp_fail("--obs-dim and --act-dim go together");
-    if (rc == 0 && (long long)c->max_batch * c->particles > (1 << 22))
+    if (rc == 0 && (long long)k->max_batch * k->particles > (1 << 22))
         rc = pp_fail("--max-batch %d times --value-particles %d is too large (at most %d rows)",
-                     c->max_batch, c->particles, 1 << 22);
+                     k->max_batch, k->particles, 1 << 22);
     pp_rng root;
-    pp_rng_seed(&root, c->seed);
+    pp_rng_seed(&root, k->seed);
     c->rng = pp_rng_split(&root, PP_STREAM_CRITIC);
-    if (rc == 0 && c->obs_dim > 0) rc = critic_alloc(c);
-    pp_stage *s = pp_xcalloc(1, sizeof *s);
-    s->ops = &pp_stage_critic;
-    s->self = c;
+    if (rc == 0 && k->obs_dim > 0) rc = critic_alloc(c);
+    pp_stage *s = pp_stage_new(&pp_stage_critic, c);
     if (rc != 0) {
-        pp_stage_critic.destroy(s);
+        critic_destroy(s);
         return -1;
     }
     *out = s;
@@ -212,18 +193,18 @@ static int read_batch(critic *c, pp_frame *f, int *Bout)
     if (nd != 2) return pp_fail("batch.obs has %d dimensions, expected 2 ([B, obs_dim])", nd);
     if (pp_frame_get_tensor_info(f, "batch.act", &dt, &nd, sa) != 0) return -1;
     if (nd != 2) return pp_fail("batch.act has %d dimensions, expected 2 ([B, act_dim])", nd);
-    if (so[0] < 1 || so[0] > c->max_batch)
+    if (so[0] < 1 || so[0] > c->cfg.max_batch)
         return pp_fail("batch.obs has %lld rows, expected 1..%d (--max-batch)", (long long)so[0],
-                       c->max_batch);
+                       c->cfg.max_batch);
     if (!c->ready) {
         if (so[1] < 1 || so[1] > PP_NETMAP_MAX_DIM || sa[1] < 1 || sa[1] > PP_NETMAP_MAX_DIM)
             return pp_fail("batch.obs/act widths %lld/%lld, expected 1..%d", (long long)so[1],
                            (long long)sa[1], PP_NETMAP_MAX_DIM);
-        c->obs_dim = (int)so[1];
-        c->act_dim = (int)sa[1];
+        c->cfg.obs_dim = (int)so[1];
+        c->cfg.act_dim = (int)sa[1];
         if (critic_alloc(c) != 0) return -1;
     }
-    const int64_t B = so[0], O = c->obs_dim, A = c->act_dim;
+    const int64_t B = so[0], O = c->cfg.obs_dim, A = c->cfg.act_dim;
     int64_t sh_o[2] = {B, O}, sh_a[2] = {B, A}, sh_1[1] = {B};
     if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, sh_o, c->obs, NULL) != 0 ||
         pp_frame_read_tensor(f, "batch.act", PP_F32, 2, sh_a, c->act, NULL) != 0 ||
@@ -250,31 +231,31 @@ static int sac_targets(critic *c, pp_frame *f, int B, double alpha)
     if (!pp_frame_get(f, "policy"))
         return pp_fail("missing field policy: --target sac samples a' from the frame's policy "
                        "(parpi-policy writes it; the ring is primed with parpi-policy --prime)");
-    if (pp_actor_from_frame(f, "policy", c->max_batch, &c->actor) != 0) return -1;
+    if (pp_actor_from_frame(f, "policy", c->cfg.max_batch, &c->actor) != 0) return -1;
     const pp_netmap *ps = pp_actor_spec(c->actor);
-    if (ps->obs_dim != c->obs_dim || ps->act_dim != c->act_dim)
+    if (ps->obs_dim != c->cfg.obs_dim || ps->act_dim != c->cfg.act_dim)
         return pp_fail("policy is for obs_dim %d, act_dim %d, expected %d, %d (the batch's)",
-                       ps->obs_dim, ps->act_dim, c->obs_dim, c->act_dim);
+                       ps->obs_dim, ps->act_dim, c->cfg.obs_dim, c->cfg.act_dim);
     pp_policy *pi = pp_actor_gaussian(c->actor);
     if (!pi)
         return pp_fail("policy.arch is \"%s\": --target sac needs log pi, expected \"%s\" "
                        "(use --target sql with the implicit policy)",
                        ps->arch, PP_ARCH_GAUSSIAN_TANH_NAME);
     pp_policy_sample(pi, pp_actor_params(c->actor), c->next_obs, B, &c->rng);
-    concat_rows(c->xt, c->next_obs, c->obs_dim, pi->a, c->act_dim, B, 1);
+    concat_rows(c->xt, c->next_obs, c->cfg.obs_dim, pi->a, c->cfg.act_dim, B, 1);
     const float *qn = pp_mlp_forward(&c->qt, c->targ, c->xt, B);
-    pp_sac_targets(c->y, c->rew, c->done, qn, pi->logp, B, alpha, c->gamma);
+    pp_sac_targets(c->y, c->rew, c->done, qn, pi->logp, B, alpha, c->cfg.gamma);
     return 0;
 }
 
 /* y for the SQL soft-value target. */
 static void sql_targets(critic *c, int B, double alpha)
 {
-    const int M = c->particles, A = c->act_dim;
+    const int M = c->cfg.particles, A = c->cfg.act_dim;
     pp_rng_fill_uniform_f32(&c->rng, c->unif, (size_t)B * M * A, -1.0f, 1.0f);
-    concat_rows(c->xt, c->next_obs, c->obs_dim, c->unif, A, B * M, M);
+    concat_rows(c->xt, c->next_obs, c->cfg.obs_dim, c->unif, A, B * M, M);
     const float *qn = pp_mlp_forward(&c->qt, c->targ, c->xt, B * M);
-    pp_sql_targets(c->y, c->rew, c->done, qn, B, M, A, alpha, c->gamma);
+    pp_sql_targets(c->y, c->rew, c->done, qn, B, M, A, alpha, c->cfg.gamma);
 }
 
 static int critic_step(pp_stage *s, pp_frame *f)
@@ -289,7 +270,7 @@ static int critic_step(pp_stage *s, pp_frame *f)
     if (!(alpha > 0.0) || !isfinite(alpha)) return pp_fail("alpha is %g, expected > 0", alpha);
 
     pp_rng saved = c->rng;
-    if (c->target == TARGET_SAC) {
+    if (c->cfg.target == TARGET_SAC) {
         if (sac_targets(c, f, B, alpha) != 0) {
             c->rng = saved;
             return -1;
@@ -298,7 +279,7 @@ static int critic_step(pp_stage *s, pp_frame *f)
         sql_targets(c, B, alpha);
     }
 
-    const int O = c->obs_dim, A = c->act_dim;
+    const int O = c->cfg.obs_dim, A = c->cfg.act_dim;
     concat_rows(c->x, c->obs, O, c->act, A, B, 1);
     size_t n = c->q.nparams;
     memset(c->grads, 0, sizeof(float) * n);
@@ -310,18 +291,17 @@ static int critic_step(pp_stage *s, pp_frame *f)
         return pp_fail("critic loss is %g at step %lld (targets mean %g): params left as they were",
                        loss, c->steps, ym / B);
     }
-    for (size_t k = 0; k < n; k++)
-        if (!isfinite(c->grads[k])) {
-            c->rng = saved;
-            return pp_fail("critic gradient is not finite at step %lld: params left as they were",
-                           c->steps);
-        }
+    if (!pp_vec_all_finite(c->grads, n)) {
+        c->rng = saved;
+        return pp_fail("critic gradient is not finite at step %lld: params left as they were",
+                       c->steps);
+    }
     pp_adam_step(&c->adam, c->params, c->grads);
-    pp_polyak(c->targ, c->params, n, (float)c->tau);
+    pp_polyak(c->targ, c->params, n, (float)c->cfg.tau);
     c->steps++;
 
-    pp_netmap m = {.arch = "twin-mlp", .obs_dim = O, .act_dim = A, .hidden = c->hidden,
-                   .layers = c->layers};
+    pp_netmap m = {.arch = "twin-mlp", .obs_dim = O, .act_dim = A, .hidden = c->cfg.hidden,
+                   .layers = c->cfg.layers};
     if (pp_netmap_write(f, "q", &m, c->params, n) != 0 ||
         pp_frame_set_f64(f, "metrics.critic.q_loss", loss) != 0 ||
         pp_frame_set_f64(f, "metrics.critic.q1_mean", q1) != 0 ||
@@ -334,17 +314,9 @@ static int critic_step(pp_stage *s, pp_frame *f)
 static int critic_save(pp_stage *s, pp_frame *ck)
 {
     critic *c = s->self;
-    if (pp_frame_set_i64(ck, "config.obs_dim", c->ready ? c->obs_dim : 0) != 0 ||
-        pp_frame_set_i64(ck, "config.act_dim", c->ready ? c->act_dim : 0) != 0 ||
-        pp_frame_set_i64(ck, "config.hidden", c->hidden) != 0 ||
-        pp_frame_set_i64(ck, "config.layers", c->layers) != 0 ||
-        pp_frame_set_str(ck, "config.target", target_names[c->target]) != 0 ||
-        pp_frame_set_i64(ck, "config.value_particles", c->particles) != 0 ||
-        pp_frame_set_i64(ck, "config.max_batch", c->max_batch) != 0 ||
-        pp_frame_set_f64(ck, "config.lr", c->lr) != 0 ||
-        pp_frame_set_f64(ck, "config.gamma", c->gamma) != 0 ||
-        pp_frame_set_f64(ck, "config.tau", c->tau) != 0 ||
-        pp_frame_set_i64(ck, "config.seed", (int64_t)c->seed) != 0 ||
+    if (pp_config_save(critic_options, &c->cfg, ck) != 0 ||
+        pp_frame_set_i64(ck, "config.obs_dim", c->ready ? c->cfg.obs_dim : 0) != 0 ||
+        pp_frame_set_i64(ck, "config.act_dim", c->ready ? c->cfg.act_dim : 0) != 0 ||
         pp_frame_set_i64(ck, "steps", c->steps) != 0 || pp_ckpt_put_rng(ck, "rng", &c->rng) != 0)
         return -1;
     if (!c->ready) return 0;
@@ -359,54 +331,29 @@ static int critic_save(pp_stage *s, pp_frame *ck)
 static int critic_load(pp_stage *s, pp_frame *ck)
 {
     critic *c = s->self;
-    long long od, ad, hid, lay, part, mb, steps;
-    const char *tgt;
-    size_t tlen;
-    double lr, gamma, tau;
+    long long od, ad, steps;
+    pp_rng rng;
     if (pp_ckpt_get_int(ck, "config.obs_dim", 0, PP_NETMAP_MAX_DIM, &od) != 0 ||
         pp_ckpt_get_int(ck, "config.act_dim", 0, PP_NETMAP_MAX_DIM, &ad) != 0 ||
-        pp_ckpt_get_int(ck, "config.hidden", 1, PP_NETMAP_MAX_DIM, &hid) != 0 ||
-        pp_ckpt_get_int(ck, "config.layers", 1, PP_MLP_MAX_LAYERS - 1, &lay) != 0 ||
-        pp_ckpt_get_int(ck, "config.value_particles", 1, 4096, &part) != 0 ||
-        pp_ckpt_get_int(ck, "config.max_batch", 1, 1 << 20, &mb) != 0 ||
-        pp_frame_get_str(ck, "config.target", &tgt, &tlen) != 0 ||
-        pp_frame_get_f64(ck, "config.lr", &lr) != 0 ||
-        pp_frame_get_f64(ck, "config.gamma", &gamma) != 0 ||
-        pp_frame_get_f64(ck, "config.tau", &tau) != 0 ||
-        pp_ckpt_get_int(ck, "steps", 0, (long long)1 << 62, &steps) != 0)
+        pp_ckpt_get_int(ck, "steps", 0, (long long)1 << 62, &steps) != 0 ||
+        pp_ckpt_get_rng(ck, "rng", &rng) != 0)
         return -1;
-    int target = -1;
-    for (int i = 0; target_names[i]; i++)
-        if (strlen(target_names[i]) == tlen && memcmp(target_names[i], tgt, tlen) == 0) target = i;
-    if (target < 0) return pp_fail("config.target is \"%.*s\", expected sac or sql", (int)tlen, tgt);
-    if (c->ready) {
-        /* Built from options already: the network must be the same. */
-        if (od != c->obs_dim || ad != c->act_dim || hid != c->hidden || lay != c->layers ||
-            mb != c->max_batch || target != c->target || part != c->particles)
-            return pp_fail("checkpoint critic is obs %lld act %lld hidden %lld layers %lld "
-                           "max-batch %lld target %s particles %lld, expected obs %d act %d "
-                           "hidden %d layers %d max-batch %d target %s particles %d",
-                           od, ad, hid, lay, mb, target_names[target], part, c->obs_dim,
-                           c->act_dim, c->hidden, c->layers, c->max_batch,
-                           target_names[c->target], c->particles);
-    }
-    c->hidden = (int)hid;
-    c->layers = (int)lay;
-    c->particles = (int)part;
-    c->max_batch = (int)mb;
-    c->target = target;
-    c->lr = lr;
-    c->gamma = gamma;
-    c->tau = tau;
+    /* Built from --obs-dim/--act-dim already: the dims must be the same. */
+    if (c->ready && (od != c->cfg.obs_dim || ad != c->cfg.act_dim))
+        return pp_fail("the checkpoint has --obs-dim %lld --act-dim %lld, but this stage has "
+                       "--obs-dim %d --act-dim %d",
+                       od, ad, c->cfg.obs_dim, c->cfg.act_dim);
+    if (pp_config_load(critic_options, &c->cfg, sizeof c->cfg, ck, c->given, c->ready) != 0)
+        return -1;
     c->steps = steps;
-    if (pp_ckpt_get_rng(ck, "rng", &c->rng) != 0) return -1;
+    c->rng = rng;
     if (od == 0) return 0; /* saved before the first batch */
     if (!c->ready) {
-        c->obs_dim = (int)od;
-        c->act_dim = (int)ad;
+        c->cfg.obs_dim = (int)od;
+        c->cfg.act_dim = (int)ad;
         if (critic_alloc(c) != 0) return -1;
     }
-    c->adam.lr = (float)lr;
+    c->adam.lr = (float)c->cfg.lr;
     size_t n = c->q.nparams;
     if (pp_ckpt_get_blob(ck, "params", c->params, n) != 0 ||
         pp_ckpt_get_blob(ck, "target_params", c->targ, n) != 0 ||
@@ -426,7 +373,8 @@ const pp_stage_ops pp_stage_critic = {
     .owns = critic_owns,
     .metrics = critic_metrics,
     .summary = "soft Q update of twin critics (SAC or SQL target), Polyak targets",
-    .options_help = OPT_HELP,
+    .options = critic_options,
+    .options_help = NULL,
     .create = critic_create,
     .step = critic_step,
     .save = critic_save,

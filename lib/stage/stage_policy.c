@@ -21,7 +21,6 @@
  * --svgd-squash-correction. The params move along +Delta a: the gradient
  * handed to Adam is -mean_i Delta a_i . da_i/dphi.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,25 +32,76 @@
 #include "base/err.h"
 #include "nn/mlp.h"
 #include "nn/netmap.h"
-#include "base/optarg.h"
+#include "base/opt.h"
 #include "rl/policy.h"
 #include "rl/policy_implicit.h"
 #include "rl/policy_loss.h"
 #include "stage/stage.h"
+#include "stage/stage_config.h"
 #include "rl/temperature.h"
 #include "nn/adam.h"
+#include "nn/vec.h"
 
 enum { UPD_PARPI = 0, UPD_SAC, UPD_SVGD };
 static const char *const update_names[] = {"parpi", "sac", "svgd", NULL};
 extern const pp_stage_ops pp_stage_policy;
 
+/* The options (policy_options below). obs_dim and act_dim stay 0 until known:
+ * from the options, --env or the first batch. */
 typedef struct {
-    /* config */
-    int obs_dim, act_dim, hidden, layers, max_batch, update, particles, squash_corr, prime;
-    int alpha_fixed;                 /* --alpha given (or svgd) */
+    int update, hidden, layers, particles, squash_corr, obs_dim, act_dim, max_batch, prime;
     double alpha, init_alpha, target_entropy, alpha_lr, lr;
-    int target_entropy_set, init_alpha_set;
+    char env[128];
     unsigned long long seed;
+} policy_config;
+
+/* Resume (stage/stage_config.h): the network's shape (update, sizes,
+ * particles, max-batch) must match the checkpoint; lr, alpha-lr, the squash
+ * correction and seed are the checkpoint's unless given again. Saved and
+ * loaded by hand (policy_save, policy_load), with the same rules:
+ * config.obs_dim/act_dim (0: not known yet), and the temperature:
+ * config.alpha_fixed (fixed or learned: shape), config.alpha (the fixed
+ * --alpha, or the --init-alpha of a learned one) and config.target_entropy
+ * (once the dims, which give its default, are known). */
+static const pp_opt policy_options[] = {
+    PP_OPT_CHOICE("update", policy_config, update, update_names, "parpi",
+                  "the loss: parpi through disc, sac/svgd through q", PP_OPT_SHAPE),
+    PP_OPT_DOUBLE("alpha", policy_config, alpha, 1e-12, 1e12, "1",
+                  "fixed temperature (not given: learned; svgd: fixed)",
+                  PP_OPT_NOSAVE),
+    PP_OPT_DOUBLE("init-alpha", policy_config, init_alpha, 1e-12, 1e12, "1",
+                  "initial learned temperature", PP_OPT_NOSAVE),
+    PP_OPT_DOUBLE("target-entropy", policy_config, target_entropy, -1e6, 1e6, NULL,
+                  "entropy target of the learned temperature (default -act_dim)", PP_OPT_NOSAVE),
+    PP_OPT_DOUBLE("alpha-lr", policy_config, alpha_lr, 0, 1, "3e-4",
+                  "Adam learning rate of log alpha", 0),
+    PP_OPT_DOUBLE("lr", policy_config, lr, 0, 1, "3e-4", "Adam learning rate of the policy", 0),
+    PP_OPT_INT("hidden", policy_config, hidden, 1, PP_NETMAP_MAX_DIM, "256",
+               "width of each hidden layer", PP_OPT_SHAPE),
+    PP_OPT_INT("layers", policy_config, layers, 1, PP_MLP_MAX_LAYERS - 1, "2",
+               "number of hidden layers", PP_OPT_SHAPE),
+    PP_OPT_ROW("svgd-particles", PP_OPT_T_INT, policy_config, particles, 4, 1024, "32", NULL, "M",
+               "actions per state for --update svgd", NULL, PP_OPT_SHAPE),
+    PP_OPT_FLAG("svgd-squash-correction", policy_config, squash_corr,
+                "add softqlearning's grad log(1 - a^2) to the SVGD score", 0),
+    PP_OPT_INT("obs-dim", policy_config, obs_dim, 0, PP_NETMAP_MAX_DIM, NULL,
+               "observation size (needed by --prime unless --env)", PP_OPT_NOSAVE),
+    PP_OPT_INT("act-dim", policy_config, act_dim, 0, PP_NETMAP_MAX_DIM, NULL,
+               "action size (needed by --prime unless --env)", PP_OPT_NOSAVE),
+    PP_OPT_STRING("env", policy_config, env, "NAME", NULL,
+                  "take --obs-dim/--act-dim from this environment", PP_OPT_NOSAVE),
+    PP_OPT_INT("max-batch", policy_config, max_batch, 1, 1 << 20, "256",
+               "largest batch accepted", PP_OPT_SHAPE),
+    PP_OPT_FLAG("prime", policy_config, prime,
+                "write one initial frame {step: 0, policy, alpha} first", PP_OPT_NOSAVE),
+    PP_OPT_SEED("seed", policy_config, seed, "seed; the policy uses stream 4 of it", 0),
+    PP_OPT_END};
+
+typedef struct {
+    policy_config cfg;
+    uint64_t given;                  /* the rows given to create (pp_opt_parse) */
+    int alpha_fixed;                 /* --alpha given (or svgd) */
+    int target_entropy_set;          /* cfg.target_entropy holds a value (else -act_dim) */
     /* state */
     int ready;
     pp_policy pi;
@@ -76,47 +126,36 @@ typedef struct {
     pp_policy_work work;
 } pol;
 
-#define OPT_HELP                                                                              \
-    "  --update parpi|sac|svgd   the policy loss (default parpi: through the frame's disc)\n"   \
-    "  --alpha X              fixed temperature (default: learned; svgd: fixed, 1)\n"        \
-    "  --init-alpha X         initial learned temperature (1.0)\n"                           \
-    "  --target-entropy X     entropy target of the learned temperature (-act_dim)\n"        \
-    "  --alpha-lr X           Adam learning rate of log alpha (3e-4)\n"                      \
-    "  --lr X                 Adam learning rate of the policy (3e-4)\n"                     \
-    "  --hidden N             width of each hidden layer (256)\n"                            \
-    "  --layers N             number of hidden layers (2)\n"                                 \
-    "  --svgd-particles M     actions per state for --update svgd (32)\n"                    \
-    "  --svgd-squash-correction  add softqlearning's grad log(1 - a^2) to the SVGD score\n"  \
-    "  --obs-dim N            observation size (needed by --prime unless --env)\n"           \
-    "  --act-dim N            action size (needed by --prime unless --env)\n"                \
-    "  --env NAME             take --obs-dim/--act-dim from this environment\n"              \
-    "  --max-batch N          largest batch accepted (256)\n"                                \
-    "  --prime                write one initial frame {step: 0, policy, alpha} first\n"      \
-    "  --seed N               seed; the policy uses stream 4 of it (0)\n"
+/* Was the option of this name on create's command line? */
+static int was_given(const pol *p, const char *name)
+{
+    const pp_opt *row = pp_opt_find(policy_options, name);
+    return row && ((p->given >> (row - policy_options)) & 1);
+}
 
-static int is_implicit(const pol *p) { return p->update == UPD_SVGD; }
-static int n_updated(const pol *p) { return p->particles / 2; }
-static int n_fixed(const pol *p) { return p->particles - p->particles / 2; }
+static int is_implicit(const pol *p) { return p->cfg.update == UPD_SVGD; }
+static int n_updated(const pol *p) { return p->cfg.particles / 2; }
+static int n_fixed(const pol *p) { return p->cfg.particles - p->cfg.particles / 2; }
 
 static size_t nparams(const pol *p) { return is_implicit(p) ? p->impl.nparams : p->pi.nparams; }
 
-static int pol_alloc(pol *p)
+static int policy_alloc(pol *p)
 {
-    const int O = p->obs_dim, A = p->act_dim;
-    const int B = p->max_batch, M = is_implicit(p) ? p->particles : 1;
+    const int O = p->cfg.obs_dim, A = p->cfg.act_dim;
+    const int B = p->cfg.max_batch, M = is_implicit(p) ? p->cfg.particles : 1;
     if (is_implicit(p)) {
-        if (pp_implicit_init(&p->impl, O, A, p->hidden, p->layers, B * M) != 0) return -1;
-    } else if (pp_policy_init(&p->pi, O, A, p->hidden, p->layers, B) != 0) {
+        if (pp_implicit_init(&p->impl, O, A, p->cfg.hidden, p->cfg.layers, B * M) != 0) return -1;
+    } else if (pp_policy_init(&p->pi, O, A, p->cfg.hidden, p->cfg.layers, B) != 0) {
         return -1;
     }
     size_t n = nparams(p);
     p->params = pp_xalloc_f32(n);
     p->grads = pp_xalloc_f32(n);
-    if (pp_adam_init(&p->adam, n, (float)p->lr) != 0) return -1;
-    double target = p->target_entropy_set ? p->target_entropy : -(double)A;
-    p->target_entropy = target;
-    if (pp_temperature_init(&p->temp, !p->alpha_fixed, p->alpha_fixed ? p->alpha : p->init_alpha,
-                            target, (float)p->alpha_lr) != 0)
+    if (pp_adam_init(&p->adam, n, (float)p->cfg.lr) != 0) return -1;
+    double target = p->target_entropy_set ? p->cfg.target_entropy : -(double)A;
+    p->cfg.target_entropy = target;
+    double alpha0 = p->alpha_fixed ? p->cfg.alpha : p->cfg.init_alpha;
+    if (pp_temperature_init(&p->temp, !p->alpha_fixed, alpha0, target, (float)p->cfg.alpha_lr) != 0)
         return -1;
     p->rows_q = is_implicit(p) ? B * n_fixed(p) : B;
     p->obs = pp_xalloc_f32((size_t)B * O);
@@ -131,6 +170,9 @@ static int pol_alloc(pol *p)
     return 0;
 }
 
+/* --env NAME: the sizes of that task. It builds the environment only to read
+ * them (the registry has no other way to tell); parpi-train passes
+ * --obs-dim/--act-dim instead, so only a hand-made ring pays this. */
 static int dims_from_env(pol *p, const char *name)
 {
     pp_env *e;
@@ -138,112 +180,55 @@ static int dims_from_env(pol *p, const char *name)
     const pp_env_info *info = pp_env_get_info(e);
     int O = info->obs_dim, A = info->act_dim;
     pp_env_free(e);
-    if ((p->obs_dim && p->obs_dim != O) || (p->act_dim && p->act_dim != A))
+    if ((p->cfg.obs_dim && p->cfg.obs_dim != O) || (p->cfg.act_dim && p->cfg.act_dim != A))
         return pp_fail("--env %s has obs_dim %d, act_dim %d; --obs-dim/--act-dim say %d, %d", name,
-                       O, A, p->obs_dim, p->act_dim);
-    p->obs_dim = O;
-    p->act_dim = A;
+                       O, A, p->cfg.obs_dim, p->cfg.act_dim);
+    p->cfg.obs_dim = O;
+    p->cfg.act_dim = A;
     return 0;
 }
 
-static void pol_destroy(pp_stage *s);
+static void policy_destroy(pp_stage *s);
 
-static int pol_create(int argc, char **argv, pp_stage **out)
+static int policy_create(int argc, char **argv, pp_stage **out)
 {
-    static const struct option opts[] = {
-        {"update", required_argument, 0, 'u'},       {"alpha", required_argument, 0, 'a'},
-        {"init-alpha", required_argument, 0, 'i'},   {"target-entropy", required_argument, 0, 'e'},
-        {"alpha-lr", required_argument, 0, 'L'},     {"lr", required_argument, 0, 'r'},
-        {"hidden", required_argument, 0, 'h'},       {"layers", required_argument, 0, 'l'},
-        {"svgd-particles", required_argument, 0, 'M'},
-        {"svgd-squash-correction", no_argument, 0, 'q'},
-        {"obs-dim", required_argument, 0, 'O'},      {"act-dim", required_argument, 0, 'A'},
-        {"env", required_argument, 0, 'E'},          {"max-batch", required_argument, 0, 'B'},
-        {"prime", no_argument, 0, 'p'},              {"seed", required_argument, 0, 's'},
-        {0, 0, 0, 0}};
     *out = NULL;
     pol *p = pp_xcalloc(1, sizeof *p);
-    p->hidden = 256;
-    p->layers = 2;
-    p->max_batch = 256;
-    p->particles = 32;
-    p->alpha = 1.0;
-    p->init_alpha = 1.0;
-    p->alpha_lr = 3e-4;
-    p->lr = 3e-4;
-    const char *env = NULL;
-    int rc = 0, opt;
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (opt) {
-        case 'u': rc = pp_optarg_choice("--update", optarg, update_names, &p->update); break;
-        case 'a':
-            rc = pp_optarg_double("--alpha", optarg, 1e-12, 1e12, &p->alpha);
-            p->alpha_fixed = 1;
-            break;
-        case 'i':
-            rc = pp_optarg_double("--init-alpha", optarg, 1e-12, 1e12, &p->init_alpha);
-            p->init_alpha_set = 1;
-            break;
-        case 'e':
-            rc = pp_optarg_double("--target-entropy", optarg, -1e6, 1e6, &p->target_entropy);
-            p->target_entropy_set = 1;
-            break;
-        case 'L': rc = pp_optarg_double("--alpha-lr", optarg, 0.0, 1.0, &p->alpha_lr); break;
-        case 'r': rc = pp_optarg_double("--lr", optarg, 0.0, 1.0, &p->lr); break;
-        case 'h': rc = pp_optarg_int("--hidden", optarg, 1, PP_NETMAP_MAX_DIM, &p->hidden); break;
-        case 'l': rc = pp_optarg_int("--layers", optarg, 1, PP_MLP_MAX_LAYERS - 1, &p->layers); break;
-        case 'M': rc = pp_optarg_int("--svgd-particles", optarg, 4, 1024, &p->particles); break;
-        case 'q': p->squash_corr = 1; break;
-        case 'O': rc = pp_optarg_int("--obs-dim", optarg, 1, PP_NETMAP_MAX_DIM, &p->obs_dim); break;
-        case 'A': rc = pp_optarg_int("--act-dim", optarg, 1, PP_NETMAP_MAX_DIM, &p->act_dim); break;
-        case 'E': env = optarg; break;
-        case 'B': rc = pp_optarg_int("--max-batch", optarg, 1, 1 << 20, &p->max_batch); break;
-        case 'p': p->prime = 1; break;
-        case 's': {
-            double v;
-            rc = pp_optarg_double("--seed", optarg, 0, 9007199254740992.0, &v);
-            p->seed = (unsigned long long)v;
-            break;
-        }
-        case ':': rc = pp_optarg_unknown(argv, optind, optopt, 1); break;
-        default: rc = pp_optarg_unknown(argv, optind, optopt, 0); break;
-        }
-    }
-    if (rc == 0 && optind < argc) rc = pp_fail("unexpected argument '%s'", argv[optind]);
-    if (rc == 0 && p->update == UPD_SVGD) {
-        if (p->init_alpha_set)
+    policy_config *k = &p->cfg;
+    int rc = pp_opt_defaults(policy_options, k);
+    if (rc == 0) rc = pp_opt_parse(policy_options, k, argc, argv, &p->given);
+    p->alpha_fixed = was_given(p, "alpha");
+    p->target_entropy_set = was_given(p, "target-entropy");
+    if (rc == 0 && k->update == UPD_SVGD) {
+        if (was_given(p, "init-alpha"))
             rc = pp_fail("--init-alpha: --update svgd uses a fixed temperature (SQL's); use --alpha");
         p->alpha_fixed = 1;
     }
-    if (rc == 0 && p->alpha_fixed && p->init_alpha_set)
+    if (rc == 0 && p->alpha_fixed && was_given(p, "init-alpha"))
         rc = pp_fail("--alpha fixes the temperature; --init-alpha is for a learned one: give one");
-    if (rc == 0 && (long long)p->max_batch * p->particles > (1 << 22))
-        rc = pp_fail("--max-batch %d times --svgd-particles %d is too large", p->max_batch,
-                     p->particles);
-    if (rc == 0 && env) rc = dims_from_env(p, env);
-    if (rc == 0 && (p->obs_dim > 0) != (p->act_dim > 0))
+    if (rc == 0 && (long long)k->max_batch * k->particles > (1 << 22))
+        rc = pp_fail("--max-batch %d times --svgd-particles %d is too large", k->max_batch,
+                     k->particles);
+    if (rc == 0 && k->env[0]) rc = dims_from_env(p, k->env);
+    if (rc == 0 && (k->obs_dim > 0) != (k->act_dim > 0))
         rc = pp_fail("--obs-dim and --act-dim go together");
-    if (rc == 0 && p->prime && !p->obs_dim)
+    if (rc == 0 && k->prime && !k->obs_dim)
         rc = pp_fail("--prime writes the initial policy, which needs --obs-dim and --act-dim "
                      "(or --env NAME)");
     pp_rng root;
-    pp_rng_seed(&root, p->seed);
+    pp_rng_seed(&root, k->seed);
     p->rng = pp_rng_split(&root, PP_STREAM_POLICY);
-    if (rc == 0 && p->obs_dim > 0) rc = pol_alloc(p);
-    pp_stage *s = pp_xcalloc(1, sizeof *s);
-    s->ops = &pp_stage_policy;
-    s->self = p;
+    if (rc == 0 && k->obs_dim > 0) rc = policy_alloc(p);
+    pp_stage *s = pp_stage_new(&pp_stage_policy, p);
     if (rc != 0) {
-        pol_destroy(s);
+        policy_destroy(s);
         return -1;
     }
     *out = s;
     return 0;
 }
 
-static void pol_destroy(pp_stage *s)
+static void policy_destroy(pp_stage *s)
 {
     if (!s) return;
     pol *p = s->self;
@@ -274,14 +259,14 @@ static int load_q(pol *p, pp_frame *f)
 {
     if (!pp_frame_get(f, "q"))
         return pp_fail("missing field q: --update %s needs the critic (run parpi-critic before "
-                       "parpi-policy)", update_names[p->update]);
+                       "parpi-policy)", update_names[p->cfg.update]);
     pp_netmap m;
     if (pp_netmap_read(f, "q", &m) != 0) return -1;
     if (strcmp(m.arch, "twin-mlp") != 0)
         return pp_fail("q.arch is \"%s\", expected \"twin-mlp\"", m.arch);
-    if (m.obs_dim != p->obs_dim || m.act_dim != p->act_dim)
+    if (m.obs_dim != p->cfg.obs_dim || m.act_dim != p->cfg.act_dim)
         return pp_fail("q is for obs_dim %d, act_dim %d, expected %d, %d (the policy's)",
-                       m.obs_dim, m.act_dim, p->obs_dim, p->act_dim);
+                       m.obs_dim, m.act_dim, p->cfg.obs_dim, p->cfg.act_dim);
     if (!p->q_ready) {
         size_t want = pp_netmap_mlp_floats(m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 2);
         if (pp_netmap_check_size(f, "q", &m, want) != 0) return -1;
@@ -306,9 +291,9 @@ static int load_disc(pol *p, pp_frame *f)
                        "parpi-discrim before parpi-policy, or use --update sac)");
     pp_netmap m;
     if (pp_netmap_read(f, "disc", &m) != 0) return -1;
-    if (m.obs_dim != p->obs_dim || m.act_dim != p->act_dim)
+    if (m.obs_dim != p->cfg.obs_dim || m.act_dim != p->cfg.act_dim)
         return pp_fail("disc is for obs_dim %d, act_dim %d, expected %d, %d (the policy's)",
-                       m.obs_dim, m.act_dim, p->obs_dim, p->act_dim);
+                       m.obs_dim, m.act_dim, p->cfg.obs_dim, p->cfg.act_dim);
     const char *dv;
     size_t dlen;
     if (pp_frame_get_str(f, "disc.divergence", &dv, &dlen) != 0) return -1;
@@ -353,8 +338,8 @@ static int load_disc(pol *p, pp_frame *f)
 
 static int write_policy(pol *p, pp_frame *f)
 {
-    pp_netmap m = {.obs_dim = p->obs_dim, .act_dim = p->act_dim, .hidden = p->hidden,
-                   .layers = p->layers};
+    pp_netmap m = {.obs_dim = p->cfg.obs_dim, .act_dim = p->cfg.act_dim, .hidden = p->cfg.hidden,
+                   .layers = p->cfg.layers};
     snprintf(m.arch, sizeof m.arch, "%s",
              is_implicit(p) ? PP_ARCH_IMPLICIT_NAME : PP_ARCH_GAUSSIAN_TANH_NAME);
     if (pp_netmap_write(f, "policy", &m, p->params, nparams(p)) != 0) return -1;
@@ -368,39 +353,32 @@ static int read_obs(pol *p, pp_frame *f, int *Bout)
     int64_t so[PP_MAX_DIMS], sa[PP_MAX_DIMS];
     if (pp_frame_get_tensor_info(f, "batch.obs", &dt, &nd, so) != 0) return -1;
     if (nd != 2) return pp_fail("batch.obs has %d dimensions, expected 2 ([B, obs_dim])", nd);
-    if (so[0] < 1 || so[0] > p->max_batch)
+    if (so[0] < 1 || so[0] > p->cfg.max_batch)
         return pp_fail("batch.obs has %lld rows, expected 1..%d (--max-batch)", (long long)so[0],
-                       p->max_batch);
+                       p->cfg.max_batch);
     if (!p->ready) {
         if (pp_frame_get_tensor_info(f, "batch.act", &dt, &nd, sa) != 0) return -1;
         if (nd != 2) return pp_fail("batch.act has %d dimensions, expected 2 ([B, act_dim])", nd);
         if (so[1] < 1 || so[1] > PP_NETMAP_MAX_DIM || sa[1] < 1 || sa[1] > PP_NETMAP_MAX_DIM)
             return pp_fail("batch.obs/act widths %lld/%lld, expected 1..%d", (long long)so[1],
                            (long long)sa[1], PP_NETMAP_MAX_DIM);
-        p->obs_dim = (int)so[1];
-        p->act_dim = (int)sa[1];
-        if (pol_alloc(p) != 0) return -1;
+        p->cfg.obs_dim = (int)so[1];
+        p->cfg.act_dim = (int)sa[1];
+        if (policy_alloc(p) != 0) return -1;
     }
-    int64_t sh[2] = {so[0], p->obs_dim};
+    int64_t sh[2] = {so[0], p->cfg.obs_dim};
     if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, sh, p->obs, NULL) != 0) return -1;
     *Bout = (int)so[0];
     return 0;
 }
 
-static int all_finite(const float *x, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (!isfinite(x[k])) return 0;
-    return 1;
-}
-
-static int pol_step(pp_stage *s, pp_frame *f)
+static int policy_step(pp_stage *s, pp_frame *f)
 {
     pol *p = s->self;
     if (!pp_frame_get(f, "batch")) return p->ready ? write_policy(p, f) : 0;
     int B = 0;
     if (read_obs(p, f, &B) != 0) return -1;
-    if (p->update == UPD_PARPI ? load_disc(p, f) != 0 : load_q(p, f) != 0) return -1;
+    if (p->cfg.update == UPD_PARPI ? load_disc(p, f) != 0 : load_q(p, f) != 0) return -1;
 
     pp_rng saved = p->rng;
     const double alpha = pp_temperature_alpha(&p->temp);
@@ -408,12 +386,12 @@ static int pol_step(pp_stage *s, pp_frame *f)
     memset(p->grads, 0, sizeof(float) * n);
     double loss = 0.0, extra = 0.0, hmean = 0.0, dnorm = 0.0, mlogp = 0.0;
     if (is_implicit(p)) {
-        pp_implicit_sample(&p->impl, p->params, p->obs, B, p->particles, &p->rng);
-        pp_policy_svgd(&p->impl, p->params, p->obs, B, p->particles, alpha, p->squash_corr,
+        pp_implicit_sample(&p->impl, p->params, p->obs, B, p->cfg.particles, &p->rng);
+        pp_policy_svgd(&p->impl, p->params, p->obs, B, p->cfg.particles, alpha, p->cfg.squash_corr,
                        &p->qnet, p->q_params, &p->work, p->grads, &extra, &hmean, &dnorm);
     } else {
         pp_policy_sample(&p->pi, p->params, p->obs, B, &p->rng);
-        if (p->update == UPD_PARPI)
+        if (p->cfg.update == UPD_PARPI)
             loss = pp_policy_loss_parpi(&p->pi, p->params, p->obs, B, alpha, &p->disc,
                                         p->disc_params, p->disc_div, &p->work, p->grads, &extra);
         else
@@ -422,7 +400,8 @@ static int pol_step(pp_stage *s, pp_frame *f)
         for (int b = 0; b < B; b++) mlogp += p->pi.logp[b];
         mlogp /= B;
     }
-    if (!isfinite(loss) || !isfinite(extra) || !isfinite(mlogp) || !all_finite(p->grads, n)) {
+    if (!isfinite(loss) || !isfinite(extra) || !isfinite(mlogp) ||
+        !pp_vec_all_finite(p->grads, n)) {
         p->rng = saved;
         return pp_fail("policy %s is not finite at step %lld (loss %g): params left as they were",
                        isfinite(loss) ? "gradient" : "loss", p->steps, loss);
@@ -440,7 +419,7 @@ static int pol_step(pp_stage *s, pp_frame *f)
 
     if (write_policy(p, f) != 0) return -1;
     int rc = pp_frame_set_f64(f, "metrics.policy.alpha", alpha);
-    if (p->update == UPD_SVGD) {
+    if (p->cfg.update == UPD_SVGD) {
         rc |= pp_frame_set_f64(f, "metrics.policy.q_mean", extra);
         rc |= pp_frame_set_f64(f, "metrics.policy.bandwidth", hmean);
         rc |= pp_frame_set_f64(f, "metrics.policy.direction_norm", dnorm);
@@ -448,17 +427,17 @@ static int pol_step(pp_stage *s, pp_frame *f)
         rc |= pp_frame_set_f64(f, "metrics.policy.loss", loss);
         rc |= pp_frame_set_f64(f, "metrics.policy.entropy", -mlogp);
         rc |= pp_frame_set_f64(f, "metrics.policy.alpha_loss", alpha_loss);
-        rc |= pp_frame_set_f64(f, p->update == UPD_PARPI ? "metrics.policy.disc_term"
+        rc |= pp_frame_set_f64(f, p->cfg.update == UPD_PARPI ? "metrics.policy.disc_term"
                                                          : "metrics.policy.q_mean",
                                extra);
     }
     return rc ? -1 : 0;
 }
 
-static int pol_prime(pp_stage *s, pp_frame *f)
+static int policy_prime(pp_stage *s, pp_frame *f)
 {
     pol *p = s->self;
-    if (!p->prime) return 0;
+    if (!p->cfg.prime) return 0;
     if (!p->ready) return pp_fail("--prime: the policy has no dims (give --obs-dim/--act-dim)");
     if (pp_frame_set_i64(f, "step", 0) != 0 || write_policy(p, f) != 0) return -1;
     return 1;
@@ -466,27 +445,19 @@ static int pol_prime(pp_stage *s, pp_frame *f)
 
 /* ---- checkpoints ---- */
 
-static int pol_save(pp_stage *s, pp_frame *ck)
+static int policy_save(pp_stage *s, pp_frame *ck)
 {
     pol *p = s->self;
-    int rc = 0;
-    rc |= pp_frame_set_i64(ck, "config.obs_dim", p->ready ? p->obs_dim : 0);
-    rc |= pp_frame_set_i64(ck, "config.act_dim", p->ready ? p->act_dim : 0);
-    rc |= pp_frame_set_i64(ck, "config.hidden", p->hidden);
-    rc |= pp_frame_set_i64(ck, "config.layers", p->layers);
-    rc |= pp_frame_set_str(ck, "config.update", update_names[p->update]);
-    rc |= pp_frame_set_i64(ck, "config.svgd_particles", p->particles);
-    rc |= pp_frame_set_bool(ck, "config.svgd_squash_correction", p->squash_corr != 0);
-    rc |= pp_frame_set_i64(ck, "config.max_batch", p->max_batch);
-    rc |= pp_frame_set_f64(ck, "config.lr", p->lr);
-    rc |= pp_frame_set_f64(ck, "config.alpha_lr", p->alpha_lr);
+    const policy_config *k = &p->cfg;
+    int rc = pp_config_save(policy_options, k, ck);
+    rc |= pp_frame_set_i64(ck, "config.obs_dim", p->ready ? k->obs_dim : 0);
+    rc |= pp_frame_set_i64(ck, "config.act_dim", p->ready ? k->act_dim : 0);
     rc |= pp_frame_set_bool(ck, "config.alpha_fixed", p->alpha_fixed != 0);
-    rc |= pp_frame_set_f64(ck, "config.alpha", p->alpha_fixed ? p->alpha : p->init_alpha);
-    rc |= pp_frame_set_i64(ck, "config.seed", (int64_t)p->seed);
+    rc |= pp_frame_set_f64(ck, "config.alpha", p->alpha_fixed ? k->alpha : k->init_alpha);
     rc |= pp_frame_set_i64(ck, "steps", p->steps);
     if (rc || pp_ckpt_put_rng(ck, "rng", &p->rng) != 0) return -1;
     if (!p->ready) return 0;
-    if (pp_frame_set_f64(ck, "config.target_entropy", p->target_entropy) != 0 ||
+    if (pp_frame_set_f64(ck, "config.target_entropy", k->target_entropy) != 0 ||
         pp_ckpt_put_blob(ck, "params", p->params, nparams(p)) != 0 ||
         pp_ckpt_put_adam(ck, "adam", &p->adam) != 0 ||
         pp_temperature_save(&p->temp, ck, "temperature") != 0)
@@ -505,78 +476,65 @@ static int get_bool(pp_frame *f, const char *path, int *out)
     return 0;
 }
 
-static int pol_load(pp_stage *s, pp_frame *ck)
+static int policy_load(pp_stage *s, pp_frame *ck)
 {
     pol *p = s->self;
-    long long od, ad, hid, lay, part, mb, steps;
-    const char *upd;
-    size_t ulen;
-    double lr, alr, alpha;
-    int fixed, sq;
+    long long od, ad, steps;
+    double alpha = 0.0, target = 0.0;
+    int fixed = 0;
+    pp_rng rng;
     if (pp_ckpt_get_int(ck, "config.obs_dim", 0, PP_NETMAP_MAX_DIM, &od) != 0 ||
         pp_ckpt_get_int(ck, "config.act_dim", 0, PP_NETMAP_MAX_DIM, &ad) != 0 ||
-        pp_ckpt_get_int(ck, "config.hidden", 1, PP_NETMAP_MAX_DIM, &hid) != 0 ||
-        pp_ckpt_get_int(ck, "config.layers", 1, PP_MLP_MAX_LAYERS - 1, &lay) != 0 ||
-        pp_ckpt_get_int(ck, "config.svgd_particles", 4, 1024, &part) != 0 ||
-        pp_ckpt_get_int(ck, "config.max_batch", 1, 1 << 20, &mb) != 0 ||
-        pp_frame_get_str(ck, "config.update", &upd, &ulen) != 0 ||
-        get_bool(ck, "config.svgd_squash_correction", &sq) != 0 ||
         get_bool(ck, "config.alpha_fixed", &fixed) != 0 ||
-        pp_frame_get_f64(ck, "config.lr", &lr) != 0 ||
-        pp_frame_get_f64(ck, "config.alpha_lr", &alr) != 0 ||
         pp_frame_get_f64(ck, "config.alpha", &alpha) != 0 ||
-        pp_ckpt_get_int(ck, "steps", 0, (long long)1 << 62, &steps) != 0)
+        (od > 0 && pp_frame_get_f64(ck, "config.target_entropy", &target) != 0) ||
+        pp_ckpt_get_int(ck, "steps", 0, (long long)1 << 62, &steps) != 0 ||
+        pp_ckpt_get_rng(ck, "rng", &rng) != 0)
         return -1;
-    int update = -1;
-    for (int i = 0; update_names[i]; i++)
-        if (strlen(update_names[i]) == ulen && memcmp(update_names[i], upd, ulen) == 0) update = i;
-    if (update < 0) return pp_fail("config.update is \"%.*s\", expected parpi, sac or svgd",
-                                   (int)ulen, upd);
-    if (!(alpha > 0.0)) return pp_fail("config.alpha is %g, expected > 0", alpha);
-    if (p->ready && (od != p->obs_dim || ad != p->act_dim || hid != p->hidden ||
-                     lay != p->layers || mb != p->max_batch || update != p->update ||
-                     part != p->particles))
-        return pp_fail("checkpoint policy is obs %lld act %lld hidden %lld layers %lld "
-                       "max-batch %lld update %s particles %lld, expected obs %d act %d hidden %d "
-                       "layers %d max-batch %d update %s particles %d",
-                       od, ad, hid, lay, mb, update_names[update], part, p->obs_dim, p->act_dim,
-                       p->hidden, p->layers, p->max_batch, update_names[p->update], p->particles);
-    if (p->ready && fixed != p->alpha_fixed)
-        return pp_fail("checkpoint temperature is %s, expected %s", fixed ? "fixed" : "learned",
-                       p->alpha_fixed ? "fixed" : "learned");
-    double target = 0.0;
-    if (od > 0 && pp_frame_get_f64(ck, "config.target_entropy", &target) != 0) return -1;
-    if (p->ready) {
-        /* rebuild the temperature from the checkpoint's settings */
+    if (!(alpha > 0.0) || !isfinite(alpha))
+        return pp_fail("config.alpha is %g, expected > 0", alpha);
+    /* Built from --obs-dim/--act-dim or --env already: the dims must be the same. */
+    if (p->ready && (od != p->cfg.obs_dim || ad != p->cfg.act_dim))
+        return pp_fail("the checkpoint has --obs-dim %lld --act-dim %lld, but this stage has "
+                       "--obs-dim %d --act-dim %d",
+                       od, ad, p->cfg.obs_dim, p->cfg.act_dim);
+    policy_config k = p->cfg;
+    if (pp_config_load(policy_options, &k, sizeof k, ck, p->given, p->ready) != 0) return -1;
+    /* A fixed or a learned temperature is part of the shape: the stage's
+     * must match when built or when --alpha/--init-alpha said which. */
+    int said = was_given(p, "alpha") || was_given(p, "init-alpha");
+    if ((p->ready || said) && fixed != p->alpha_fixed)
+        return pp_fail("the checkpoint's temperature is %s, but this stage's is %s%s",
+                       fixed ? "fixed" : "learned", p->alpha_fixed ? "fixed" : "learned",
+                       !said             ? " (its default)"
+                       : p->alpha_fixed ? " (--alpha)"
+                                        : " (--init-alpha)");
+    if (k.update == UPD_SVGD && !fixed)
+        return pp_fail("config.alpha_fixed is false, but --update svgd has a fixed temperature");
+    /* The temperature's options, as the table's plain rows: the checkpoint's
+     * values unless given again. */
+    if (fixed && !was_given(p, "alpha")) k.alpha = alpha;
+    if (!fixed && !was_given(p, "init-alpha")) k.init_alpha = alpha;
+    if (od > 0 && !was_given(p, "target-entropy")) k.target_entropy = target;
+    p->cfg = k;
+    p->alpha_fixed = fixed;
+    p->target_entropy_set = od > 0 || was_given(p, "target-entropy");
+    p->steps = steps;
+    p->rng = rng;
+    if (od == 0) return 0; /* saved before the first batch */
+    if (!p->ready) {
+        p->cfg.obs_dim = (int)od;
+        p->cfg.act_dim = (int)ad;
+        if (policy_alloc(p) != 0) return -1;
+    } else {
+        /* rebuild the temperature from the loaded settings */
         pp_temperature_free(&p->temp);
         memset(&p->temp, 0, sizeof p->temp);
+        if (pp_temperature_init(&p->temp, !fixed, fixed ? k.alpha : k.init_alpha,
+                                k.target_entropy, (float)k.alpha_lr) != 0)
+            return -1;
     }
-    p->hidden = (int)hid;
-    p->layers = (int)lay;
-    p->particles = (int)part;
-    p->max_batch = (int)mb;
-    p->update = update;
-    p->squash_corr = sq;
-    p->lr = lr;
-    p->alpha_lr = alr;
-    p->alpha_fixed = fixed;
-    if (fixed) p->alpha = alpha; else p->init_alpha = alpha;
-    p->target_entropy = target;
-    p->target_entropy_set = 1;
-    p->steps = steps;
-    if (pp_ckpt_get_rng(ck, "rng", &p->rng) != 0) return -1;
-    if (od == 0) {
-        p->target_entropy_set = 0;
-        return 0;
-    }
-    if (!p->ready) {
-        p->obs_dim = (int)od;
-        p->act_dim = (int)ad;
-        if (pol_alloc(p) != 0) return -1;
-    } else if (pp_temperature_init(&p->temp, !fixed, alpha, target, (float)alr) != 0) {
-        return -1;
-    }
-    p->adam.lr = (float)lr;
+    p->adam.lr = (float)p->cfg.lr;
     if (pp_ckpt_get_blob(ck, "params", p->params, nparams(p)) != 0 ||
         pp_ckpt_get_adam(ck, "adam", &p->adam) != 0 ||
         pp_temperature_load(&p->temp, ck, "temperature") != 0)
@@ -585,7 +543,8 @@ static int pol_load(pp_stage *s, pp_frame *ck)
 }
 
 /* The contract (stage.h; man/man5/parpi-frame.5). */
-static const char *const policy_reads[] = {"batch", "alpha", "q", "disc", NULL};
+/* alpha is not read: the stage owns it and writes its own temperature. */
+static const char *const policy_reads[] = {"batch", "q", "disc", NULL};
 static const char *const policy_owns[] = {"policy", "alpha", NULL};
 static const char *const policy_metrics[] = {"loss", "entropy", "alpha", "alpha_loss", "q_mean", "disc_term", "bandwidth", "direction_norm", NULL};
 
@@ -595,11 +554,12 @@ const pp_stage_ops pp_stage_policy = {
     .owns = policy_owns,
     .metrics = policy_metrics,
     .summary = "policy update: ParPI through the discriminator, or the SAC / SQL (SVGD) baselines",
-    .options_help = OPT_HELP,
-    .create = pol_create,
-    .step = pol_step,
-    .save = pol_save,
-    .load = pol_load,
-    .destroy = pol_destroy,
-    .prime = pol_prime,
+    .options = policy_options,
+    .options_help = NULL,
+    .create = policy_create,
+    .step = policy_step,
+    .save = policy_save,
+    .load = policy_load,
+    .destroy = policy_destroy,
+    .prime = policy_prime,
 };

@@ -92,5 +92,33 @@ SMALL=(--hidden 8 --layers 2 --max-batch 4)
     parpi-critic "${SMALL[@]}" --checkpoint "$ck" <"$DATA/stage-frames.mp" >/dev/null
     run parpi-critic --obs-dim 3 --act-dim 2 --hidden 16 --layers 2 --max-batch 4 --resume "$ck" </dev/null
     assert_failure 1
-    assert_output --partial "expected obs 3 act 2 hidden 16"
+    assert_output --partial "the checkpoint has --hidden 8, but this stage has --hidden 16"
+}
+
+# data/critic-v0.1.ckpt was written by parpi 0.1 (3c02b29, before the option
+# table) with: parpi-critic --hidden 8 --layers 2 --max-batch 4 --seed 7
+#   --checkpoint critic-v0.1.ckpt <stage-frames.mp
+@test "critic: a checkpoint of parpi 0.1 loads, saves back field for field, and resumes" {
+    T="$BATS_TEST_TMPDIR"
+    old="$DATA/critic-v0.1.ckpt"
+    # loaded and saved again with no frame between: every field the same
+    run parpi-critic --resume "$old" --checkpoint "$T/again.ckpt" </dev/null
+    assert_success
+    run parpi-cat --fields "$old"
+    assert_success
+    fields="$output"
+    for f in $fields; do
+        [ "$(parpi-cat --csv "$f" --no-header "$old")" = "$(parpi-cat --csv "$f" --no-header "$T/again.ckpt")" ] ||
+            { echo "$f differs" >&2; return 1; }
+    done
+    # and the run goes on the same from either
+    parpi-critic --resume "$old" --checkpoint "$T/a.ckpt" --out "$T/a.mp" <"$DATA/stage-frames.mp"
+    parpi-critic --resume "$T/again.ckpt" --checkpoint "$T/b.ckpt" --out "$T/b.mp" <"$DATA/stage-frames.mp"
+    cmp "$T/a.ckpt" "$T/b.ckpt"
+    parpi-cat --csv q.params --no-header "$T/a.mp" >"$T/a.csv"
+    parpi-cat --csv q.params --no-header "$T/b.mp" >"$T/b.csv"
+    [ -s "$T/a.csv" ]
+    cmp "$T/a.csv" "$T/b.csv"
+    run parpi-cat --csv config.seed,steps --no-header "$T/a.ckpt"
+    assert_output "7,4"
 }

@@ -107,3 +107,48 @@ SMALL=(--hidden 8 --layers 2 --max-batch 4)
     assert_failure 2
     assert_output --partial "Pendulum-v1"
 }
+
+# data/policy-v0.1.ckpt was written by parpi 0.1 (3c02b29, before the option
+# table) with: parpi-policy --hidden 8 --layers 2 --max-batch 4 --update sac
+#   --seed 5 --checkpoint policy-v0.1.ckpt <stage-frames.mp
+@test "policy: a checkpoint of parpi 0.1 loads, saves back field for field, and resumes" {
+    T="$BATS_TEST_TMPDIR"
+    old="$DATA/policy-v0.1.ckpt"
+    # loaded and saved again with no frame between: every field the same
+    run parpi-policy --resume "$old" --checkpoint "$T/again.ckpt" </dev/null
+    assert_success
+    run parpi-cat --fields "$old"
+    assert_success
+    fields="$output"
+    for f in $fields; do
+        [ "$(parpi-cat --csv "$f" --no-header "$old")" = "$(parpi-cat --csv "$f" --no-header "$T/again.ckpt")" ] ||
+            { echo "$f differs" >&2; return 1; }
+    done
+    # and the run goes on the same from either
+    parpi-policy --resume "$old" --checkpoint "$T/a.ckpt" --out "$T/a.mp" <"$DATA/stage-frames.mp"
+    parpi-policy --resume "$T/again.ckpt" --checkpoint "$T/b.ckpt" --out "$T/b.mp" <"$DATA/stage-frames.mp"
+    cmp "$T/a.ckpt" "$T/b.ckpt"
+    parpi-cat --csv policy.params --no-header "$T/a.mp" >"$T/a.csv"
+    parpi-cat --csv policy.params --no-header "$T/b.mp" >"$T/b.csv"
+    [ -s "$T/a.csv" ]
+    cmp "$T/a.csv" "$T/b.csv"
+    parpi-cat --csv alpha --no-header "$T/a.mp" >"$T/a.csv"
+    parpi-cat --csv alpha --no-header "$T/b.mp" >"$T/b.csv"
+    [ -s "$T/a.csv" ]
+    cmp "$T/a.csv" "$T/b.csv"
+    run parpi-cat --csv config.update,config.seed,steps --no-header "$T/a.ckpt"
+    assert_output '"sac",5,4'
+}
+
+@test "policy: on resume a given hyper-parameter wins, a different shape or temperature is refused" {
+    T="$BATS_TEST_TMPDIR"
+    parpi-policy --resume "$DATA/policy-v0.1.ckpt" --lr 0.01 --checkpoint "$T/a.ckpt" <"$DATA/stage-frames.mp" >/dev/null
+    run parpi-cat --csv config.lr,config.alpha_lr --no-header "$T/a.ckpt"
+    assert_output "0.01,0.0003"
+    run parpi-policy --resume "$DATA/policy-v0.1.ckpt" --update parpi </dev/null
+    assert_failure 1
+    assert_output --partial "the checkpoint has --update sac, but this stage has --update parpi"
+    run parpi-policy --resume "$DATA/policy-v0.1.ckpt" --alpha 0.1 </dev/null
+    assert_failure 1
+    assert_output --partial "the checkpoint's temperature is learned, but this stage's is fixed (--alpha)"
+}
