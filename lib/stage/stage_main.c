@@ -55,7 +55,8 @@ static void usage(const pp_stage_ops *ops, const char *kind, FILE *out)
             "  --progress          frames/s on stderr every second (default when stderr is a tty)\n"
             "  -h, --help          this text;  --version  the version\n\n"
             "Options of the %s stage:\n%s",
-            kind, ops->summary, kind, kind, ops->options_help);
+            kind, ops->summary, kind, kind, ops->options_help ? ops->options_help : "");
+    if (!ops->options_help && ops->options) pp_opt_help(ops->options, out);
 }
 
 /* Common options take a value unless listed in no_value. */
