@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stage/ckpt_state.h"
@@ -117,12 +118,34 @@ int pp_collector_parse(pp_collector *c, int argc, char **argv, int standalone)
     return 0;
 }
 
-static void write_log_header(pp_collector *c)
+static int log_error(const pp_collector *c, int err)
 {
-    if (!c->log) return;
-    fseek(c->log, 0, SEEK_END);
-    if (ftell(c->log) == 0) fprintf(c->log, "step,episode,return,length\n");
-    fflush(c->log);
+    return pp_fail("writing --log %s: %s", c->log_path, strerror(err ? err : EIO));
+}
+
+/* The episode log is appended to: it starts with the header unless it is a
+ * file with rows already; a row that an earlier run left unfinished (a full
+ * disk) is ended, so that the next one starts on its own line. */
+static int open_log(pp_collector *c)
+{
+    c->log = fopen(c->log_path, "a");
+    if (!c->log) return pp_fail("--log %s: %s", c->log_path, strerror(errno));
+    struct stat st;
+    int last = EOF;
+    if (fstat(fileno(c->log), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        FILE *in = fopen(c->log_path, "r");
+        last = '\n';
+        if (in && fseek(in, -1, SEEK_END) == 0) {
+            int ch = fgetc(in);
+            if (ch != EOF) last = ch;
+        }
+        if (in) fclose(in);
+    }
+    errno = 0;
+    if (last == EOF) fputs("step,episode,return,length\n", c->log);
+    else if (last != '\n') fputc('\n', c->log);
+    if (fflush(c->log) != 0 || ferror(c->log)) return log_error(c, errno);
+    return 0;
 }
 
 int pp_collector_open(pp_collector *c)
@@ -151,11 +174,7 @@ int pp_collector_open(pp_collector *c)
     } else if (pp_replay_create(&c->replay, c->capacity, O, A) != 0) {
         return -1;
     }
-    if (c->log_path[0]) {
-        c->log = fopen(c->log_path, "a");
-        if (!c->log) return pp_fail("--log %s: %s", c->log_path, strerror(errno));
-        write_log_header(c);
-    }
+    if (c->log_path[0] && open_log(c) != 0) return -1;
     if (pp_env_reset(c->env, &c->env_rng, c->obs) != 0) return pp_fail_prefix("%s reset: ", c->env_name);
     return 0;
 }
@@ -201,8 +220,9 @@ int pp_collector_env_step(pp_collector *c, const float *a)
         c->last_return = c->ep_return;
         c->last_length = c->ep_len;
         if (c->log) {
+            errno = 0;
             fprintf(c->log, "%lld,%lld,%.9g,%lld\n", c->step, c->episodes, c->ep_return, c->ep_len);
-            fflush(c->log);
+            if (fflush(c->log) != 0 || ferror(c->log)) return log_error(c, errno);
         }
         c->ep_return = 0;
         c->ep_len = 0;

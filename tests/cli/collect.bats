@@ -223,3 +223,21 @@ DROP=metrics.collect.step_ms,observations,actions,rewards,next_observations,term
     assert_success
     assert_output --partial "200 steps"
 }
+
+@test "collect: a write error in --log stops the collector and names the file" {
+    run parpi-collect --env MultiGoal --steps 10 --log /dev/full --out "$T/x"
+    assert_failure 1
+    assert_output --partial "writing --log /dev/full: No space left on device"
+    # rows that no longer fit (a file size limit: EFBIG, like a full disk); the
+    # ring's frames go to a pipe, which the limit does not touch
+    parpi-collect --env MultiGoal --steps 80 --chunk 1 --out "$T/in.mp" 2>/dev/null
+    run bash -c "trap '' XFSZ; ulimit -f 1; set -o pipefail
+        parpi-collect --env MultiGoal --env-steps-per-frame 30 --log '$T/ep.csv' <'$T/in.mp' | wc -c"
+    assert_failure 1
+    assert_output --partial "writing --log $T/ep.csv: File too large"
+    # the next run ends the torn row before appending its own
+    parpi-collect --env MultiGoal --steps 100 --log "$T/ep.csv" --out /dev/null 2>/dev/null
+    run awk -F, 'NR > 1 && NF != 4' "$T/ep.csv"
+    [ "${#lines[@]}" -eq 1 ] # the torn row, ended: the rows after it are whole
+    [ "$(tail -n 1 "$T/ep.csv" | awk -F, '{print NF}')" -eq 4 ]
+}
