@@ -184,6 +184,11 @@ int pp_env_step(pp_env *e, const double *act, double *obs, double *reward, int *
     return 0;
 }
 
+int pp_env_goal_reached(const pp_env *e)
+{
+    return e && e->ops->goal_reached ? e->ops->goal_reached(e) : -1;
+}
+
 void pp_env_scale_action(const pp_env_info *info, const float *a, double *act)
 {
     /* centre + half-width * a: exact a * high for symmetric bounds */

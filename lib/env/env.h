@@ -21,6 +21,7 @@ typedef struct {
     int max_steps;          /* episode limit (truncation) */
     double act_low[PP_ENV_MAX_ACT], act_high[PP_ENV_MAX_ACT];
     double dt;              /* seconds per env step (0 where meaningless) */
+    int goals;              /* goals an episode can end in (MultiGoal: 4); 0: none */
 } pp_env_info;
 
 typedef struct pp_env pp_env;
@@ -39,6 +40,10 @@ int pp_env_reset(pp_env *e, pp_rng *rng, double *obs);
  * Gym does). Writes obs, reward, terminated, truncated (the step limit). */
 int pp_env_step(pp_env *e, const double *act, double *obs, double *reward, int *terminated,
                 int *truncated);
+/* The goal (0 .. info->goals - 1) that the last step reached, ending the
+ * episode; -1 otherwise (no goal reached yet, after a reset, a truncated
+ * episode, or a task without goals). */
+int pp_env_goal_reached(const pp_env *e);
 /* Map a in [-1,1]^d to [low, high]. */
 void pp_env_scale_action(const pp_env_info *info, const float *a, double *act);
 

@@ -10,6 +10,8 @@ typedef struct {
      * applied by env.c (it counts steps and sets truncated). */
     int (*step)(pp_env *e, const double *act, double *obs, double *reward, int *terminated);
     void (*destroy)(pp_env *e);
+    /* Optional, for a task with info.goals > 0: pp_env_goal_reached. */
+    int (*goal_reached)(const pp_env *e);
 } pp_env_ops;
 
 struct pp_env {

@@ -359,7 +359,9 @@ static void mujoco_destroy(pp_env *e)
     free(e);
 }
 
-static const pp_env_ops mujoco_ops = {mujoco_reset, mujoco_step, mujoco_destroy};
+static const pp_env_ops mujoco_ops = {.reset = mujoco_reset,
+                                      .step = mujoco_step,
+                                      .destroy = mujoco_destroy};
 
 int pp_env_mujoco_model(pp_env *e, const mjModel **m, mjData **d)
 {

@@ -79,12 +79,17 @@ static void multigoal_destroy(pp_env *e)
     free(e);
 }
 
-static const pp_env_ops multigoal_ops = {multigoal_reset, multigoal_step, multigoal_destroy};
+static int multigoal_goal_reached(const pp_env *e) { return ((const multigoal *)e->impl)->goal_reached; }
+
+static const pp_env_ops multigoal_ops = {.reset = multigoal_reset,
+                                         .step = multigoal_step,
+                                         .destroy = multigoal_destroy,
+                                         .goal_reached = multigoal_goal_reached};
 
 int pp_env_multigoal_goal_reached(const pp_env *e)
 {
     if (!e || e->ops != &multigoal_ops) return -1;
-    return ((const multigoal *)e->impl)->goal_reached;
+    return multigoal_goal_reached(e);
 }
 
 void pp_env_multigoal_goal(int i, double xy[2])
@@ -135,6 +140,7 @@ int pp_env_multigoal_create(const char *name, const char *options, pp_env **out)
         e->info.act_high[i] = VEL_BOUND;
     }
     e->info.dt = 0.0;
+    e->info.goals = PP_MULTIGOAL_NGOALS;
     *out = e;
     return 0;
 }

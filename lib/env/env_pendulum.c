@@ -76,7 +76,9 @@ static void pendulum_destroy(pp_env *e)
     free(e);
 }
 
-static const pp_env_ops pendulum_ops = {pendulum_reset, pendulum_step, pendulum_destroy};
+static const pp_env_ops pendulum_ops = {.reset = pendulum_reset,
+                                        .step = pendulum_step,
+                                        .destroy = pendulum_destroy};
 
 static int pendulum_option(void *ctx, const char *key, const char *value)
 {

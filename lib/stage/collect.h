@@ -21,8 +21,10 @@
 #ifndef PP_COLLECT_H
 #define PP_COLLECT_H
 
+#include <stdint.h>
 #include <stdio.h>
 
+#include "base/opt.h"
 #include "rl/actor.h"
 #include "env/env.h"
 #include "frame/frame.h"
@@ -30,7 +32,7 @@
 #include "base/rng.h"
 
 typedef struct {
-    /* options */
+    /* options: the rows of pp_collect_options and pp_collect_standalone_options */
     char env_name[64], env_options[512];
     unsigned long long seed;
     int batch_size, steps_per_frame, deterministic;
@@ -39,6 +41,7 @@ typedef struct {
     char replay_path[1024], log_path[1024], policy_path[1024], out_path[1024];
     long long want_steps, want_episodes; /* standalone */
     int list_envs, chunk;
+    uint64_t given;       /* the rows of pp_collect_options given (pp_opt_parse) */
     /* state */
     pp_env *env;
     const pp_env_info *info;
@@ -58,8 +61,18 @@ typedef struct {
     long long last_length;
 } pp_collector;
 
-/* Parse options (argv[0] ignored). standalone: also --steps, --episodes,
- * --policy, --deterministic, --list-envs, --out, --chunk. -1 on a usage error. */
+/* The options (base/opt.h; fields of pp_collector): those of the ring stage
+ * (pp_stage_collect.options), which the standalone program takes too, and the
+ * standalone program's own (--steps, --episodes, --policy, --deterministic,
+ * --out, --chunk, --list-envs). */
+extern const pp_opt pp_collect_options[];
+extern const pp_opt pp_collect_standalone_options[];
+/* Both tables as parpi-collect --help lists them. */
+void pp_collect_help(FILE *out);
+
+/* Parse the options of both tables (argv[0] ignored) into c, which is
+ * cleared first. Not standalone: a standalone-only option is an error.
+ * -1 on a usage error. */
 int pp_collector_parse(pp_collector *c, int argc, char **argv, int standalone);
 /* Make the env, the rng streams, the replay (loading --replay if it exists),
  * the episode log; reset the env. */
@@ -72,8 +85,6 @@ int pp_collector_env_step(pp_collector *c, const float *a);
 void pp_collector_random_action(pp_collector *c);
 /* Save the replay to --replay (atomically), if given. */
 int pp_collector_save_replay(pp_collector *c);
-
-extern const char pp_collect_options_help[];
 
 /* The program: standalone when --steps, --episodes or --list-envs is given,
  * else the ring stage through pp_stage_main. */

@@ -182,11 +182,12 @@ int pp_collect_main(int argc, char **argv)
         if (strcmp(argv[i], "--") == 0) break;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             fputs(usage_head, stdout);
-            printf("Options:\n%s\nRing mode also takes the options of every stage: --checkpoint PATH,\n"
+            fputs("Options:\n", stdout);
+            pp_collect_help(stdout);
+            printf("\nRing mode also takes the options of every stage: --checkpoint PATH,\n"
                    "--save-every N, --resume PATH, --in FILE, --out FILE, --threads N, --drop F1,F2,\n"
                    "--max-frame BYTES, --progress.\n"
-                   "  -h, --help  this text;  --version  the version\n",
-                   pp_collect_options_help);
+                   "  -h, --help  this text;  --version  the version\n");
             return PP_EXIT_OK;
         }
         if (strcmp(argv[i], "--version") == 0) {

@@ -8,8 +8,11 @@
  * K episodes on the frame's policy and adds metrics.eval.{return_mean,
  * return_std, return_min, return_max, length_mean, score?, goals?}. It is
  * the last stage of parpi-train's ring, so it also writes the run's
- * progress.csv (--progress-log, a row every --log-every steps) and the
- * one-line status file the driver's progress display reads (--status).
+ * progress.csv (--progress-log, a row every --log-every steps: step, wall_s,
+ * episodes, return_recent, length_recent, eval_return, then every other
+ * stage's metrics and step_ms, named kind.metric, from the stage contract in
+ * ring order) and the one-line status file the driver's progress display
+ * reads (--status).
  *
  * Each evaluation restarts the same random streams (stream 6 of --seed:
  * child 1 resets, child 2 stochastic actions), so successive evaluations of
@@ -18,10 +21,15 @@
 #ifndef PP_EVAL_H
 #define PP_EVAL_H
 
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base/opt.h"
 #include "rl/actor.h"
 #include "env/env.h"
 
 #define PP_EVAL_MAX_EPISODES 100000
+#define PP_EVAL_MAX_GOALS 16
 
 typedef struct {
     int episodes;
@@ -29,8 +37,8 @@ typedef struct {
     double length_mean, length_std, length_min, length_max;
     int have_score;
     double score;            /* D4RL-normalised mean return */
-    int have_goals;          /* MultiGoal: episodes ending in each goal */
-    int goal_count[4], goals_reached;
+    int goals;               /* the task's goals (info.goals, at most PP_EVAL_MAX_GOALS); 0: none */
+    int goal_count[PP_EVAL_MAX_GOALS], goals_reached; /* episodes ending in each goal; goals hit */
 } pp_eval_result;
 
 /* Run K episodes of the actor (params) in env. returns/lengths (nullable)
@@ -41,9 +49,37 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
 
 /* Print "name value" lines. */
 void pp_eval_print(const pp_eval_result *r, FILE *out);
-/* CSV header and row (step may be -1: standalone). */
-void pp_eval_csv_header(FILE *out);
-void pp_eval_csv_row(FILE *out, long long step, const pp_eval_result *r);
+
+/* The --log CSV: its header line (without the newline), opening it for
+ * appending (a new file gets the header; a row an earlier run left unfinished
+ * is ended first), and one row (step may be -1: standalone). Every write is
+ * checked: -1 (NULL) with a message naming path. */
+extern const char pp_eval_csv_columns[];
+FILE *pp_eval_log_open(const char *path);
+int pp_eval_csv_row(FILE *out, const char *path, long long step, const pp_eval_result *r);
+
+/* The options (base/opt.h). */
+typedef struct {
+    char env_name[64], env_options[512];
+    int episodes;
+    int stochastic, deterministic; /* after pp_eval_parse: deterministic = !stochastic */
+    unsigned long long seed;
+    char log_path[1024];
+    long long every, log_every;                       /* ring */
+    char progress_path[1024], status_path[1024];      /* ring */
+    char policy_path[1024];                           /* standalone */
+} pp_eval_config;
+
+/* The ring stage's (pp_stage_eval.options), which the standalone program
+ * takes too, and the standalone program's own (--policy). */
+extern const pp_opt pp_eval_options[];
+extern const pp_opt pp_eval_standalone_options[];
+/* Both tables as parpi-eval --help lists them. */
+void pp_eval_help(FILE *out);
+/* Parse the options of both tables (argv[0] ignored) into o (cleared
+ * first); *given (may be NULL) gets the rows of pp_eval_options given. Not
+ * standalone: --policy is an error. -1 on a usage error. */
+int pp_eval_parse(pp_eval_config *o, int argc, char **argv, int standalone, uint64_t *given);
 
 int pp_eval_main(int argc, char **argv);
 

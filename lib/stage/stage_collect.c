@@ -2,147 +2,150 @@
  * stage "collect" (see collect.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "stage/ckpt_state.h"
 #include "stage/collect.h"
 #include "base/err.h"
-#include "base/optarg.h"
+#include "base/opt.h"
 #include "stage/stage.h"
+#include "stage/stage_config.h"
 
-const char pp_collect_options_help[] =
-    "  --env NAME             task (--list-envs lists them)\n"
-    "  --env-options K=V,...  the task's constructor options\n"
-    "  --seed N               seed; collect uses stream 5 of it (0)\n"
-    "  --replay FILE          the replay buffer's file: loaded if it exists, saved with\n"
-    "                         each checkpoint (ring) or at the end and on Ctrl-C (standalone)\n"
-    "  --capacity N           replay capacity in transitions (1000000)\n"
-    "  --reward-scale X       multiply rewards stored in the replay by X (1)\n"
-    "  --log FILE             append one CSV row per finished episode (step,episode,return,length)\n"
-    " ring mode (frames on stdin):\n"
-    "  --batch-size N         transitions per batch (256)\n"
-    "  --learning-starts N    uniform random actions, and no batch, for the first N steps (5000)\n"
-    "  --env-steps-per-frame N  env steps per frame (1)\n"
-    "  --until N              end the stream once N env steps have gone round (0: never)\n"
-    " standalone mode:\n"
-    "  --steps N              collect N transitions\n"
-    "  --episodes N           collect N whole episodes\n"
-    "  --policy FILE          act with the policy in this checkpoint or frame file\n"
-    "                         (stochastic; default uniform random actions)\n"
-    "  --deterministic        with --policy: the mean action tanh(mu(s))\n"
-    "  --out FILE             write the transition stream here instead of stdout\n"
-    "  --chunk N              at most N transitions per frame of the stream (1000)\n"
-    "  --list-envs            print each task: name, obs dim, act dim, episode limit\n";
+/* The options. Rows whose config.<key> a checkpoint holds: env and
+ * env-options (the task: the env, the replay and the episode log are built
+ * by create, before any --resume, so a checkpoint of another task is refused),
+ * seed (its random streams come back from the checkpoint; the seed itself is
+ * the checkpoint's unless given) and replay (the file named now is the one
+ * read and written). The other rows are not saved: their value on resume is
+ * the command line's (or the default). Checkpoints written before the table
+ * hold the same four keys. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+const pp_opt pp_collect_options[] = {
+    PP_OPT_STRING("env", pp_collector, env_name, "NAME", NULL,
+                  "task (--list-envs lists them); required", PP_OPT_SHAPE),
+    PP_OPT_STRING("env-options", pp_collector, env_options, "K=V,...", NULL,
+                  "the task's constructor options", PP_OPT_SHAPE),
+    PP_OPT_SEED("seed", pp_collector, seed, "seed; collect uses stream 5 of it", 0),
+    PP_OPT_STRING("replay", pp_collector, replay_path, "FILE", NULL,
+                  "replay file: read if it exists, saved with checkpoints and at the end",
+                  PP_OPT_KEEP),
+    PP_OPT_COUNT("capacity", pp_collector, capacity, 1, 1e10, STR(PP_REPLAY_DEFAULT_CAPACITY),
+                 "replay capacity in transitions", PP_OPT_NOSAVE),
+    PP_OPT_DOUBLE("reward-scale", pp_collector, reward_scale, -1e9, 1e9, "1",
+                  "multiply rewards stored in the replay by X", PP_OPT_NOSAVE),
+    PP_OPT_STRING("log", pp_collector, log_path, "FILE", NULL,
+                  "append a CSV row per episode: step,episode,return,length",
+                  PP_OPT_NOSAVE),
+    PP_OPT_INT("batch-size", pp_collector, batch_size, 1, 1 << 20, "256",
+               "ring: transitions per batch", PP_OPT_NOSAVE),
+    PP_OPT_COUNT("learning-starts", pp_collector, learning_starts, 0, 1e15, "5000",
+                 "ring: random actions, no batch, for the first N steps", PP_OPT_NOSAVE),
+    PP_OPT_INT("env-steps-per-frame", pp_collector, steps_per_frame, 1, 1000000, "1",
+               "ring: env steps per frame", PP_OPT_NOSAVE),
+    PP_OPT_COUNT("until", pp_collector, until, 0, 1e15, "0",
+                 "ring: stop after N env steps; 0: never",
+                 PP_OPT_NOSAVE),
+    PP_OPT_END};
 
-enum {
-    O_ENV = 256, O_ENV_OPTIONS, O_SEED, O_REPLAY, O_CAPACITY, O_REWARD_SCALE, O_LOG, O_BATCH,
-    O_LEARNING_STARTS, O_STEPS_PER_FRAME, O_UNTIL, O_STEPS, O_EPISODES, O_POLICY,
-    O_DETERMINISTIC, O_OUT, O_CHUNK, O_LIST_ENVS
-};
+/* The standalone program's own rows (with the ring's, which it also takes).
+ * --steps and --episodes have no default: 0 until given. */
+const pp_opt pp_collect_standalone_options[] = {
+    PP_OPT_COUNT("steps", pp_collector, want_steps, 1, 1e15, NULL, "collect N transitions",
+                 PP_OPT_NOSAVE),
+    PP_OPT_COUNT("episodes", pp_collector, want_episodes, 1, 1e12, NULL, "collect N whole episodes",
+                 PP_OPT_NOSAVE),
+    PP_OPT_STRING("policy", pp_collector, policy_path, "FILE", NULL,
+                  "act with this checkpoint's policy (default: random)",
+                  PP_OPT_NOSAVE),
+    PP_OPT_FLAG("deterministic", pp_collector, deterministic, "with --policy: the mean action, not a sample",
+                PP_OPT_NOSAVE),
+    PP_OPT_STRING("out", pp_collector, out_path, "FILE", NULL,
+                  "the transition stream (default: stdout)", PP_OPT_NOSAVE),
+    PP_OPT_INT("chunk", pp_collector, chunk, 1, 1 << 24, "1000",
+               "at most N transitions per frame of the stream", PP_OPT_NOSAVE),
+    PP_OPT_FLAG("list-envs", pp_collector, list_envs,
+                "list the tasks: name, obs, act, episode limit", PP_OPT_NOSAVE),
+    PP_OPT_END};
 
-static int copy_opt(char *dst, size_t cap, const char *opt, const char *v)
+void pp_collect_help(FILE *out)
 {
-    if (strlen(v) >= cap) return pp_fail("%s: value too long (%zu bytes at most)", opt, cap - 1);
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
+    pp_opt_help(pp_collect_options, out);
+    fputs(" standalone mode (--steps N or --episodes N):\n", out);
+    pp_opt_help(pp_collect_standalone_options, out);
 }
 
-static int count_opt(const char *opt, const char *arg, double lo, double hi, long long *out)
+static size_t count_rows(const pp_opt *t)
 {
-    double v;
-    if (pp_optarg_double(opt, arg, lo, hi, &v) != 0) return -1;
-    if (v != floor(v)) return pp_fail("%s: '%s', expected a whole number", opt, arg);
-    *out = (long long)v;
-    return 0;
+    size_t n = 0;
+    while (t[n].name) n++;
+    return n;
 }
 
 int pp_collector_parse(pp_collector *c, int argc, char **argv, int standalone)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, 0, O_ENV},
-        {"env-options", required_argument, 0, O_ENV_OPTIONS},
-        {"seed", required_argument, 0, O_SEED},
-        {"replay", required_argument, 0, O_REPLAY},
-        {"capacity", required_argument, 0, O_CAPACITY},
-        {"reward-scale", required_argument, 0, O_REWARD_SCALE},
-        {"log", required_argument, 0, O_LOG},
-        {"batch-size", required_argument, 0, O_BATCH},
-        {"learning-starts", required_argument, 0, O_LEARNING_STARTS},
-        {"env-steps-per-frame", required_argument, 0, O_STEPS_PER_FRAME},
-        {"until", required_argument, 0, O_UNTIL},
-        {"steps", required_argument, 0, O_STEPS},
-        {"episodes", required_argument, 0, O_EPISODES},
-        {"policy", required_argument, 0, O_POLICY},
-        {"deterministic", no_argument, 0, O_DETERMINISTIC},
-        {"out", required_argument, 0, O_OUT},
-        {"chunk", required_argument, 0, O_CHUNK},
-        {"list-envs", no_argument, 0, O_LIST_ENVS},
-        {0, 0, 0, 0}};
+    /* One table: the ring's rows first (so bit i of the given mask is row i
+     * of pp_collect_options, as collect_load needs), then the standalone
+     * program's. */
+    const size_t nring = count_rows(pp_collect_options), nsa = count_rows(pp_collect_standalone_options);
+    pp_opt all[PP_OPT_MAX_ROWS + 1], zero[PP_OPT_MAX_ROWS + 1];
+    if (nring + nsa > PP_OPT_MAX_ROWS) return pp_fail("parpi-collect: over %d options", PP_OPT_MAX_ROWS);
+    memcpy(all, pp_collect_options, nring * sizeof *all);
+    memcpy(all + nring, pp_collect_standalone_options, (nsa + 1) * sizeof *all);
+    /* a count without a default (--steps) starts at 0, below its range */
+    memcpy(zero, all, (nring + nsa + 1) * sizeof *all);
+    for (size_t i = 0; i < nring + nsa; i++)
+        if (!zero[i].def && (zero[i].type == PP_OPT_T_INT || zero[i].type == PP_OPT_T_COUNT)) zero[i].lo = 0;
     memset(c, 0, sizeof *c);
-    c->batch_size = 256;
-    c->steps_per_frame = 1;
-    c->learning_starts = 5000;
-    c->capacity = PP_REPLAY_DEFAULT_CAPACITY;
-    c->reward_scale = 1.0;
-    c->chunk = 1000;
-    int rc = 0, opt, v;
-    long long n;
-    double d;
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        int standalone_only = opt >= O_STEPS && opt <= O_LIST_ENVS;
-        if (standalone_only && !standalone)
-            return pp_fail("%s is for standalone collection (with --steps or --episodes), not the "
-                           "ring", argv[optind - 1]);
-        switch (opt) {
-        case O_ENV: rc = copy_opt(c->env_name, sizeof c->env_name, "--env", optarg); break;
-        case O_ENV_OPTIONS: rc = copy_opt(c->env_options, sizeof c->env_options, "--env-options", optarg); break;
-        case O_SEED:
-            rc = count_opt("--seed", optarg, 0, 9007199254740992.0, &n);
-            c->seed = (unsigned long long)n;
-            break;
-        case O_REPLAY: rc = copy_opt(c->replay_path, sizeof c->replay_path, "--replay", optarg); break;
-        case O_CAPACITY: rc = count_opt("--capacity", optarg, 1, 1e10, &c->capacity); break;
-        case O_REWARD_SCALE: rc = pp_optarg_double("--reward-scale", optarg, -1e9, 1e9, &c->reward_scale); break;
-        case O_LOG: rc = copy_opt(c->log_path, sizeof c->log_path, "--log", optarg); break;
-        case O_BATCH: rc = pp_optarg_int("--batch-size", optarg, 1, 1 << 20, &c->batch_size); break;
-        case O_LEARNING_STARTS: rc = count_opt("--learning-starts", optarg, 0, 1e15, &c->learning_starts); break;
-        case O_STEPS_PER_FRAME: rc = pp_optarg_int("--env-steps-per-frame", optarg, 1, 1000000, &c->steps_per_frame); break;
-        case O_UNTIL: rc = count_opt("--until", optarg, 0, 1e15, &c->until); break;
-        case O_STEPS: rc = count_opt("--steps", optarg, 1, 1e15, &c->want_steps); break;
-        case O_EPISODES: rc = count_opt("--episodes", optarg, 1, 1e12, &c->want_episodes); break;
-        case O_POLICY: rc = copy_opt(c->policy_path, sizeof c->policy_path, "--policy", optarg); break;
-        case O_DETERMINISTIC: c->deterministic = 1; break;
-        case O_OUT: rc = copy_opt(c->out_path, sizeof c->out_path, "--out", optarg); break;
-        case O_CHUNK: rc = pp_optarg_int("--chunk", optarg, 1, 1 << 24, &c->chunk); break;
-        case O_LIST_ENVS: c->list_envs = 1; break;
-        case ':': rc = pp_optarg_unknown(argv, optind, optopt, 1); break;
-        default: rc = pp_optarg_unknown(argv, optind, optopt, 0); break;
-        }
-    }
-    (void)v;
-    (void)d;
-    if (rc == 0 && optind < argc) rc = pp_fail("unexpected argument '%s'", argv[optind]);
-    if (rc == 0 && !c->list_envs && !c->env_name[0])
-        rc = pp_fail("--env NAME is required (--list-envs lists the tasks)");
-    if (rc == 0 && c->want_steps && c->want_episodes) rc = pp_fail("give --steps or --episodes, not both");
-    if (rc == 0 && c->deterministic && !c->policy_path[0])
-        rc = pp_fail("--deterministic needs --policy FILE (random actions have no mean)");
-    return rc;
+    uint64_t given = 0;
+    if (pp_opt_defaults(zero, c) != 0 || pp_opt_parse(all, c, argc, argv, &given) != 0) return -1;
+    c->given = given & (((uint64_t)1 << nring) - 1);
+    if (!standalone)
+        for (size_t i = nring; i < nring + nsa; i++)
+            if ((given >> i) & 1)
+                return pp_fail("--%s is for standalone collection (with --steps or --episodes), "
+                               "not the ring", all[i].name);
+    if (!c->list_envs && !c->env_name[0])
+        return pp_fail("--env NAME is required (--list-envs lists the tasks)");
+    if (c->want_steps && c->want_episodes) return pp_fail("give --steps or --episodes, not both");
+    if (c->deterministic && !c->policy_path[0])
+        return pp_fail("--deterministic needs --policy FILE (random actions have no mean)");
+    return 0;
 }
 
-static void write_log_header(pp_collector *c)
+static int log_error(const pp_collector *c, int err)
 {
-    if (!c->log) return;
-    fseek(c->log, 0, SEEK_END);
-    if (ftell(c->log) == 0) fprintf(c->log, "step,episode,return,length\n");
-    fflush(c->log);
+    return pp_fail("writing --log %s: %s", c->log_path, strerror(err ? err : EIO));
+}
+
+/* The episode log is appended to: it starts with the header unless it is a
+ * file with rows already; a row that an earlier run left unfinished (a full
+ * disk) is ended, so that the next one starts on its own line. */
+static int open_log(pp_collector *c)
+{
+    c->log = fopen(c->log_path, "a");
+    if (!c->log) return pp_fail("--log %s: %s", c->log_path, strerror(errno));
+    struct stat st;
+    int last = EOF;
+    if (fstat(fileno(c->log), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        FILE *in = fopen(c->log_path, "r");
+        last = '\n';
+        if (in && fseek(in, -1, SEEK_END) == 0) {
+            int ch = fgetc(in);
+            if (ch != EOF) last = ch;
+        }
+        if (in) fclose(in);
+    }
+    errno = 0;
+    if (last == EOF) fputs("step,episode,return,length\n", c->log);
+    else if (last != '\n') fputc('\n', c->log);
+    if (fflush(c->log) != 0 || ferror(c->log)) return log_error(c, errno);
+    return 0;
 }
 
 int pp_collector_open(pp_collector *c)
@@ -171,11 +174,7 @@ int pp_collector_open(pp_collector *c)
     } else if (pp_replay_create(&c->replay, c->capacity, O, A) != 0) {
         return -1;
     }
-    if (c->log_path[0]) {
-        c->log = fopen(c->log_path, "a");
-        if (!c->log) return pp_fail("--log %s: %s", c->log_path, strerror(errno));
-        write_log_header(c);
-    }
+    if (c->log_path[0] && open_log(c) != 0) return -1;
     if (pp_env_reset(c->env, &c->env_rng, c->obs) != 0) return pp_fail_prefix("%s reset: ", c->env_name);
     return 0;
 }
@@ -221,8 +220,9 @@ int pp_collector_env_step(pp_collector *c, const float *a)
         c->last_return = c->ep_return;
         c->last_length = c->ep_len;
         if (c->log) {
+            errno = 0;
             fprintf(c->log, "%lld,%lld,%.9g,%lld\n", c->step, c->episodes, c->ep_return, c->ep_len);
-            fflush(c->log);
+            if (fflush(c->log) != 0 || ferror(c->log)) return log_error(c, errno);
         }
         c->ep_return = 0;
         c->ep_len = 0;
@@ -245,23 +245,7 @@ int pp_collector_save_replay(pp_collector *c)
 
 extern const pp_stage_ops pp_stage_collect;
 
-static int col_create(int argc, char **argv, pp_stage **out)
-{
-    *out = NULL;
-    pp_collector *c = pp_xcalloc(1, sizeof *c);
-    if (pp_collector_parse(c, argc, argv, 0) != 0 || pp_collector_open(c) != 0) {
-        pp_collector_close(c);
-        free(c);
-        return -1;
-    }
-    pp_stage *s = pp_xcalloc(1, sizeof *s);
-    s->ops = &pp_stage_collect;
-    s->self = c;
-    *out = s;
-    return 0;
-}
-
-static void col_destroy(pp_stage *s)
+static void collect_destroy(pp_stage *s)
 {
     pp_collector *c = s->self;
     pp_collector_close(c);
@@ -269,7 +253,20 @@ static void col_destroy(pp_stage *s)
     free(s);
 }
 
-static int col_step(pp_stage *s, pp_frame *f)
+static int collect_create(int argc, char **argv, pp_stage **out)
+{
+    *out = NULL;
+    pp_collector *c = pp_xcalloc(1, sizeof *c);
+    pp_stage *s = pp_stage_new(&pp_stage_collect, c);
+    if (pp_collector_parse(c, argc, argv, 0) != 0 || pp_collector_open(c) != 0) {
+        collect_destroy(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
+static int collect_step(pp_stage *s, pp_frame *f)
 {
     pp_collector *c = s->self;
     if (c->until > 0 && c->step >= c->until) return 1; /* the last frame has gone round */
@@ -318,14 +315,10 @@ static int col_step(pp_stage *s, pp_frame *f)
     return 0;
 }
 
-static int col_save(pp_stage *s, pp_frame *ck)
+static int collect_save(pp_stage *s, pp_frame *ck)
 {
     pp_collector *c = s->self;
-    int rc = 0;
-    rc |= pp_frame_set_str(ck, "config.env", c->env_name);
-    rc |= pp_frame_set_str(ck, "config.env_options", c->env_options);
-    rc |= pp_frame_set_i64(ck, "config.seed", (int64_t)c->seed);
-    rc |= pp_frame_set_str(ck, "config.replay", c->replay_path);
+    int rc = pp_config_save(pp_collect_options, c, ck);
     rc |= pp_frame_set_i64(ck, "step", c->step);
     rc |= pp_frame_set_i64(ck, "episodes", c->episodes);
     rc |= pp_frame_set_i64(ck, "replay_size", c->replay->size);
@@ -338,21 +331,21 @@ static int col_save(pp_stage *s, pp_frame *ck)
     return pp_collector_save_replay(c);
 }
 
-static int col_load(pp_stage *s, pp_frame *ck)
+static int collect_load(pp_stage *s, pp_frame *ck)
 {
     pp_collector *c = s->self;
-    const char *env;
-    size_t len;
-    if (pp_frame_get_str(ck, "config.env", &env, &len) != 0) return -1;
-    if (len != strlen(c->env_name) || memcmp(env, c->env_name, len) != 0)
-        return pp_fail("checkpoint is for env %.*s, but --env is %s", (int)len, env, c->env_name);
+    /* the env, the replay and the log are built: the task must be the checkpoint's */
+    if (pp_config_load(pp_collect_options, c, sizeof *c, ck, c->given, 1) != 0) return -1;
     long long step, episodes;
+    pp_rng env_rng, act_rng, batch_rng;
     if (pp_ckpt_get_int(ck, "step", 0, INT64_MAX, &step) != 0 ||
-        pp_ckpt_get_int(ck, "episodes", 0, INT64_MAX, &episodes) != 0)
+        pp_ckpt_get_int(ck, "episodes", 0, INT64_MAX, &episodes) != 0 ||
+        pp_ckpt_get_rng(ck, "rng.env", &env_rng) != 0 || pp_ckpt_get_rng(ck, "rng.act", &act_rng) != 0 ||
+        pp_ckpt_get_rng(ck, "rng.batch", &batch_rng) != 0)
         return -1;
-    if (pp_ckpt_get_rng(ck, "rng.env", &c->env_rng) != 0 || pp_ckpt_get_rng(ck, "rng.act", &c->act_rng) != 0 ||
-        pp_ckpt_get_rng(ck, "rng.batch", &c->batch_rng) != 0)
-        return -1;
+    c->env_rng = env_rng;
+    c->act_rng = act_rng;
+    c->batch_rng = batch_rng;
     c->step = step;
     c->episodes = episodes;
     if (c->replay->size == 0 && step > 0)
@@ -377,10 +370,11 @@ const pp_stage_ops pp_stage_collect = {
     .metrics = collect_metrics,
     .summary = "Act in an environment, keep the replay buffer, emit batches (ring mode), or\n"
                "collect transitions on its own (--steps N / --episodes N).",
-    .options_help = pp_collect_options_help,
-    .create = col_create,
-    .step = col_step,
-    .save = col_save,
-    .load = col_load,
-    .destroy = col_destroy,
+    .options = pp_collect_options,
+    .options_help = NULL,
+    .create = collect_create,
+    .step = collect_step,
+    .save = collect_save,
+    .load = collect_load,
+    .destroy = collect_destroy,
 };

@@ -4,26 +4,25 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "stage/ckpt_state.h"
-#include "env/env_multigoal.h"
-#include "base/err.h"
-#include "stage/eval.h"
-#include "frame/frame.h"
-#include "base/optarg.h"
-#include "rl/policy_file.h"
-#include "stage/stage.h"
-#include "data/d4rl.h"
 #include "base/clock.h"
+#include "base/err.h"
+#include "base/opt.h"
+#include "data/d4rl.h"
+#include "frame/frame.h"
+#include "rl/policy_file.h"
+#include "stage/ckpt_state.h"
+#include "stage/eval.h"
+#include "stage/stage.h"
+#include "stage/stage_config.h"
 
 /* ---- episodes ---- */
 
@@ -47,7 +46,7 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
     out->episodes = K;
     out->return_min = out->length_min = INFINITY;
     out->return_max = out->length_max = -INFINITY;
-    out->have_goals = strncasecmp(env_name, "MultiGoal", 9) == 0;
+    out->goals = info->goals < PP_EVAL_MAX_GOALS ? info->goals : PP_EVAL_MAX_GOALS;
     double rs = 0, rs2 = 0, ls = 0, ls2 = 0;
     int rc = 0;
     for (int k = 0; k < K && rc == 0; k++) {
@@ -72,10 +71,8 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
             ret += r;
             len += 1;
             if (term || trunc) {
-                if (out->have_goals) {
-                    int g = pp_env_multigoal_goal_reached(env);
-                    if (g >= 0 && g < 4) out->goal_count[g]++;
-                }
+                int g = pp_env_goal_reached(env);
+                if (g >= 0 && g < out->goals) out->goal_count[g]++;
                 break;
             }
         }
@@ -103,7 +100,7 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
         out->have_score = 1;
         out->score = 100.0 * (out->return_mean - lo) / (hi - lo);
     }
-    for (int g = 0; g < 4; g++) out->goals_reached += out->goal_count[g] > 0;
+    for (int g = 0; g < out->goals; g++) out->goals_reached += out->goal_count[g] > 0;
     return 0;
 }
 
@@ -115,131 +112,155 @@ void pp_eval_print(const pp_eval_result *r, FILE *out)
     fprintf(out, "length_mean %.6g\nlength_std %.6g\nlength_min %.6g\nlength_max %.6g\n", r->length_mean,
             r->length_std, r->length_min, r->length_max);
     if (r->have_score) fprintf(out, "score %.6g\n", r->score);
-    if (r->have_goals)
-        fprintf(out, "goals_reached %d\ngoal_counts %d %d %d %d\n", r->goals_reached, r->goal_count[0],
-                r->goal_count[1], r->goal_count[2], r->goal_count[3]);
+    if (r->goals > 0) {
+        fprintf(out, "goals_reached %d\ngoal_counts", r->goals_reached);
+        for (int g = 0; g < r->goals; g++) fprintf(out, " %d", r->goal_count[g]);
+        fputc('\n', out);
+    }
 }
 
-void pp_eval_csv_header(FILE *out)
+/* ---- CSV files: appended to, every write checked ---- */
+
+/* 0 if everything written to fp so far has reached the file, else -1 with a
+ * message naming it (a full disk must not truncate a log silently). */
+static int csv_flush(FILE *fp, const char *path)
 {
-    fprintf(out, "step,episodes,return_mean,return_std,return_min,return_max,length_mean,length_std,"
-                 "length_min,length_max,score,goals_reached\n");
+    errno = 0;
+    if (fflush(fp) == 0 && !ferror(fp)) return 0;
+    return pp_fail("writing %s: %s", path, strerror(errno ? errno : EIO));
 }
 
-void pp_eval_csv_row(FILE *out, long long step, const pp_eval_result *r)
+/* Open path for appending. A file with rows already keeps them: its first
+ * line goes to *first (malloc'd; first may be NULL) and, if an earlier run
+ * left its last row unfinished (a full disk), that row is ended so the next
+ * starts on a line of its own. Anything else (a new or empty file, a pipe)
+ * gets header and *first = NULL. NULL on error, with the message. */
+static FILE *csv_open(const char *path, const char *header, char **first)
+{
+    if (first) *first = NULL;
+    FILE *fp = fopen(path, "a");
+    if (!fp) {
+        pp_fail("cannot write %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    int last = EOF;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        FILE *in = fopen(path, "r");
+        last = '\n';
+        if (in) {
+            char *line = NULL;
+            size_t cap = 0;
+            if (getline(&line, &cap, in) > 0 && first) {
+                line[strcspn(line, "\r\n")] = '\0';
+                *first = line;
+                line = NULL;
+            }
+            free(line);
+            if (fseek(in, -1, SEEK_END) == 0) {
+                int ch = fgetc(in);
+                if (ch != EOF) last = ch;
+            }
+            fclose(in);
+        }
+    }
+    if (last == EOF) fprintf(fp, "%s\n", header);
+    else if (last != '\n') fputc('\n', fp);
+    if (csv_flush(fp, path) != 0) {
+        fclose(fp);
+        if (first) {
+            free(*first);
+            *first = NULL;
+        }
+        return NULL;
+    }
+    return fp;
+}
+
+const char pp_eval_csv_columns[] = "step,episodes,return_mean,return_std,return_min,return_max,length_mean,"
+                                   "length_std,length_min,length_max,score,goals_reached";
+
+FILE *pp_eval_log_open(const char *path) { return csv_open(path, pp_eval_csv_columns, NULL); }
+
+int pp_eval_csv_row(FILE *out, const char *path, long long step, const pp_eval_result *r)
 {
     fprintf(out, "%lld,%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,", step, r->episodes, r->return_mean,
             r->return_std, r->return_min, r->return_max, r->length_mean, r->length_std, r->length_min,
             r->length_max);
     if (r->have_score) fprintf(out, "%.9g", r->score);
     fputc(',', out);
-    if (r->have_goals) fprintf(out, "%d", r->goals_reached);
+    if (r->goals > 0) fprintf(out, "%d", r->goals_reached);
     fputc('\n', out);
+    return csv_flush(out, path);
 }
 
 /* ---- options ---- */
 
-typedef struct {
-    char env_name[64], env_options[512];
-    unsigned long long seed;
-    int episodes, deterministic;
-    long long every, log_every;
-    char policy_path[1024], log_path[1024], progress_path[1024], status_path[1024];
-} eval_opts;
+/* Resume: the checkpoint holds config.env only (as before the table): the
+ * env is built by create, so a checkpoint of another task is refused. Every
+ * other option is not saved and is the command line's (or the default). */
+const pp_opt pp_eval_options[] = {
+    PP_OPT_STRING("env", pp_eval_config, env_name, "NAME", NULL,
+                  "task (parpi-collect --list-envs); required", PP_OPT_SHAPE),
+    PP_OPT_STRING("env-options", pp_eval_config, env_options, "K=V,...", NULL,
+                  "the task's constructor options", PP_OPT_NOSAVE),
+    PP_OPT_ROW("episodes", PP_OPT_T_INT, pp_eval_config, episodes, 1, PP_EVAL_MAX_EPISODES, "10", NULL,
+               "K", "episodes per evaluation", NULL, PP_OPT_NOSAVE),
+    PP_OPT_FLAG("stochastic", pp_eval_config, stochastic,
+                "sample actions from the policy (default: the mean action)", PP_OPT_NOSAVE),
+    PP_OPT_FLAG("deterministic", pp_eval_config, deterministic, "the mean action (the default)",
+                PP_OPT_NOSAVE),
+    PP_OPT_SEED("seed", pp_eval_config, seed, "seed; eval uses stream 6 of it", PP_OPT_NOSAVE),
+    PP_OPT_STRING("log", pp_eval_config, log_path, "FILE", NULL, "append one CSV row per evaluation",
+                  PP_OPT_NOSAVE),
+    PP_OPT_COUNT("every", pp_eval_config, every, 0, 1e15, "1000",
+                 "ring: evaluate when the step crosses a multiple of N; 0: never", PP_OPT_NOSAVE),
+    PP_OPT_STRING("progress-log", pp_eval_config, progress_path, "FILE", NULL,
+                  "ring: append a progress row every --log-every steps", PP_OPT_NOSAVE),
+    PP_OPT_COUNT("log-every", pp_eval_config, log_every, 1, 1e15, "1000", "ring: steps between progress rows",
+                 PP_OPT_NOSAVE),
+    PP_OPT_STRING("status", pp_eval_config, status_path, "FILE", NULL,
+                  "ring: rewrite one status line about once a second", PP_OPT_NOSAVE),
+    PP_OPT_END};
 
-static const char eval_options_help[] =
-    "  --env NAME             task (parpi-collect --list-envs)\n"
-    "  --env-options K=V,...  the task's constructor options\n"
-    "  --episodes K           episodes per evaluation (10)\n"
-    "  --stochastic           sample actions from the policy (default: the mean action)\n"
-    "  --seed N               seed; eval uses stream 6 of it (0)\n"
-    "  --log FILE             append one CSV row per evaluation\n"
-    "  --policy FILE          standalone: evaluate this checkpoint (or frame file)\n"
-    " ring mode (frames on stdin, passed through):\n"
-    "  --every N              evaluate when the frame's step crosses a multiple of N (1000; 0: never)\n"
-    "  --progress-log FILE    append a progress row every --log-every steps\n"
-    "  --log-every N          steps between progress rows (1000)\n"
-    "  --status FILE          rewrite one status line about once a second (for parpi-train)\n";
+const pp_opt pp_eval_standalone_options[] = {
+    PP_OPT_STRING("policy", pp_eval_config, policy_path, "FILE", NULL,
+                  "evaluate this checkpoint's (or frame file's) policy", PP_OPT_NOSAVE),
+    PP_OPT_END};
 
-enum { E_ENV = 256, E_ENV_OPTIONS, E_EPISODES, E_STOCHASTIC, E_DETERMINISTIC, E_SEED, E_LOG, E_POLICY,
-       E_EVERY, E_PROGRESS, E_LOG_EVERY, E_STATUS };
-
-static int copy_opt(char *dst, size_t cap, const char *opt, const char *v)
+void pp_eval_help(FILE *out)
 {
-    if (strlen(v) >= cap) return pp_fail("%s: value too long (%zu bytes at most)", opt, cap - 1);
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
+    pp_opt_help(pp_eval_options, out);
+    fputs(" standalone mode:\n", out);
+    pp_opt_help(pp_eval_standalone_options, out);
 }
 
-static int parse_eval(eval_opts *o, int argc, char **argv)
+static size_t count_rows(const pp_opt *t)
 {
-    static const struct option opts[] = {
-        {"env", required_argument, 0, E_ENV},
-        {"env-options", required_argument, 0, E_ENV_OPTIONS},
-        {"episodes", required_argument, 0, E_EPISODES},
-        {"stochastic", no_argument, 0, E_STOCHASTIC},
-        {"deterministic", no_argument, 0, E_DETERMINISTIC},
-        {"seed", required_argument, 0, E_SEED},
-        {"log", required_argument, 0, E_LOG},
-        {"policy", required_argument, 0, E_POLICY},
-        {"every", required_argument, 0, E_EVERY},
-        {"progress-log", required_argument, 0, E_PROGRESS},
-        {"log-every", required_argument, 0, E_LOG_EVERY},
-        {"status", required_argument, 0, E_STATUS},
-        {0, 0, 0, 0}};
+    size_t n = 0;
+    while (t[n].name) n++;
+    return n;
+}
+
+int pp_eval_parse(pp_eval_config *o, int argc, char **argv, int standalone, uint64_t *given)
+{
+    /* One table: the ring's rows first (bit i of the given mask is row i of
+     * pp_eval_options), then the standalone program's. */
+    const size_t nring = count_rows(pp_eval_options), nsa = count_rows(pp_eval_standalone_options);
+    pp_opt all[PP_OPT_MAX_ROWS + 1];
+    if (nring + nsa > PP_OPT_MAX_ROWS) return pp_fail("parpi-eval: over %d options", PP_OPT_MAX_ROWS);
+    memcpy(all, pp_eval_options, nring * sizeof *all);
+    memcpy(all + nring, pp_eval_standalone_options, (nsa + 1) * sizeof *all);
     memset(o, 0, sizeof *o);
-    o->episodes = 10;
-    o->deterministic = 1;
-    o->every = 1000;
-    o->log_every = 1000;
-    int rc = 0, opt;
-    double v;
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (opt) {
-        case E_ENV: rc = copy_opt(o->env_name, sizeof o->env_name, "--env", optarg); break;
-        case E_ENV_OPTIONS: rc = copy_opt(o->env_options, sizeof o->env_options, "--env-options", optarg); break;
-        case E_EPISODES: rc = pp_optarg_int("--episodes", optarg, 1, PP_EVAL_MAX_EPISODES, &o->episodes); break;
-        case E_STOCHASTIC: o->deterministic = 0; break;
-        case E_DETERMINISTIC: o->deterministic = 1; break;
-        case E_SEED:
-            rc = pp_optarg_double("--seed", optarg, 0, 9007199254740992.0, &v);
-            if (rc == 0 && v != floor(v)) rc = pp_fail("--seed: '%s', expected a whole number", optarg);
-            o->seed = (unsigned long long)v;
-            break;
-        case E_LOG: rc = copy_opt(o->log_path, sizeof o->log_path, "--log", optarg); break;
-        case E_POLICY: rc = copy_opt(o->policy_path, sizeof o->policy_path, "--policy", optarg); break;
-        case E_EVERY:
-            rc = pp_optarg_double("--every", optarg, 0, 1e15, &v);
-            o->every = (long long)v;
-            break;
-        case E_PROGRESS: rc = copy_opt(o->progress_path, sizeof o->progress_path, "--progress-log", optarg); break;
-        case E_LOG_EVERY:
-            rc = pp_optarg_double("--log-every", optarg, 1, 1e15, &v);
-            o->log_every = (long long)v;
-            break;
-        case E_STATUS: rc = copy_opt(o->status_path, sizeof o->status_path, "--status", optarg); break;
-        case ':': rc = pp_optarg_unknown(argv, optind, optopt, 1); break;
-        default: rc = pp_optarg_unknown(argv, optind, optopt, 0); break;
-        }
-    }
-    if (rc == 0 && optind < argc) rc = pp_fail("unexpected argument '%s'", argv[optind]);
-    if (rc == 0 && !o->env_name[0]) rc = pp_fail("--env NAME is required (parpi-collect --list-envs lists the tasks)");
-    return rc;
-}
-
-static FILE *open_csv(const char *path, void (*header)(FILE *))
-{
-    FILE *fp = fopen(path, "a");
-    if (!fp) {
-        pp_fail("cannot write %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    fseek(fp, 0, SEEK_END);
-    if (ftell(fp) == 0) header(fp);
-    fflush(fp);
-    return fp;
+    uint64_t seen = 0;
+    if (pp_opt_defaults(all, o) != 0 || pp_opt_parse(all, o, argc, argv, &seen) != 0) return -1;
+    if (given) *given = seen & (((uint64_t)1 << nring) - 1);
+    if (!standalone && o->policy_path[0])
+        return pp_fail("--policy is for standalone evaluation; in the ring the frame's policy is used");
+    if (!o->env_name[0]) return pp_fail("--env NAME is required (parpi-collect --list-envs lists the tasks)");
+    if (o->stochastic && o->deterministic) return pp_fail("give --stochastic or --deterministic, not both");
+    o->deterministic = !o->stochastic;
+    return 0;
 }
 
 /* ---- the ring stage ---- */
@@ -247,23 +268,65 @@ static FILE *open_csv(const char *path, void (*header)(FILE *))
 extern const pp_stage_ops pp_stage_eval;
 
 #define RECENT 10
-static const char *const progress_metrics[] = {
-    "critic.q_loss",   "critic.q1_mean", "langevin.q0_mean", "langevin.qK_mean", "discrim.loss",
-    "discrim.gap",     "policy.loss",    "policy.alpha",     "policy.entropy",   "collect.step_ms",
-    "critic.step_ms",  "langevin.step_ms", "discrim.step_ms", "policy.step_ms",  NULL};
 
-static void progress_header(FILE *fp)
+/* progress.csv: these columns first, then every other stage's metrics in ring
+ * order, each kind's list (pp_stage_ops.metrics) and its step_ms. A column
+ * X other than the leading ones is the frame's metrics.X. */
+enum { COL_STEP, COL_WALL, COL_EPISODES, COL_RETURN, COL_LENGTH, COL_EVAL };
+static const char *const progress_lead[] = {"step", "wall_s", "episodes", "return_recent", "length_recent",
+                                            "eval_return", NULL};
+/* collect's metrics that the leading columns summarise already */
+static const char *const progress_summarised[] = {"collect.episode_return", "collect.episode_length",
+                                                  "collect.episodes", NULL};
+
+static int listed(const char *const *list, const char *name)
 {
-    fprintf(fp, "step,wall_s,episodes,return_recent,length_recent,eval_return");
-    for (int i = 0; progress_metrics[i]; i++) fprintf(fp, ",%s", progress_metrics[i]);
-    fputc('\n', fp);
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], name) == 0) return 1;
+    return 0;
+}
+
+static void append_column(char **h, size_t *n, size_t *cap, const char *name)
+{
+    size_t need = strlen(name) + 2;
+    if (*n + need > *cap) *h = pp_xrealloc(*h, *cap = 2 * (*cap + need));
+    *n += (size_t)snprintf(*h + *n, *cap - *n, "%s%s", *n ? "," : "", name);
+}
+
+/* The header of a new progress log (malloc'd), from the stage contract. */
+static char *progress_header(void)
+{
+    size_t n = 0, cap = 512;
+    char *h = pp_xmalloc(cap), name[128];
+    h[0] = '\0';
+    for (int i = 0; progress_lead[i]; i++) append_column(&h, &n, &cap, progress_lead[i]);
+    const char *const *kinds = pp_stage_kinds();
+    for (int k = 0; kinds[k]; k++) {
+        const pp_stage_ops *ops = pp_stage_lookup(kinds[k]);
+        if (ops == &pp_stage_eval) continue;
+        for (int m = 0; ops->metrics && ops->metrics[m]; m++) {
+            snprintf(name, sizeof name, "%s.%s", kinds[k], ops->metrics[m]);
+            if (!listed(progress_summarised, name)) append_column(&h, &n, &cap, name);
+        }
+        snprintf(name, sizeof name, "%s.step_ms", kinds[k]);
+        append_column(&h, &n, &cap, name);
+    }
+    return h;
 }
 
 typedef struct {
-    eval_opts o;
+    int lead;       /* COL_* for a leading column, else -1 */
+    char path[112]; /* else metrics.<column> */
+} progress_col;
+
+typedef struct {
+    pp_eval_config o;
+    uint64_t given;
     pp_env *env;
     pp_actor *actor;
     FILE *log, *progress;
+    progress_col *cols;
+    int ncols;
     long long last_eval, last_log, episodes;
     double recent_ret[RECENT], recent_len[RECENT];
     int nrecent, recent_pos;
@@ -271,61 +334,86 @@ typedef struct {
     int have_eval;
     double t0, wall_offset, last_status;
     char tmp_status[1100];
-} ev;
+} evaluator;
 
-static void ev_free(ev *e)
+/* The columns named by a progress log's header: a log that a resumed run
+ * (or another version) started keeps its own columns. */
+static int progress_columns(evaluator *e, const char *header)
+{
+    const char *path = e->o.progress_path;
+    if (strncmp(header, "step,", 5) != 0 && strcmp(header, "step") != 0)
+        return pp_fail("%s is not a progress log: its first column is not 'step'", path);
+    int n = 1;
+    for (const char *p = header; *p; p++) n += *p == ',';
+    e->cols = pp_xcalloc((size_t)n, sizeof *e->cols);
+    for (const char *p = header;; p++) {
+        size_t len = strcspn(p, ",");
+        progress_col *c = &e->cols[e->ncols++];
+        c->lead = -1;
+        for (int i = 0; progress_lead[i]; i++)
+            if (strlen(progress_lead[i]) == len && strncmp(progress_lead[i], p, len) == 0) c->lead = i;
+        if (c->lead < 0) {
+            if (len == 0 || len > sizeof c->path - 9)
+                return pp_fail("%s: column %d of the header is %s", path, e->ncols,
+                               len ? "too long" : "empty");
+            snprintf(c->path, sizeof c->path, "metrics.%.*s", (int)len, p);
+        }
+        p += len;
+        if (!*p) break;
+    }
+    return 0;
+}
+
+static void evaluator_free(evaluator *e)
 {
     if (e->log) fclose(e->log);
     if (e->progress) fclose(e->progress);
     pp_env_free(e->env);
     pp_actor_free(e->actor);
+    free(e->cols);
     free(e);
 }
 
-static int ev_open_files(ev *e)
+static int open_files(evaluator *e)
 {
-    if (e->o.log_path[0] && !(e->log = open_csv(e->o.log_path, pp_eval_csv_header))) return -1;
-    if (e->o.progress_path[0] && !(e->progress = open_csv(e->o.progress_path, progress_header))) return -1;
+    if (e->o.log_path[0] && !(e->log = pp_eval_log_open(e->o.log_path))) return -1;
+    if (e->o.progress_path[0]) {
+        char *header = progress_header(), *first = NULL;
+        e->progress = csv_open(e->o.progress_path, header, &first);
+        int rc = e->progress ? progress_columns(e, first ? first : header) : -1;
+        free(header);
+        free(first);
+        if (rc != 0) return -1;
+    }
     snprintf(e->tmp_status, sizeof e->tmp_status, "%s.tmp", e->o.status_path);
     return 0;
 }
 
-static int ev_create(int argc, char **argv, pp_stage **out)
+static void eval_destroy(pp_stage *s)
+{
+    evaluator_free(s->self);
+    free(s);
+}
+
+static int eval_create(int argc, char **argv, pp_stage **out)
 {
     *out = NULL;
-    ev *e = pp_xcalloc(1, sizeof *e);
-    if (parse_eval(&e->o, argc, argv) != 0) {
-        ev_free(e);
-        return -1;
-    }
-    if (e->o.policy_path[0]) {
-        ev_free(e);
-        return pp_fail("--policy is for standalone evaluation; in the ring the frame's policy is used");
-    }
-    if (pp_env_create(e->o.env_name, e->o.env_options[0] ? e->o.env_options : NULL, &e->env) != 0) {
-        pp_fail_prefix("--env %s: ", e->o.env_name);
-        ev_free(e);
-        return -1;
-    }
-    if (ev_open_files(e) != 0) {
-        ev_free(e);
+    evaluator *e = pp_xcalloc(1, sizeof *e);
+    pp_stage *s = pp_stage_new(&pp_stage_eval, e);
+    int rc = pp_eval_parse(&e->o, argc, argv, 0, &e->given);
+    if (rc == 0 && pp_env_create(e->o.env_name, e->o.env_options[0] ? e->o.env_options : NULL, &e->env) != 0)
+        rc = pp_fail_prefix("--env %s: ", e->o.env_name);
+    if (rc == 0) rc = open_files(e);
+    if (rc != 0) {
+        eval_destroy(s);
         return -1;
     }
     e->t0 = pp_now();
     e->last_eval = 0;
     e->last_log = 0;
     e->last_status = -1e9;
-    pp_stage *s = pp_xcalloc(1, sizeof *s);
-    s->ops = &pp_stage_eval;
-    s->self = e;
     *out = s;
     return 0;
-}
-
-static void ev_destroy(pp_stage *s)
-{
-    ev_free(s->self);
-    free(s);
 }
 
 static double recent_mean(const double *x, int n)
@@ -335,7 +423,7 @@ static double recent_mean(const double *x, int n)
     return n ? m / n : NAN;
 }
 
-static void write_status(ev *e, long long step)
+static void write_status(evaluator *e, long long step)
 {
     if (!e->o.status_path[0]) return;
     char line[256];
@@ -350,29 +438,39 @@ static void write_status(ev *e, long long step)
     if (w == n) rename(e->tmp_status, e->o.status_path);
 }
 
-static void write_progress(ev *e, pp_frame *f, long long step)
+static int write_progress(evaluator *e, pp_frame *f, long long step)
 {
     FILE *fp = e->progress;
-    fprintf(fp, "%lld,%.3f,%lld,", step, e->wall_offset + pp_now() - e->t0, e->episodes);
-    if (e->nrecent) fprintf(fp, "%.6g,%.6g", recent_mean(e->recent_ret, e->nrecent), recent_mean(e->recent_len, e->nrecent));
-    else fputc(',', fp);
-    fputc(',', fp);
-    if (e->have_eval) fprintf(fp, "%.6g", e->last_eval_return);
-    for (int i = 0; progress_metrics[i]; i++) {
-        char path[64];
+    for (int i = 0; i < e->ncols; i++) {
+        const progress_col *c = &e->cols[i];
+        if (i) fputc(',', fp);
         double v;
-        snprintf(path, sizeof path, "metrics.%s", progress_metrics[i]);
-        fputc(',', fp);
-        pp_node *n = pp_frame_get(f, path);
-        if (n && pp_node_as_f64(n, &v) == 0) fprintf(fp, "%.6g", v);
+        switch (c->lead) {
+        case COL_STEP: fprintf(fp, "%lld", step); break;
+        case COL_WALL: fprintf(fp, "%.3f", e->wall_offset + pp_now() - e->t0); break;
+        case COL_EPISODES: fprintf(fp, "%lld", e->episodes); break;
+        case COL_RETURN:
+            if (e->nrecent) fprintf(fp, "%.6g", recent_mean(e->recent_ret, e->nrecent));
+            break;
+        case COL_LENGTH:
+            if (e->nrecent) fprintf(fp, "%.6g", recent_mean(e->recent_len, e->nrecent));
+            break;
+        case COL_EVAL:
+            if (e->have_eval) fprintf(fp, "%.6g", e->last_eval_return);
+            break;
+        default: {
+            pp_node *n = pp_frame_get(f, c->path);
+            if (n && pp_node_as_f64(n, &v) == 0) fprintf(fp, "%.6g", v);
+        }
+        }
     }
     fputc('\n', fp);
-    fflush(fp);
+    return csv_flush(fp, e->o.progress_path);
 }
 
-static int ev_step(pp_stage *s, pp_frame *f)
+static int eval_step(pp_stage *s, pp_frame *f)
 {
-    ev *e = s->self;
+    evaluator *e = s->self;
     int64_t step = 0;
     if (pp_frame_get(f, "step") && pp_frame_get_i64(f, "step", &step) != 0) return -1;
     if (pp_frame_remove(f, "metrics.eval") != 0) return -1;
@@ -402,19 +500,16 @@ static int ev_step(pp_stage *s, pp_frame *f)
         rc |= pp_frame_set_f64(f, "metrics.eval.return_max", r.return_max);
         rc |= pp_frame_set_f64(f, "metrics.eval.length_mean", r.length_mean);
         if (r.have_score) rc |= pp_frame_set_f64(f, "metrics.eval.score", r.score);
-        if (r.have_goals) rc |= pp_frame_set_f64(f, "metrics.eval.goals_reached", r.goals_reached);
+        if (r.goals > 0) rc |= pp_frame_set_f64(f, "metrics.eval.goals_reached", r.goals_reached);
         if (rc) return -1;
-        if (e->log) {
-            pp_eval_csv_row(e->log, step, &r);
-            fflush(e->log);
-        }
+        if (e->log && pp_eval_csv_row(e->log, e->o.log_path, step, &r) != 0) return -1;
         e->last_eval = step;
         e->last_eval_return = r.return_mean;
         e->have_eval = 1;
         evaluated = 1;
     }
     if (e->progress && step / e->o.log_every > e->last_log / e->o.log_every) {
-        write_progress(e, f, step);
+        if (write_progress(e, f, step) != 0) return -1;
         e->last_log = step;
     }
     double now = pp_now();
@@ -425,11 +520,10 @@ static int ev_step(pp_stage *s, pp_frame *f)
     return 0;
 }
 
-static int ev_save(pp_stage *s, pp_frame *ck)
+static int eval_save(pp_stage *s, pp_frame *ck)
 {
-    ev *e = s->self;
-    int rc = 0;
-    rc |= pp_frame_set_str(ck, "config.env", e->o.env_name);
+    evaluator *e = s->self;
+    int rc = pp_config_save(pp_eval_options, &e->o, ck);
     rc |= pp_frame_set_i64(ck, "last_eval", e->last_eval);
     rc |= pp_frame_set_i64(ck, "last_log", e->last_log);
     rc |= pp_frame_set_i64(ck, "episodes", e->episodes);
@@ -438,23 +532,26 @@ static int ev_save(pp_stage *s, pp_frame *ck)
     return rc ? -1 : 0;
 }
 
-static int ev_load(pp_stage *s, pp_frame *ck)
+static int eval_load(pp_stage *s, pp_frame *ck)
 {
-    ev *e = s->self;
+    evaluator *e = s->self;
+    /* the env is built: the task must be the checkpoint's */
+    if (pp_config_load(pp_eval_options, &e->o, sizeof e->o, ck, e->given, 1) != 0) return -1;
     long long a, b, c;
+    double wall, ret = 0;
+    int have = pp_frame_get(ck, "last_eval_return") != NULL;
     if (pp_ckpt_get_int(ck, "last_eval", 0, INT64_MAX, &a) != 0 ||
         pp_ckpt_get_int(ck, "last_log", 0, INT64_MAX, &b) != 0 ||
-        pp_ckpt_get_int(ck, "episodes", 0, INT64_MAX, &c) != 0 ||
-        pp_frame_get_f64(ck, "wall_s", &e->wall_offset) != 0)
+        pp_ckpt_get_int(ck, "episodes", 0, INT64_MAX, &c) != 0 || pp_frame_get_f64(ck, "wall_s", &wall) != 0 ||
+        (have && pp_frame_get_f64(ck, "last_eval_return", &ret) != 0))
         return -1;
     e->last_eval = a;
     e->last_log = b;
     e->episodes = c;
+    e->wall_offset = wall;
     e->t0 = pp_now();
-    if (pp_frame_get(ck, "last_eval_return")) {
-        if (pp_frame_get_f64(ck, "last_eval_return", &e->last_eval_return) != 0) return -1;
-        e->have_eval = 1;
-    }
+    e->have_eval = have;
+    e->last_eval_return = ret;
     return 0;
 }
 
@@ -470,12 +567,13 @@ const pp_stage_ops pp_stage_eval = {
     .metrics = eval_metrics,
     .summary = "Evaluation episodes of the frame's policy every --every steps (frames pass\n"
                "through); standalone with --policy CKPT.",
-    .options_help = eval_options_help,
-    .create = ev_create,
-    .step = ev_step,
-    .save = ev_save,
-    .load = ev_load,
-    .destroy = ev_destroy,
+    .options = pp_eval_options,
+    .options_help = NULL,
+    .create = eval_create,
+    .step = eval_step,
+    .save = eval_save,
+    .load = eval_load,
+    .destroy = eval_destroy,
 };
 
 /* ---- standalone ---- */
@@ -500,11 +598,12 @@ int pp_eval_main(int argc, char **argv)
                    "Evaluation episodes of a policy (the mean action unless --stochastic): mean, std,\n"
                    "min and max of return and length, and the D4RL-normalised score where the task\n"
                    "has reference returns. Standalone prints one 'name value' line per figure.\n\n"
-                   "Options:\n%s\nRing mode also takes the options of every stage: --checkpoint PATH,\n"
+                   "Options:\n");
+            pp_eval_help(stdout);
+            printf("\nRing mode also takes the options of every stage: --checkpoint PATH,\n"
                    "--save-every N, --resume PATH, --in FILE, --out FILE, --threads N, --drop F1,F2,\n"
                    "--max-frame BYTES, --progress.\n"
-                   "  -h, --help  this text;  --version  the version\n",
-                   eval_options_help);
+                   "  -h, --help  this text;  --version  the version\n");
             return PP_EXIT_OK;
         }
         if (strcmp(argv[i], "--version") == 0) {
@@ -522,8 +621,8 @@ int pp_eval_main(int argc, char **argv)
         return pp_stage_main("eval", argc, argv);
     }
     signal(SIGPIPE, SIG_IGN);
-    eval_opts o;
-    if (parse_eval(&o, argc, argv) != 0) {
+    pp_eval_config o;
+    if (pp_eval_parse(&o, argc, argv, 1, NULL) != 0) {
         fprintf(stderr, "%s: %s\nTry 'parpi-eval --help'.\n", pp_progname(), pp_error());
         return PP_EXIT_USAGE;
     }
@@ -558,11 +657,11 @@ int pp_eval_main(int argc, char **argv)
         if (fflush(stdout) != 0) rc = pp_fail("writing stdout: %s", strerror(errno));
     }
     if (rc == 0 && o.log_path[0]) {
-        FILE *fp = open_csv(o.log_path, pp_eval_csv_header);
+        FILE *fp = pp_eval_log_open(o.log_path);
         if (!fp) rc = -1;
         else {
-            pp_eval_csv_row(fp, step, &r);
-            if (fclose(fp) != 0) rc = pp_fail("writing %s: %s", o.log_path, strerror(errno));
+            rc = pp_eval_csv_row(fp, o.log_path, step, &r);
+            if (fclose(fp) != 0 && rc == 0) rc = pp_fail("writing %s: %s", o.log_path, strerror(errno));
         }
     }
     pp_actor_free(actor);

@@ -170,3 +170,69 @@ nframes() { parpi-cat "$1" | grep -c '^# frame'; }
     assert_failure 2
     assert_output --partial "standalone"
 }
+
+# tests/cli/data/collect-v0.1.ckpt and collect-v0.1-replay.mp were written by
+# parpi 0.1.0 (before the option table):
+#   parpi-collect --env MultiGoal --steps 40 --seed 1 --chunk 1 --out in40.mp
+#   parpi-collect --checkpoint collect-v0.1.ckpt --in in40.mp --out /dev/null -- --env MultiGoal \
+#       --env-options init_sigma=0.5 --seed 21 --learning-starts 1000 --batch-size 4 \
+#       --replay collect-v0.1-replay.mp
+# and collect-v0.1-resumed.mp is what 0.1.0 wrote when resuming it as below.
+DROP=metrics.collect.step_ms,observations,actions,rewards,next_observations,terminals,timeouts,episode,env
+
+@test "collect: a checkpoint of 0.1.0 resumes to the same frames; another task is refused" {
+    cp "$BATS_TEST_DIRNAME/data/collect-v0.1-replay.mp" "$T/r.mp"
+    parpi-collect --env MultiGoal --steps 10 --seed 2 --chunk 1 --out "$T/in.mp" 2>/dev/null
+    parpi-collect --resume "$BATS_TEST_DIRNAME/data/collect-v0.1.ckpt" --checkpoint "$T/c.ckpt" \
+        --in "$T/in.mp" --out "$T/out.mp" --drop "$DROP" -- --env MultiGoal \
+        --env-options init_sigma=0.5 --learning-starts 45 --batch-size 4 --replay "$T/r.mp"
+    cmp "$T/out.mp" "$BATS_TEST_DIRNAME/data/collect-v0.1-resumed.mp"
+    run parpi-cat "$T/c.ckpt"
+    assert_line --regexp '^step +int +50$'
+    assert_line --regexp '^config\.env_options +str +"init_sigma=0\.5"$'
+    # --seed not given again: the checkpoint's
+    assert_line --regexp '^config\.seed +int +21$'
+    cp "$BATS_TEST_DIRNAME/data/collect-v0.1-replay.mp" "$T/r.mp"
+    run parpi-collect --resume "$BATS_TEST_DIRNAME/data/collect-v0.1.ckpt" --in "$T/in.mp" \
+        --out "$T/x.mp" -- --env Pendulum-v1
+    assert_failure 1
+    assert_output --partial "the checkpoint has --env MultiGoal, but this stage has --env Pendulum-v1"
+    run parpi-collect --resume "$BATS_TEST_DIRNAME/data/collect-v0.1.ckpt" --in "$T/in.mp" \
+        --out "$T/x.mp" -- --env MultiGoal --replay "$T/r.mp"
+    assert_failure 1
+    assert_output --partial "the checkpoint has --env-options init_sigma=0.5, but this stage has --env-options  (its default)"
+}
+
+@test "collect: bad option values share one wording; a seed is a whole number" {
+    run parpi-collect --env Pendulum-v1 --steps 0 --out "$T/x"
+    assert_failure 2
+    assert_output --partial "--steps: '0', expected a whole number 1..1000000000000000"
+    run parpi-collect --env Pendulum-v1 --steps 10 --seed 1e3 --out "$T/x"
+    assert_failure 2
+    assert_output --partial "--seed: '1e3', expected a whole number 0..9223372036854775807"
+    run parpi-collect --env Pendulum-v1 --steps 10 --chunk 0 --out "$T/x"
+    assert_failure 2
+    assert_output --partial "--chunk: '0', expected an integer 1..16777216"
+    # counts may be written 1e3
+    run parpi-collect --env Pendulum-v1 --steps 2e2 --out "$T/x"
+    assert_success
+    assert_output --partial "200 steps"
+}
+
+@test "collect: a write error in --log stops the collector and names the file" {
+    run parpi-collect --env MultiGoal --steps 10 --log /dev/full --out "$T/x"
+    assert_failure 1
+    assert_output --partial "writing --log /dev/full: No space left on device"
+    # rows that no longer fit (a file size limit: EFBIG, like a full disk); the
+    # ring's frames go to a pipe, which the limit does not touch
+    parpi-collect --env MultiGoal --steps 80 --chunk 1 --out "$T/in.mp" 2>/dev/null
+    run bash -c "trap '' XFSZ; ulimit -f 1; set -o pipefail
+        parpi-collect --env MultiGoal --env-steps-per-frame 30 --log '$T/ep.csv' <'$T/in.mp' | wc -c"
+    assert_failure 1
+    assert_output --partial "writing --log $T/ep.csv: File too large"
+    # the next run ends the torn row before appending its own
+    parpi-collect --env MultiGoal --steps 100 --log "$T/ep.csv" --out /dev/null 2>/dev/null
+    run awk -F, 'NR > 1 && NF != 4' "$T/ep.csv"
+    [ "${#lines[@]}" -eq 1 ] # the torn row, ended: the rows after it are whole
+    [ "$(tail -n 1 "$T/ep.csv" | awk -F, '{print NF}')" -eq 4 ]
+}

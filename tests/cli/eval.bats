@@ -118,3 +118,98 @@ field() { awk -v k="$1" '$1 == k {print $2}'; }
     score=$(echo "$output" | field score)
     awk -v m="$mean" -v s="$score" 'BEGIN {e = 100 * (m + 20.272305) / (3234.3 + 20.272305); d = e - s; exit !(d < 1e-3 && d > -1e-3)}'
 }
+
+# tests/cli/data/eval-v0.1.ckpt was written by parpi 0.1.0 (before the option
+# table), the last stage of a MultiGoal ring of 60 frames:
+#   ... | parpi-eval --checkpoint eval-v0.1.ckpt -- --env MultiGoal --seed 5 --every 25 \
+#       --episodes 3 --progress-log /dev/null --log-every 20
+# It holds last_eval 50, last_log 60, episodes 2, last_eval_return -2286.5431963789606.
+@test "eval: a checkpoint of 0.1.0 resumes (episodes, last evaluation, progress cadence); another task is refused" {
+    parpi-collect --env MultiGoal --steps 80 --chunk 1 --out "$T/in.mp" 2>/dev/null
+    parpi-collect --env MultiGoal --seed 3 --learning-starts 1000 --in "$T/in.mp" --out "$T/ring.mp"
+    parpi-eval --resume "$BATS_TEST_DIRNAME/data/eval-v0.1.ckpt" --checkpoint "$T/e.ckpt" \
+        --in "$T/ring.mp" --out /dev/null -- --env MultiGoal --every 0 \
+        --progress-log "$T/p.csv" --log-every 10 --status "$T/status"
+    # rows only past the checkpoint's last_log (60); 2 episodes before, 2 in these 80 steps
+    run cut -d, -f1,3,6 "$T/p.csv"
+    assert_output "$(printf 'step,episodes,eval_return\n70,4,-2286.54\n80,4,-2286.54')"
+    run cat "$T/status"
+    assert_output --regexp '^step [0-9]+ episodes [24] .*eval -2286\.54$'
+    run parpi-cat "$T/e.ckpt"
+    assert_line --regexp '^config\.env +str +"MultiGoal"$'
+    assert_line --regexp '^episodes +int +4$'
+    assert_line --regexp '^last_eval_return +float +-2286\.54319637896'
+    run parpi-eval --resume "$BATS_TEST_DIRNAME/data/eval-v0.1.ckpt" --in "$T/ring.mp" \
+        --out /dev/null -- --env Pendulum-v1
+    assert_failure 1
+    assert_output --partial "the checkpoint has --env MultiGoal, but this stage has --env Pendulum-v1"
+}
+
+@test "eval: bad option values share one wording" {
+    run parpi-eval --env Pendulum-v1 --policy "$T/p.ckpt" --episodes 0
+    assert_failure 2
+    assert_output --partial "--episodes: '0', expected an integer 1..100000"
+    run parpi-eval --env Pendulum-v1 --policy "$T/p.ckpt" --seed 2.5
+    assert_failure 2
+    assert_output --partial "--seed: '2.5', expected a whole number 0..9223372036854775807"
+    run parpi-eval --env Pendulum-v1 --every 2.5 --in "$T/prime.mp" --out "$T/x.mp"
+    assert_failure 2
+    assert_output --partial "--every: '2.5', expected a whole number 0..1000000000000000"
+    run parpi-eval --env Pendulum-v1 --policy "$T/p.ckpt" --stochastic --deterministic
+    assert_failure 2
+    assert_output --partial "give --stochastic or --deterministic, not both"
+    run parpi-eval --env Pendulum-v1 --policy "$T/p.ckpt" --episodes 1 --deterministic
+    assert_success
+}
+
+@test "eval: progress.csv has a column for every other stage's metrics, from the stage contract" {
+    parpi-eval --env Pendulum-v1 --every 0 --progress-log "$T/p.csv" --in "$T/prime.mp" --out /dev/null
+    header=$(head -n 1 "$T/p.csv")
+    [[ $header == step,wall_s,episodes,return_recent,length_recent,eval_return,collect.step_ms,critic.* ]]
+    cols=$(echo "$header" | tr , '\n')
+    for c in critic.q_loss critic.q1_mean critic.step_ms langevin.qK_mean langevin.step_ms \
+             discrim.gap discrim.step_ms policy.alpha policy.entropy policy.step_ms; do
+        echo "$cols" | grep -qx "$c" || { echo "no column $c in $header"; false; }
+    done
+    # collect's episode figures are the leading columns; eval's own are in eval.csv
+    ! echo "$cols" | grep -q '^collect\.episode\|^eval\.'
+}
+
+@test "eval: an existing progress log keeps its columns; a file that is not one is refused" {
+    printf 'step,wall_s,episodes,return_recent,length_recent,eval_return,collect.step_ms,x.y\n' >"$T/p.csv"
+    parpi-collect --env Pendulum-v1 --steps 3 --chunk 1 --out "$T/in.mp" 2>/dev/null
+    parpi-collect --env Pendulum-v1 --in "$T/in.mp" --out "$T/ring.mp"
+    parpi-eval --env Pendulum-v1 --every 0 --progress-log "$T/p.csv" --log-every 1 --in "$T/ring.mp" --out /dev/null
+    [ "$(wc -l <"$T/p.csv")" -eq 4 ]
+    run awk -F, 'NF != 8 || (NR > 1 && ($7 == "" || $8 != ""))' "$T/p.csv"
+    assert_output ""
+    printf 'a,b\n1,2\n' >"$T/other.csv"
+    run parpi-eval --env Pendulum-v1 --every 0 --progress-log "$T/other.csv" --in "$T/ring.mp" --out /dev/null
+    assert_failure
+    assert_output --partial "$T/other.csv is not a progress log"
+}
+
+@test "eval: a write error in a CSV fails the stage and names the file" {
+    run parpi-eval --env Pendulum-v1 --policy "$T/p.ckpt" --episodes 1 --log /dev/full
+    assert_failure 1
+    assert_output --partial "writing /dev/full: No space left on device"
+    run parpi-eval --env Pendulum-v1 --every 0 --progress-log /dev/full --in "$T/prime.mp" --out /dev/null
+    assert_failure
+    assert_output --partial "writing /dev/full: No space left on device"
+    # a row that no longer fits (a file size limit: EFBIG, like a full disk)
+    parpi-collect --env Pendulum-v1 --steps 40 --chunk 1 --out "$T/in.mp" 2>/dev/null
+    run bash -c "trap '' XFSZ; ulimit -f 1; set -o pipefail
+        parpi-eval --env Pendulum-v1 --every 0 --progress-log '$T/p.csv' --log-every 1 <'$T/in.mp' | wc -c"
+    assert_failure 1
+    assert_output --regexp "frame [0-9]+ \(byte [0-9]+\): writing $T/p.csv: File too large"
+}
+
+@test "eval: MultiGoal reports goals through the env's hook" {
+    parpi-policy --prime --obs-dim 2 --act-dim 2 --seed 2 --checkpoint "$T/mg.ckpt" </dev/null >/dev/null
+    run parpi-eval --env MultiGoal --policy "$T/mg.ckpt" --episodes 20 --stochastic --log "$T/mg.csv"
+    assert_success
+    assert_line --regexp '^goals_reached [0-4]$'
+    assert_line --regexp '^goal_counts [0-9]+ [0-9]+ [0-9]+ [0-9]+$'
+    run parpi-eval --env Pendulum-v1 --policy "$T/p.ckpt" --episodes 1
+    refute_line --regexp '^goal'
+}

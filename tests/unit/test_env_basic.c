@@ -222,6 +222,8 @@ static void test_multigoal_info(void)
               in->act_high[1] == 1,
           "multigoal action bounds [-1, 1]^2");
     CHECK(pp_env_multigoal_goal_reached(e) == -1, "no goal before the first episode");
+    CHECK(in->goals == 4 && pp_env_goal_reached(e) == -1,
+          "multigoal has 4 goals (info.goals %d), none reached yet", in->goals);
     double g[2];
     pp_env_multigoal_goal(2, g);
     CHECK(g[0] == 0 && g[1] == 5, "goal 2 is (0, 5)");
@@ -291,6 +293,8 @@ static void test_multigoal_hand(void)
         CHECK(term && pp_env_multigoal_goal_reached(e) == g && r == -20,
               "walking (%g, %g) reaches goal %d with reward -20 (got goal %d, r %g)",
               dir[g][0], dir[g][1], g, pp_env_multigoal_goal_reached(e), r);
+        CHECK(pp_env_goal_reached(e) == g, "pp_env_goal_reached says goal %d too (%d)", g,
+              pp_env_goal_reached(e));
     }
     pp_env_free(e);
 
@@ -452,6 +456,8 @@ static void test_wrapper(void)
     pp_env *p;
     pp_env_create("Pendulum-v1", NULL, &p);
     CHECK(pp_env_multigoal_goal_reached(p) == -1, "goal_reached on another env is -1");
+    CHECK(pp_env_get_info(p)->goals == 0 && pp_env_goal_reached(p) == -1,
+          "a task without goals: info.goals 0, pp_env_goal_reached -1");
     pp_env_free(p);
 }
 
