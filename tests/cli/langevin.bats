@@ -40,10 +40,10 @@ need_python_msgpack() {
 @test "langevin: bad values exit 2" {
     run parpi-langevin --eps -1 </dev/null
     assert_equal "$status" 2
-    assert_output --partial "--eps takes a positive number"
+    assert_output --partial "--eps: '-1', expected a number in [1.17549e-38, 3.40282e+38]"
     run parpi-langevin --steps many </dev/null
     assert_equal "$status" 2
-    assert_output --partial "--steps takes an integer"
+    assert_output --partial "--steps: 'many', expected an integer 0..1000000"
     run parpi-langevin --steps </dev/null
     assert_equal "$status" 2
 }
