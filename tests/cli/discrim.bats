@@ -20,8 +20,8 @@ need_python_msgpack() {
 @test "discrim: --help lists the stage's options" {
     run parpi-discrim --help
     assert_success
-    assert_output --partial "--divergence NAME"
-    assert_output --partial "--lipschitz KIND"
+    assert_output --partial "--divergence jsd|wd|hinge|rkl"
+    assert_output --partial "--lipschitz none|sn|gp"
     assert_output --partial "--gp-weight W"
 }
 
@@ -34,14 +34,13 @@ need_python_msgpack() {
 @test "discrim: a bad --divergence exits 2 and lists the valid ones" {
     run parpi-discrim --divergence kl </dev/null
     assert_equal "$status" 2
-    assert_output --partial "unknown divergence 'kl'"
-    assert_output --partial "jsd, wd, hinge, rkl"
+    assert_output --partial "--divergence: 'kl', expected one of jsd, wd, hinge, rkl"
 }
 
 @test "discrim: a bad --lipschitz exits 2 and lists the valid ones" {
     run parpi-discrim --lipschitz clip </dev/null
     assert_equal "$status" 2
-    assert_output --partial "none, sn, gp"
+    assert_output --partial "--lipschitz: 'clip', expected one of none, sn, gp"
 }
 
 @test "discrim: wd without a Lipschitz control is refused" {
@@ -53,8 +52,10 @@ need_python_msgpack() {
 @test "discrim: bad numbers exit 2" {
     run parpi-discrim --lr 0 </dev/null
     assert_equal "$status" 2
+    assert_output --partial "--lr: '0', expected a number in [1.17549e-38, 3.40282e+38]"
     run parpi-discrim --layers 99 </dev/null
     assert_equal "$status" 2
+    assert_output --partial "--layers: '99', expected an integer 1..7"
     run parpi-discrim --obs-dim 3 </dev/null
     assert_equal "$status" 2
     assert_output --partial "go together"
@@ -131,5 +132,5 @@ PY
     # the architecture comes from the checkpoint; a contradicting option is an error
     run parpi-discrim --resume "$TMP/d.ckpt" --hidden 32 --in "$TMP/last2.mp" --out /dev/null
     assert_equal "$status" 1
-    assert_output --partial "config.hidden is 16"
+    assert_output --partial "the checkpoint has --hidden 16, but this stage has --hidden 32"
 }
