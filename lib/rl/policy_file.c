@@ -33,12 +33,18 @@ static int policy_map_from_checkpoint(pp_frame *f, const char *path)
     return rc ? pp_fail_prefix("%s: ", path) : 0;
 }
 
+int pp_policy_file_read(const char *path, pp_frame *f, uint8_t **buf)
+{
+    int rc = pp_frame_load_file(f, path, buf);
+    if (rc == 0 && !pp_frame_get(f, "policy")) rc = policy_map_from_checkpoint(f, path);
+    return rc;
+}
+
 int pp_actor_from_file(const char *path, int max_batch, pp_actor **actor)
 {
     pp_frame *f = pp_frame_new();
     uint8_t *buf = NULL;
-    int rc = pp_frame_load_file(f, path, &buf);
-    if (rc == 0 && !pp_frame_get(f, "policy")) rc = policy_map_from_checkpoint(f, path);
+    int rc = pp_policy_file_read(path, f, &buf);
     if (rc == 0 && pp_actor_from_frame(f, "policy", max_batch, actor) != 0) rc = pp_fail_prefix("%s: ", path);
     pp_frame_free(f);
     free(buf);

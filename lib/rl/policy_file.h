@@ -5,7 +5,16 @@
 #ifndef PP_POLICY_FILE_H
 #define PP_POLICY_FILE_H
 
+#include <stdint.h>
+
+#include "frame/frame.h"
 #include "rl/actor.h"
+
+/* Read the frame in path into f and make sure it has a `policy` map (a
+ * parpi-policy checkpoint without one gets it from its config and params:
+ * arch "implicit" for --update svgd, else "gaussian-tanh"). *buf holds the
+ * file's bytes: free it after f. Errors name the file. */
+int pp_policy_file_read(const char *path, pp_frame *f, uint8_t **buf);
 
 /* Create *actor (max_batch rows) from the policy in path. Errors name the
  * file: "run/ckpt/policy.ckpt: no 'policy' map and not a parpi-policy checkpoint". */

@@ -7,32 +7,74 @@
  * langevin ran with --prior). A frame with neither batch nor particles (a
  * warm-up frame) passes untouched; a batch without particles is an error.
  */
-#include <errno.h>
-#include <getopt.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "base/opt.h"
+#include "frame/frame.h"
+#include "nn/netmap.h"
 #include "rl/discrim.h"
 #include "stage/ckpt_state.h"
-#include "base/err.h"
-#include "frame/frame.h"
 #include "stage/stage.h"
+#include "stage/stage_config.h"
 
 
 extern const pp_stage_ops pp_stage_discrim;
 
-enum { EXPLICIT_DIV = 1, EXPLICIT_LIP = 2, EXPLICIT_HIDDEN = 4, EXPLICIT_LAYERS = 8,
-       EXPLICIT_OBS = 16, EXPLICIT_ACT = 32 };
+/* The options (one row each in discrim_options). */
+typedef struct {
+    int div;                  /* pp_divergence: the index in divergences[] */
+    int lip;                  /* pp_lipschitz: the index in lipschitzes[] */
+    int hidden, layers;
+    double lr, gp_weight;     /* kept at float precision: the network's are floats */
+    int updates;
+    unsigned long long seed;
+    int max_batch;
+    int obs_dim, act_dim;     /* 0: from the first frame */
+} discrim_config;
+
+/* In the order of pp_divergence and pp_lipschitz. */
+static const char *const divergences[] = {"jsd", "wd", "hinge", "rkl", NULL};
+static const char *const lipschitzes[] = {"none", "sn", "gp", NULL};
+
+/* The order of the rows is the order of config.* in the checkpoint. The
+ * architecture (divergence, Lipschitz control, sizes) is SHAPE: on --resume
+ * it comes from the checkpoint, and an option given that contradicts it is an
+ * error. obs_dim/act_dim are in the checkpoint only once the network is built
+ * (NEWKEY: a checkpoint without them keeps the options'). The others are
+ * tunables: the checkpoint's value unless given again. */
+enum { ROW_LIPSCHITZ = 1 };
+static const pp_opt discrim_options[] = {
+    PP_OPT_CHOICE("divergence", discrim_config, div, divergences, "wd",
+                  "the divergence f estimates between particles and policy", PP_OPT_SHAPE),
+    PP_OPT_CHOICE("lipschitz", discrim_config, lip, lipschitzes, "sn",
+                  "Lipschitz control of f; jsd and rkl default to none", PP_OPT_SHAPE),
+    PP_OPT_INT("hidden", discrim_config, hidden, 1, 65536, "256", "width of the hidden layers",
+               PP_OPT_SHAPE),
+    PP_OPT_INT("layers", discrim_config, layers, 1, PP_MLP_MAX_LAYERS - 1, "2",
+               "number of hidden layers", PP_OPT_SHAPE),
+    PP_OPT_ROW("lr", PP_OPT_T_DOUBLE, discrim_config, lr, FLT_MIN, FLT_MAX, "3e-4", NULL, "RATE",
+               "Adam learning rate, positive", NULL, 0),
+    PP_OPT_ROW("gp-weight", PP_OPT_T_DOUBLE, discrim_config, gp_weight, 0, FLT_MAX, "10", NULL, "W",
+               "gradient-penalty weight", NULL, 0),
+    PP_OPT_INT("updates", discrim_config, updates, 1, 1000000, "1", "Adam updates per frame", 0),
+    PP_OPT_SEED("seed", discrim_config, seed,
+                "seed of the initial weights and interpolates, stream 3", 0),
+    PP_OPT_INT("max-batch", discrim_config, max_batch, 1, 1 << 20, "256", "largest batch accepted",
+               0),
+    PP_OPT_INT("obs-dim", discrim_config, obs_dim, 0, 1 << 20, "0",
+               "observation size to build f at start-up (0: at the first frame)",
+               PP_OPT_SHAPE | PP_OPT_NEWKEY),
+    PP_OPT_INT("act-dim", discrim_config, act_dim, 0, 1 << 20, "0",
+               "action size to build f at start-up (with --obs-dim)", PP_OPT_SHAPE | PP_OPT_NEWKEY),
+    PP_OPT_END};
 
 typedef struct {
-    /* config */
-    pp_divergence div;
-    pp_lipschitz lip;
-    int hidden, layers, max_batch, updates_per_frame, obs_dim, act_dim;
-    float lr, gp_weight;
-    uint64_t seed;
-    unsigned explicit_flags;
+    discrim_config cfg;
+    uint64_t given; /* the rows given on the command line (pp_opt_parse) */
     /* state */
     pp_rng rng;
     long long frames;
@@ -43,56 +85,21 @@ typedef struct {
     float *keep_params, *keep_m, *keep_v, *keep_sn;
 } discrim;
 
-static const char options_help[] =
-    "  --divergence NAME   jsd, wd, hinge or rkl (default wd)\n"
-    "  --lipschitz KIND    none, sn (spectral norm) or gp (gradient penalty); default sn for\n"
-    "                      wd and hinge, none for jsd and rkl (wd refuses none)\n"
-    "  --gp-weight W       gradient-penalty weight (default 10)\n"
-    "  --hidden N          width of the hidden layers (default 256)\n"
-    "  --layers N          number of hidden layers (default 2)\n"
-    "  --lr RATE           Adam learning rate (default 3e-4)\n"
-    "  --updates N         Adam updates per frame (default 1)\n"
-    "  --seed N            seed of the initial weights and interpolates (default 0; stream 3)\n"
-    "  --max-batch N       largest batch accepted (default 256)\n"
-    "  --obs-dim N         build the network at start-up for this observation size\n"
-    "  --act-dim N         ... and this action size (default: from the first frame)\n";
+static void discrim_destroy(pp_stage *st);
 
-static int parse_long(const char *opt, const char *v, long lo, long hi, long *out)
+/* The network and buffers for cfg's sizes and obs_dim x act_dim inputs. */
+static int discrim_build(discrim *D)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi)
-        return pp_fail("--%s takes an integer from %ld to %ld, got '%s'", opt, lo, hi, v);
-    *out = x;
-    return 0;
-}
-
-static int parse_nonneg_double(const char *opt, const char *v, int allow_zero, double *out)
-{
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(x) || x < 0 || (!allow_zero && x == 0))
-        return pp_fail("--%s takes a %s number, got '%s'", opt, allow_zero ? "non-negative" : "positive", v);
-    *out = x;
-    return 0;
-}
-
-static void dc_destroy(pp_stage *st);
-
-static int build(discrim *D, int obs_dim, int act_dim)
-{
+    const discrim_config *c = &D->cfg;
     pp_rng init = pp_rng_split(&D->rng, PP_STREAM_INIT); /* does not advance D->rng */
-    if (pp_discrim_init(&D->d, D->div, D->lip, obs_dim + act_dim, D->hidden, D->layers,
-                        D->max_batch, D->lr, D->gp_weight, &init) != 0)
+    if (pp_discrim_init(&D->d, (pp_divergence)c->div, (pp_lipschitz)c->lip,
+                        c->obs_dim + c->act_dim, c->hidden, c->layers, c->max_batch,
+                        (float)c->lr, (float)c->gp_weight, &init) != 0)
         return -1;
-    D->obs_dim = obs_dim;
-    D->act_dim = act_dim;
-    size_t nb = (size_t)D->max_batch, n = D->d.net.nparams;
-    D->obs = pp_xalloc_f32(nb * obs_dim);
-    D->uk = pp_xalloc_f32(nb * act_dim);
-    D->upi = pp_xalloc_f32(nb * act_dim);
+    size_t nb = (size_t)c->max_batch, n = D->d.net.nparams;
+    D->obs = pp_xalloc_f32(nb * c->obs_dim);
+    D->uk = pp_xalloc_f32(nb * c->act_dim);
+    D->upi = pp_xalloc_f32(nb * c->act_dim);
     D->keep_params = pp_xalloc_f32(n);
     D->keep_m = pp_xalloc_f32(n);
     D->keep_v = pp_xalloc_f32(n);
@@ -101,102 +108,84 @@ static int build(discrim *D, int obs_dim, int act_dim)
     return 0;
 }
 
-static int dc_create(int argc, char **argv, pp_stage **out)
+static void discrim_unbuild(discrim *D)
 {
-    static const struct option longopts[] = {
-        {"divergence", required_argument, 0, 'D'}, {"lipschitz", required_argument, 0, 'L'},
-        {"gp-weight", required_argument, 0, 'g'},  {"hidden", required_argument, 0, 'h'},
-        {"layers", required_argument, 0, 'l'},     {"lr", required_argument, 0, 'r'},
-        {"updates", required_argument, 0, 'u'},    {"seed", required_argument, 0, 's'},
-        {"max-batch", required_argument, 0, 'b'},  {"obs-dim", required_argument, 0, 'o'},
-        {"act-dim", required_argument, 0, 'a'},    {0, 0, 0, 0}};
+    if (D->ready) pp_discrim_free(&D->d);
+    float *bufs[] = {D->obs, D->uk, D->upi, D->keep_params, D->keep_m, D->keep_v, D->keep_sn};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    D->obs = D->uk = D->upi = D->keep_params = D->keep_m = D->keep_v = D->keep_sn = NULL;
+    D->ready = 0;
+}
+
+/* x at float precision. Through a volatile: GCC 12.2 at -O2 vectorises
+ * "c->lr = (float)c->lr; c->gp_weight = (float)c->gp_weight;" and drops both
+ * stores (the SLP vectoriser; -fno-tree-slp-vectorize keeps them). */
+static double discrim_float(double x)
+{
+    volatile float f = (float)x;
+    return f;
+}
+
+/* Round the float settings as the network holds them, so that config.* says
+ * what is used (and is what the checkpoints have always held). */
+static void discrim_round(discrim_config *c)
+{
+    c->lr = discrim_float(c->lr);
+    c->gp_weight = discrim_float(c->gp_weight);
+}
+
+static int discrim_create(int argc, char **argv, pp_stage **out)
+{
     discrim *D = pp_xcalloc(1, sizeof *D);
-    D->div = PP_DIV_WD;
-    D->hidden = 256;
-    D->layers = 2;
-    D->max_batch = 256;
-    D->updates_per_frame = 1;
-    D->lr = 3e-4f;
-    D->gp_weight = 10.0f;
-    pp_stage *st = pp_xcalloc(1, sizeof *st);
-    st->ops = &pp_stage_discrim;
-    st->self = D;
-    int rc = 0, c;
-    long v = 0;
-    double x = 0;
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'D': rc = pp_divergence_parse(optarg, &D->div); D->explicit_flags |= EXPLICIT_DIV; break;
-        case 'L': rc = pp_lipschitz_parse(optarg, &D->lip); D->explicit_flags |= EXPLICIT_LIP; break;
-        case 'g': rc = parse_nonneg_double("gp-weight", optarg, 1, &x); D->gp_weight = (float)x; break;
-        case 'h': rc = parse_long("hidden", optarg, 1, 65536, &v); D->hidden = (int)v; D->explicit_flags |= EXPLICIT_HIDDEN; break;
-        case 'l': rc = parse_long("layers", optarg, 1, PP_MLP_MAX_LAYERS - 1, &v); D->layers = (int)v; D->explicit_flags |= EXPLICIT_LAYERS; break;
-        case 'r': rc = parse_nonneg_double("lr", optarg, 0, &x); D->lr = (float)x; break;
-        case 'u': rc = parse_long("updates", optarg, 1, 1000000, &v); D->updates_per_frame = (int)v; break;
-        case 's': {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-')
-                rc = pp_fail("--seed takes a non-negative integer, got '%s'", optarg);
-            D->seed = s;
-            break;
-        }
-        case 'b': rc = parse_long("max-batch", optarg, 1, 1 << 20, &v); D->max_batch = (int)v; break;
-        case 'o': rc = parse_long("obs-dim", optarg, 1, 1 << 20, &v); D->obs_dim = (int)v; D->explicit_flags |= EXPLICIT_OBS; break;
-        case 'a': rc = parse_long("act-dim", optarg, 1, 1 << 20, &v); D->act_dim = (int)v; D->explicit_flags |= EXPLICIT_ACT; break;
-        case ':': rc = pp_fail("option %s needs a value", argv[optind - 1]); break;
-        default: rc = pp_fail("unknown option '%s' for the discrim stage", argv[optind - 1]); break;
-        }
-    }
-    if (rc == 0 && optind < argc) rc = pp_fail("unexpected argument '%s'", argv[optind]);
-    if (rc == 0 && !(D->explicit_flags & EXPLICIT_LIP))
-        D->lip = (D->div == PP_DIV_WD || D->div == PP_DIV_HINGE) ? PP_LIP_SN : PP_LIP_NONE;
-    if (rc == 0 && D->div == PP_DIV_WD && D->lip == PP_LIP_NONE)
+    pp_stage *st = pp_stage_new(&pp_stage_discrim, D);
+    discrim_config *c = &D->cfg;
+    int rc = pp_opt_defaults(discrim_options, c);
+    if (rc == 0) rc = pp_opt_parse(discrim_options, c, argc, argv, &D->given);
+    discrim_round(c);
+    if (rc == 0 && !(D->given >> ROW_LIPSCHITZ & 1))
+        c->lip = (c->div == PP_DIV_WD || c->div == PP_DIV_HINGE) ? PP_LIP_SN : PP_LIP_NONE;
+    if (rc == 0 && c->div == PP_DIV_WD && c->lip == PP_LIP_NONE)
         rc = pp_fail("--divergence wd needs a Lipschitz critic: --lipschitz sn or gp, not none");
-    if (rc == 0 && !!(D->explicit_flags & EXPLICIT_OBS) != !!(D->explicit_flags & EXPLICIT_ACT))
+    if (rc == 0 && (c->obs_dim == 0) != (c->act_dim == 0))
         rc = pp_fail("--obs-dim and --act-dim go together");
     pp_rng root;
-    pp_rng_seed(&root, D->seed);
+    pp_rng_seed(&root, c->seed);
     D->rng = pp_rng_split(&root, PP_STREAM_DISCRIM);
-    if (rc == 0 && (D->explicit_flags & EXPLICIT_OBS)) rc = build(D, D->obs_dim, D->act_dim);
+    if (rc == 0 && c->obs_dim > 0) rc = discrim_build(D);
     if (rc != 0) {
-        dc_destroy(st);
+        discrim_destroy(st);
         return -1;
     }
     *out = st;
     return 0;
 }
 
-static void dc_destroy(pp_stage *st)
+static void discrim_destroy(pp_stage *st)
 {
     if (!st) return;
     discrim *D = st->self;
-    if (D->ready) pp_discrim_free(&D->d);
-    float *bufs[] = {D->obs, D->uk, D->upi, D->keep_params, D->keep_m, D->keep_v, D->keep_sn};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    discrim_unbuild(D);
     free(D);
     free(st);
 }
 
 /* ---- step ---- */
-static int emit(discrim *D, pp_frame *f, const pp_discrim_stats *s)
+static int discrim_emit(discrim *D, pp_frame *f, const pp_discrim_stats *s)
 {
+    const discrim_config *c = &D->cfg;
     pp_discrim *d = &D->d;
     int64_t np[1] = {(int64_t)d->net.nparams};
     pp_frame_remove(f, "disc");
-    if (pp_frame_set_str(f, "disc.divergence", pp_divergence_name(D->div)) != 0 ||
-        pp_frame_set_str(f, "disc.lipschitz", pp_lipschitz_name(D->lip)) != 0 ||
-        pp_frame_set_i64(f, "disc.obs_dim", D->obs_dim) != 0 ||
-        pp_frame_set_i64(f, "disc.act_dim", D->act_dim) != 0 ||
-        pp_frame_set_i64(f, "disc.hidden", D->hidden) != 0 ||
-        pp_frame_set_i64(f, "disc.layers", D->layers) != 0 ||
-        pp_frame_set_bool(f, "disc.spectral", D->lip == PP_LIP_SN) != 0 ||
+    if (pp_frame_set_str(f, "disc.divergence", pp_divergence_name((pp_divergence)c->div)) != 0 ||
+        pp_frame_set_str(f, "disc.lipschitz", pp_lipschitz_name((pp_lipschitz)c->lip)) != 0 ||
+        pp_frame_set_i64(f, "disc.obs_dim", c->obs_dim) != 0 ||
+        pp_frame_set_i64(f, "disc.act_dim", c->act_dim) != 0 ||
+        pp_frame_set_i64(f, "disc.hidden", c->hidden) != 0 ||
+        pp_frame_set_i64(f, "disc.layers", c->layers) != 0 ||
+        pp_frame_set_bool(f, "disc.spectral", c->lip == PP_LIP_SN) != 0 ||
         pp_frame_put_tensor(f, "disc.params", PP_F32, 1, np, d->params) != 0)
         return -1;
-    if (D->lip == PP_LIP_SN) {
+    if (c->lip == PP_LIP_SN) {
         int64_t ns[1] = {(int64_t)d->net.sn_state_floats};
         float *sn = pp_frame_put_tensor_uninit(f, "disc.sn", PP_F32, 1, ns);
         if (!sn) return -1;
@@ -206,20 +195,21 @@ static int emit(discrim *D, pp_frame *f, const pp_discrim_stats *s)
     pp_frame_set_f64(f, "metrics.discrim.f_p_mean", s->f_p_mean);
     pp_frame_set_f64(f, "metrics.discrim.f_pi_mean", s->f_pi_mean);
     pp_frame_set_f64(f, "metrics.discrim.gap", s->gap);
-    if (D->lip == PP_LIP_GP) pp_frame_set_f64(f, "metrics.discrim.gp", s->gp);
+    if (c->lip == PP_LIP_GP) pp_frame_set_f64(f, "metrics.discrim.gp", s->gp);
     pp_frame_set_f64(f, "metrics.discrim.updates", (double)d->updates);
     return 0;
 }
 
-static int read_rows(pp_frame *f, const char *path, int B, int cols, float *dst)
+static int discrim_read_rows(pp_frame *f, const char *path, int B, int cols, float *dst)
 {
     int64_t shape[2] = {B, cols};
     return pp_frame_read_tensor(f, path, PP_F32, 2, shape, dst, NULL);
 }
 
-static int dc_step(pp_stage *st, pp_frame *f)
+static int discrim_step(pp_stage *st, pp_frame *f)
 {
     discrim *D = st->self;
+    discrim_config *c = &D->cfg;
     if (!pp_frame_get(f, "particles")) {
         if (!pp_frame_get(f, "batch")) return 0; /* warm-up frame: pass through */
         return pp_fail("missing field particles, expected {obs, u0, uK} from parpi-langevin "
@@ -229,23 +219,29 @@ static int dc_step(pp_stage *st, pp_frame *f)
     int nd, na;
     int64_t so[PP_MAX_DIMS], sa[PP_MAX_DIMS];
     if (pp_frame_get_tensor_info(f, "particles.obs", &dt, &nd, so) != 0) return -1;
-    if (nd != 2 || so[0] < 1 || so[1] < 1 || so[0] > D->max_batch)
+    if (nd != 2 || so[0] < 1 || so[1] < 1 || so[0] > c->max_batch)
         return pp_fail("particles.obs is %s, expected [B,obs_dim] with 1 <= B <= %d (--max-batch)",
-                       pp_shape_str(nd, so, (char[64]){0}, 64), D->max_batch);
+                       pp_shape_str(nd, so, (char[64]){0}, 64), c->max_batch);
     if (pp_frame_get_tensor_info(f, "particles.uK", &dt, &na, sa) != 0) return -1;
     if (na != 2 || sa[0] != so[0] || sa[1] < 1)
         return pp_fail("particles.uK is %s, expected [%lld,act_dim]",
                        pp_shape_str(na, sa, (char[64]){0}, 64), (long long)so[0]);
     int B = (int)so[0], O = (int)so[1], A = (int)sa[1];
     if (!D->ready) {
-        if (build(D, O, A) != 0) return -1;
-    } else if (O != D->obs_dim || A != D->act_dim) {
+        c->obs_dim = O;
+        c->act_dim = A;
+        if (discrim_build(D) != 0) {
+            c->obs_dim = c->act_dim = 0;
+            return -1;
+        }
+    } else if (O != c->obs_dim || A != c->act_dim) {
         return pp_fail("particles are for obs %d, act %d, expected obs %d, act %d (as the "
-                       "discriminator was built)", O, A, D->obs_dim, D->act_dim);
+                       "discriminator was built)", O, A, c->obs_dim, c->act_dim);
     }
     const char *pi_path = pp_frame_get(f, "particles.upi") ? "particles.upi" : "particles.u0";
-    if (read_rows(f, "particles.obs", B, O, D->obs) != 0 ||
-        read_rows(f, "particles.uK", B, A, D->uk) != 0 || read_rows(f, pi_path, B, A, D->upi) != 0)
+    if (discrim_read_rows(f, "particles.obs", B, O, D->obs) != 0 ||
+        discrim_read_rows(f, "particles.uK", B, A, D->uk) != 0 ||
+        discrim_read_rows(f, pi_path, B, A, D->upi) != 0)
         return -1;
 
     /* a NaN would be masked by the ReLUs in f but poison the gradients: name it */
@@ -269,7 +265,7 @@ static int dc_step(pp_stage *st, pp_frame *f)
             xq[O + j] = tanhf(D->upi[(size_t)b * A + j]);
         }
     }
-    int multi = D->updates_per_frame > 1;
+    int multi = c->updates > 1;
     pp_rng rng_keep = D->rng;
     long long t_keep = d->adam.t, upd_keep = d->updates;
     size_t n = d->net.nparams;
@@ -277,10 +273,10 @@ static int dc_step(pp_stage *st, pp_frame *f)
         memcpy(D->keep_params, d->params, n * sizeof(float));
         memcpy(D->keep_m, d->adam.m, n * sizeof(float));
         memcpy(D->keep_v, d->adam.v, n * sizeof(float));
-        if (D->lip == PP_LIP_SN) pp_mlp_sn_get(&d->net, D->keep_sn);
+        if (c->lip == PP_LIP_SN) pp_mlp_sn_get(&d->net, D->keep_sn);
     }
     pp_discrim_stats s = {0};
-    for (int k = 0; k < D->updates_per_frame; k++) {
+    for (int k = 0; k < c->updates; k++) {
         if (pp_discrim_update(d, d->x, d->x + (size_t)B * in, B, &D->rng, &s) != 0) {
             if (multi) { /* undo the updates already made on this frame */
                 memcpy(d->params, D->keep_params, n * sizeof(float));
@@ -288,46 +284,42 @@ static int dc_step(pp_stage *st, pp_frame *f)
                 memcpy(d->adam.v, D->keep_v, n * sizeof(float));
                 d->adam.t = t_keep;
                 d->updates = upd_keep;
-                if (D->lip == PP_LIP_SN) pp_mlp_sn_set(&d->net, D->keep_sn, d->params);
+                if (c->lip == PP_LIP_SN) pp_mlp_sn_set(&d->net, D->keep_sn, d->params);
                 D->rng = rng_keep;
             }
             return pp_fail_prefix("update %d of this frame: ", k + 1);
         }
     }
-    if (emit(D, f, &s) != 0) return -1;
+    if (discrim_emit(D, f, &s) != 0) return -1;
     D->frames++;
     return 0;
 }
 
 /* ---- checkpoints ---- */
-static int dc_save(pp_stage *st, pp_frame *ck)
+/* config.* (obs_dim and act_dim once built), rng, frames, built; once built
+ * also params, adam.{m, v, t}, updates and sn (with sn). */
+static int discrim_save(pp_stage *st, pp_frame *ck)
 {
     discrim *D = st->self;
-    if (pp_frame_set_str(ck, "config.divergence", pp_divergence_name(D->div)) != 0 ||
-        pp_frame_set_str(ck, "config.lipschitz", pp_lipschitz_name(D->lip)) != 0 ||
-        pp_frame_set_i64(ck, "config.hidden", D->hidden) != 0 ||
-        pp_frame_set_i64(ck, "config.layers", D->layers) != 0 ||
-        pp_frame_set_f64(ck, "config.lr", D->lr) != 0 ||
-        pp_frame_set_f64(ck, "config.gp_weight", D->gp_weight) != 0 ||
-        pp_frame_set_i64(ck, "config.updates", D->updates_per_frame) != 0 ||
-        pp_frame_set_i64(ck, "config.seed", (int64_t)D->seed) != 0 ||
-        pp_frame_set_i64(ck, "config.max_batch", D->max_batch) != 0 ||
-        pp_ckpt_put_rng(ck, "rng", &D->rng) != 0 ||
+    if (pp_config_save(discrim_options, &D->cfg, ck) != 0) return -1;
+    if (!D->ready) { /* no sizes before the network is built */
+        pp_frame_remove(ck, "config.obs_dim");
+        pp_frame_remove(ck, "config.act_dim");
+    }
+    if (pp_ckpt_put_rng(ck, "rng", &D->rng) != 0 ||
         pp_frame_set_i64(ck, "frames", D->frames) != 0 ||
         pp_frame_set_bool(ck, "built", D->ready) != 0)
         return -1;
     if (!D->ready) return 0;
     pp_discrim *d = &D->d;
     int64_t np[1] = {(int64_t)d->net.nparams};
-    if (pp_frame_set_i64(ck, "config.obs_dim", D->obs_dim) != 0 ||
-        pp_frame_set_i64(ck, "config.act_dim", D->act_dim) != 0 ||
-        pp_frame_put_tensor(ck, "params", PP_F32, 1, np, d->params) != 0 ||
+    if (pp_frame_put_tensor(ck, "params", PP_F32, 1, np, d->params) != 0 ||
         pp_frame_put_tensor(ck, "adam.m", PP_F32, 1, np, d->adam.m) != 0 ||
         pp_frame_put_tensor(ck, "adam.v", PP_F32, 1, np, d->adam.v) != 0 ||
         pp_frame_set_i64(ck, "adam.t", d->adam.t) != 0 ||
         pp_frame_set_i64(ck, "updates", d->updates) != 0)
         return -1;
-    if (D->lip == PP_LIP_SN) {
+    if (D->cfg.lip == PP_LIP_SN) {
         int64_t ns[1] = {(int64_t)d->net.sn_state_floats};
         float *sn = pp_frame_put_tensor_uninit(ck, "sn", PP_F32, 1, ns);
         if (!sn) return -1;
@@ -336,100 +328,60 @@ static int dc_save(pp_stage *st, pp_frame *ck)
     return 0;
 }
 
-/* An architecture field of the checkpoint: adopted, unless the command line
- * set it to something else. */
-static int adopt_int(pp_frame *ck, const char *key, int *val, int explicit_set, const char *flag)
-{
-    int64_t v;
-    if (pp_frame_get_i64(ck, key, &v) != 0) return -1;
-    if (explicit_set && v != *val)
-        return pp_fail("%s is %lld but %s %d was given", key, (long long)v, flag, *val);
-    if (v < 1 || v > (1 << 20)) return pp_fail("%s is %lld, expected 1 to %d", key, (long long)v, 1 << 20);
-    *val = (int)v;
-    return 0;
-}
-
-static int dc_load(pp_stage *st, pp_frame *ck)
+/* The rule of stage_config.h for config.*; the network is then (re)built to
+ * the checkpoint's sizes (also when --obs-dim/--act-dim built it at create:
+ * nothing of it was used yet) and its state read. */
+static int discrim_load(pp_stage *st, pp_frame *ck)
 {
     discrim *D = st->self;
-    const char *s;
-    size_t len;
-    char name[16];
-    pp_divergence div;
-    pp_lipschitz lip;
-    if (pp_frame_get_str(ck, "config.divergence", &s, &len) != 0) return -1;
-    snprintf(name, sizeof name, "%.*s", (int)(len < 15 ? len : 15), s);
-    if (pp_divergence_parse(name, &div) != 0) return pp_fail_prefix("config.divergence: ");
-    if ((D->explicit_flags & EXPLICIT_DIV) && div != D->div)
-        return pp_fail("config.divergence is %s but --divergence %s was given", name,
-                       pp_divergence_name(D->div));
-    if (pp_frame_get_str(ck, "config.lipschitz", &s, &len) != 0) return -1;
-    snprintf(name, sizeof name, "%.*s", (int)(len < 15 ? len : 15), s);
-    if (pp_lipschitz_parse(name, &lip) != 0) return pp_fail_prefix("config.lipschitz: ");
-    if ((D->explicit_flags & EXPLICIT_LIP) && lip != D->lip)
-        return pp_fail("config.lipschitz is %s but --lipschitz %s was given", name,
-                       pp_lipschitz_name(D->lip));
-    int hidden = D->hidden, layers = D->layers;
-    if (adopt_int(ck, "config.hidden", &hidden, D->explicit_flags & EXPLICIT_HIDDEN, "--hidden") != 0 ||
-        adopt_int(ck, "config.layers", &layers, D->explicit_flags & EXPLICIT_LAYERS, "--layers") != 0)
-        return -1;
-    if (layers > PP_MLP_MAX_LAYERS - 1) return pp_fail("config.layers is %d, too many", layers);
+    discrim_config cfg = D->cfg;
     pp_rng rng;
     int64_t frames;
-    if (pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
-        return -1;
-    pp_node *built = pp_frame_get(ck, "built");
     double is_built = 0;
+    pp_node *built = pp_frame_get(ck, "built");
     if (!built || pp_node_as_f64(built, &is_built) != 0) return pp_fail("missing field built");
+    if (pp_config_load(discrim_options, &cfg, sizeof cfg, ck, D->given, 0) != 0 ||
+        pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
+        return -1;
+    discrim_round(&cfg);
     if (is_built) {
-        int obs = D->obs_dim, act = D->act_dim;
-        if (adopt_int(ck, "config.obs_dim", &obs, D->explicit_flags & EXPLICIT_OBS, "--obs-dim") != 0 ||
-            adopt_int(ck, "config.act_dim", &act, D->explicit_flags & EXPLICIT_ACT, "--act-dim") != 0)
-            return -1;
+        if (!pp_frame_get(ck, "config.obs_dim") || !pp_frame_get(ck, "config.act_dim"))
+            return pp_fail("missing field config.%s (the checkpoint says built)",
+                           pp_frame_get(ck, "config.obs_dim") ? "act_dim" : "obs_dim");
+        if (cfg.obs_dim < 1 || cfg.act_dim < 1)
+            return pp_fail("config.obs_dim is %d and config.act_dim %d, expected sizes >= 1",
+                           cfg.obs_dim, cfg.act_dim);
         /* the sizes must match the params tensor before anything is allocated */
-        int64_t want = (int64_t)(obs + act) * hidden + hidden +
-                       (int64_t)(layers - 1) * ((int64_t)hidden * hidden + hidden) + hidden + 1;
+        size_t want = pp_netmap_mlp_floats(cfg.obs_dim + cfg.act_dim, cfg.hidden, cfg.layers, 1, 1);
         pp_dtype dt;
         int nd;
         int64_t shape[PP_MAX_DIMS];
         if (pp_frame_get_tensor_info(ck, "params", &dt, &nd, shape) != 0) return -1;
-        if (dt != PP_F32 || nd != 1 || shape[0] != want)
-            return pp_fail("params is %s%s, expected f32[%lld] for the config's sizes",
-                           pp_dtype_name(dt), pp_shape_str(nd, shape, (char[64]){0}, 64),
-                           (long long)want);
-        if (D->ready) { /* built at create from --obs-dim/--act-dim: rebuild to the checkpoint's */
-            pp_discrim_free(&D->d);
-            float *bufs[] = {D->obs, D->uk, D->upi, D->keep_params, D->keep_m, D->keep_v, D->keep_sn};
-            for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
-            D->ready = 0;
-        }
-        D->div = div;
-        D->lip = lip;
-        D->hidden = hidden;
-        D->layers = layers;
-        if (build(D, obs, act) != 0) return -1;
-        pp_discrim *d = &D->d;
-        int64_t np[1] = {(int64_t)d->net.nparams}, t, upd;
-        if (pp_frame_read_tensor(ck, "params", PP_F32, 1, np, d->params, NULL) != 0 ||
-            pp_frame_read_tensor(ck, "adam.m", PP_F32, 1, np, d->adam.m, NULL) != 0 ||
-            pp_frame_read_tensor(ck, "adam.v", PP_F32, 1, np, d->adam.v, NULL) != 0 ||
-            pp_frame_get_i64(ck, "adam.t", &t) != 0 || pp_frame_get_i64(ck, "updates", &upd) != 0)
-            return -1;
-        d->adam.t = t;
-        d->updates = upd;
-        if (lip == PP_LIP_SN) {
-            int64_t ns[1] = {(int64_t)d->net.sn_state_floats};
-            if (pp_frame_read_tensor(ck, "sn", PP_F32, 1, ns, D->keep_sn, NULL) != 0) return -1;
-            pp_mlp_sn_set(&d->net, D->keep_sn, d->params);
-        }
-    } else {
-        D->div = div;
-        D->lip = lip;
-        D->hidden = hidden;
-        D->layers = layers;
+        if (dt != PP_F32 || nd != 1 || want == 0 || shape[0] != (int64_t)want)
+            return pp_fail("params is %s%s, expected f32[%zu] for the config's sizes",
+                           pp_dtype_name(dt), pp_shape_str(nd, shape, (char[64]){0}, 64), want);
     }
+    /* from here the stage takes the checkpoint's config and rng */
+    discrim_unbuild(D);
+    D->cfg = cfg;
     D->rng = rng;
     D->frames = frames;
+    if (!is_built) return cfg.obs_dim > 0 ? discrim_build(D) : 0;
+    if (discrim_build(D) != 0) return -1;
+    pp_discrim *d = &D->d;
+    int64_t np[1] = {(int64_t)d->net.nparams}, t, upd;
+    if (pp_frame_read_tensor(ck, "params", PP_F32, 1, np, d->params, NULL) != 0 ||
+        pp_frame_read_tensor(ck, "adam.m", PP_F32, 1, np, d->adam.m, NULL) != 0 ||
+        pp_frame_read_tensor(ck, "adam.v", PP_F32, 1, np, d->adam.v, NULL) != 0 ||
+        pp_frame_get_i64(ck, "adam.t", &t) != 0 || pp_frame_get_i64(ck, "updates", &upd) != 0)
+        return -1;
+    d->adam.t = t;
+    d->updates = upd;
+    if (cfg.lip == PP_LIP_SN) {
+        int64_t ns[1] = {(int64_t)d->net.sn_state_floats};
+        if (pp_frame_read_tensor(ck, "sn", PP_F32, 1, ns, D->keep_sn, NULL) != 0) return -1;
+        pp_mlp_sn_set(&d->net, D->keep_sn, d->params);
+    }
     return 0;
 }
 
@@ -445,10 +397,11 @@ const pp_stage_ops pp_stage_discrim = {
     .metrics = discrim_metrics,
     .summary = "Trains the discriminator f_w(s,a), high on Langevin particles and low on policy "
                "samples, for jsd, wd, hinge or rkl; emits the disc map.",
-    .options_help = options_help,
-    .create = dc_create,
-    .step = dc_step,
-    .save = dc_save,
-    .load = dc_load,
-    .destroy = dc_destroy,
+    .options = discrim_options,
+    .options_help = NULL,
+    .create = discrim_create,
+    .step = discrim_step,
+    .save = discrim_save,
+    .load = discrim_load,
+    .destroy = discrim_destroy,
 };

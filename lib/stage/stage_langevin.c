@@ -8,246 +8,128 @@
  * then particles.upi holds independent samples of the current policy, the
  * policy side of the discriminator.
  */
-#include <errno.h>
-#include <getopt.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "stage/ckpt_state.h"
 #include "base/err.h"
+#include "base/opt.h"
 #include "frame/frame.h"
+#include "nn/netmap.h"
+#include "rl/actor.h"
 #include "rl/langevin.h"
 #include "rl/policy.h"
+#include "rl/policy_file.h"
+#include "stage/ckpt_state.h"
 #include "stage/stage.h"
+#include "stage/stage_config.h"
 
 
 extern const pp_stage_ops pp_stage_langevin;
 
+/* The options (one row each in langevin_options). */
 typedef struct {
-    int hidden, layers;
-} net_shape;
+    int steps;                /* K */
+    double eps;               /* kept at float precision: the sampler's step is a float */
+    unsigned long long seed;
+    int max_batch;
+    char prior[4096];         /* "" when none */
+} langevin_config;
+
+/* The order of the rows is the order of config.* in the checkpoint.
+ * steps, eps, seed and max-batch are tunables (on --resume the checkpoint's
+ * value unless given again: the buffers are sized after the resume); --prior
+ * is a path, given again on every resume. */
+static const pp_opt langevin_options[] = {
+    PP_OPT_ROW("steps", PP_OPT_T_INT, langevin_config, steps, 0, 1000000, "5", NULL, "K",
+               "Langevin steps per particle, 0 leaves uK = u0", NULL, 0),
+    PP_OPT_ROW("eps", PP_OPT_T_DOUBLE, langevin_config, eps, FLT_MIN, FLT_MAX, "3e-4", NULL,
+               "EPS", "step size, positive", NULL, 0),
+    PP_OPT_SEED("seed", langevin_config, seed, "seed of the noise and policy samples, stream 2", 0),
+    PP_OPT_INT("max-batch", langevin_config, max_batch, 1, 1 << 20, "256",
+               "largest batch accepted", 0),
+    PP_OPT_STRING("prior", langevin_config, prior, "FILE", NULL,
+                  "offline BRAC prior: a gaussian-tanh policy checkpoint or frame",
+                  PP_OPT_KEEP),
+    PP_OPT_END};
 
 typedef struct {
-    /* config */
-    int K;
-    float eps;
-    uint64_t seed;
-    int max_batch;
-    char *prior_path;
+    langevin_config cfg;
+    uint64_t given; /* the rows given on the command line (pp_opt_parse) */
     /* state */
     pp_rng rng;
     long long frames;
     /* built at the first frame with a batch */
     int ready, obs_dim, act_dim;
-    net_shape pol_shape, q_shape;
+    pp_netmap pol_map, q_map;
     pp_policy pol;
     float *pol_params;
     pp_mlp q;
     float *q_params;
     pp_qscore qs;
     float *obs, *u0, *u, *g, *xi, *q0, *qK, *upi;
-    /* BRAC prior, loaded at create */
-    int has_prior, beta_obs, beta_act;
-    net_shape beta_shape;
-    pp_policy beta;
-    float *beta_params, *beta_mu, *beta_std;
+    /* BRAC prior pi_beta, loaded at create (a gaussian-tanh actor) */
+    pp_actor *prior;
+    float *beta_mu, *beta_std;
 } langevin;
 
-static const char options_help[] =
-    "  --steps K           Langevin steps per particle (default 5)\n"
-    "  --eps EPS           step size (default 3e-4)\n"
-    "  --seed N            seed of the noise and policy samples (default 0; stream 2)\n"
-    "  --max-batch N       largest batch accepted (default 256)\n"
-    "  --prior FILE        offline BRAC prior: a parpi-policy checkpoint or a frame with a\n"
-    "                      gaussian-tanh 'policy' map (the behaviour policy pi_beta);\n"
-    "                      particles start from pi_beta, target pi_beta(a|s) exp(Q(s,a)/alpha)\n";
-
-/* ---- option values ---- */
-static int parse_long(const char *opt, const char *v, long lo, long hi, long *out)
+/* path's map {arch, obs_dim, act_dim, hidden, layers} with this arch. */
+static int langevin_read_map(pp_frame *f, const char *path, const char *arch, pp_netmap *m)
 {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi)
-        return pp_fail("--%s takes an integer from %ld to %ld, got '%s'", opt, lo, hi, v);
-    *out = x;
+    if (pp_netmap_read(f, path, m) != 0) return -1;
+    if (!m->arch[0]) return pp_fail("missing field %s.arch (\"%s\")", path, arch);
+    if (strcmp(m->arch, arch) != 0)
+        return pp_fail("%s.arch is \"%s\", expected \"%s\"", path, m->arch, arch);
     return 0;
 }
 
-static int parse_pos_double(const char *opt, const char *v, double *out)
+/* The behaviour policy of --prior (a frame with a 'policy' map, or a
+ * parpi-policy checkpoint: policy_file.h), for batches of max_batch rows. */
+static int langevin_open_prior(const char *path, int max_batch, pp_actor **prior, float **mu,
+                               float **std)
 {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(x) || x <= 0)
-        return pp_fail("--%s takes a positive number, got '%s'", opt, v);
-    *out = x;
+    *prior = NULL;
+    pp_frame *f = pp_frame_new();
+    uint8_t *buf = NULL;
+    pp_netmap m;
+    int rc = pp_policy_file_read(path, f, &buf);
+    if (rc == 0 && (langevin_read_map(f, "policy", PP_ARCH_GAUSSIAN_TANH_NAME, &m) != 0 ||
+                    pp_actor_from_frame(f, "policy", max_batch, prior) != 0))
+        rc = pp_fail_prefix("%s: ", path);
+    pp_frame_free(f);
+    free(buf);
+    if (rc != 0) return pp_fail_prefix("--prior: ");
+    *mu = pp_xalloc_f32((size_t)max_batch * m.act_dim);
+    *std = pp_xalloc_f32((size_t)max_batch * m.act_dim);
     return 0;
-}
-
-/* Read {arch, obs_dim, act_dim, hidden, layers} of a network map. */
-static int read_net_map(pp_frame *f, const char *map, const char *want_arch, int *obs_dim,
-                        int *act_dim, net_shape *sh)
-{
-    char path[64];
-    const char *arch;
-    size_t len;
-    int64_t v[4];
-    const char *keys[4] = {"obs_dim", "act_dim", "hidden", "layers"};
-    snprintf(path, sizeof path, "%s.arch", map);
-    if (pp_frame_get_str(f, path, &arch, &len) != 0) return -1;
-    if (len != strlen(want_arch) || memcmp(arch, want_arch, len) != 0)
-        return pp_fail("%s is '%.*s', expected '%s'", path, (int)len, arch, want_arch);
-    for (int i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "%s.%s", map, keys[i]);
-        if (pp_frame_get_i64(f, path, &v[i]) != 0) return -1;
-        int64_t hi = i == 3 ? PP_MLP_MAX_LAYERS - 1 : 1 << 16;
-        if (v[i] < 1 || v[i] > hi)
-            return pp_fail("%s is %lld, expected 1 to %lld", path, (long long)v[i], (long long)hi);
-    }
-    *obs_dim = (int)v[0];
-    *act_dim = (int)v[1];
-    sh->hidden = (int)v[2];
-    sh->layers = (int)v[3];
-    return 0;
-}
-
-/* Floats of an MLP in -> hidden x layers -> out with E members (mlp.h layout). */
-static int64_t mlp_floats(int64_t in, int64_t hidden, int layers, int64_t out, int64_t E)
-{
-    return E * (in * hidden + hidden + (layers - 1) * (hidden * hidden + hidden) + hidden * out + out);
-}
-
-/* The params tensor at path must hold exactly n floats: checked against the
- * frame before anything is allocated for it, so a hostile shape in the map
- * cannot make the stage allocate more than the frame's own size. */
-static int check_params_size(pp_frame *f, const char *path, int64_t n)
-{
-    pp_dtype dt;
-    int nd;
-    int64_t shape[PP_MAX_DIMS];
-    if (pp_frame_get_tensor_info(f, path, &dt, &nd, shape) != 0) return -1;
-    if (dt != PP_F32 || nd != 1 || shape[0] != n)
-        return pp_fail("%s is %s%s, expected f32[%lld] for the map's sizes", path, pp_dtype_name(dt),
-                       pp_shape_str(nd, shape, (char[64]){0}, 64), (long long)n);
-    return 0;
-}
-
-static int read_params(pp_frame *f, const char *path, size_t n, float *dst)
-{
-    int64_t shape[1] = {(int64_t)n};
-    return pp_frame_read_tensor(f, path, PP_F32, 1, shape, dst, NULL);
 }
 
 /* ---- create / destroy ---- */
-static void lg_destroy(pp_stage *st);
+static void langevin_destroy(pp_stage *st);
 
-/* The behaviour policy: a frame with a 'policy' map (as in the ring), or a
- * parpi-policy checkpoint (config.{obs_dim, act_dim, hidden, layers} and
- * params; not an implicit "svgd" policy). */
-static int load_prior(langevin *L)
+static int langevin_create(int argc, char **argv, pp_stage **out)
 {
-    pp_frame *f = pp_frame_new();
-    uint8_t *buf = NULL;
-    const char *params_path = "policy.params";
-    int rc = pp_frame_load_file(f, L->prior_path, &buf);
-    if (rc == 0 && pp_frame_get(f, "policy")) {
-        rc = read_net_map(f, "policy", "gaussian-tanh", &L->beta_obs, &L->beta_act, &L->beta_shape);
-    } else if (rc == 0 && pp_frame_get(f, "config.obs_dim") && pp_frame_get(f, "params")) {
-        int64_t v[4];
-        const char *keys[4] = {"config.obs_dim", "config.act_dim", "config.hidden", "config.layers"};
-        for (int i = 0; i < 4 && rc == 0; i++) {
-            rc = pp_frame_get_i64(f, keys[i], &v[i]);
-            int64_t hi = i == 3 ? PP_MLP_MAX_LAYERS - 1 : 1 << 16;
-            if (rc == 0 && (v[i] < 1 || v[i] > hi))
-                rc = pp_fail("%s is %lld, expected 1 to %lld (a policy checkpoint made before its "
-                             "first frame has no network)", keys[i], (long long)v[i], (long long)hi);
-        }
-        const char *upd;
-        size_t len;
-        if (rc == 0 && pp_frame_get(f, "config.update") &&
-            pp_frame_get_str(f, "config.update", &upd, &len) == 0 && len == 4 &&
-            memcmp(upd, "svgd", 4) == 0)
-            rc = pp_fail("config.update is svgd: an implicit policy, expected a gaussian-tanh one");
-        if (rc == 0) {
-            L->beta_obs = (int)v[0];
-            L->beta_act = (int)v[1];
-            L->beta_shape.hidden = (int)v[2];
-            L->beta_shape.layers = (int)v[3];
-            params_path = "params";
-        }
-    } else if (rc == 0) {
-        rc = pp_fail("expected a 'policy' map (gaussian-tanh) or a parpi-policy checkpoint");
-    }
-    if (rc == 0) {
-        rc = pp_policy_init(&L->beta, L->beta_obs, L->beta_act, L->beta_shape.hidden,
-                            L->beta_shape.layers, L->max_batch);
-        if (rc == 0) {
-            L->has_prior = 1;
-            L->beta_params = pp_xalloc_f32(L->beta.nparams);
-            L->beta_mu = pp_xalloc_f32((size_t)L->max_batch * L->beta_act);
-            L->beta_std = pp_xalloc_f32((size_t)L->max_batch * L->beta_act);
-            rc = read_params(f, params_path, L->beta.nparams, L->beta_params);
-        }
-    }
-    pp_frame_free(f);
-    free(buf);
-    if (rc != 0) pp_fail_prefix("--prior %s: ", L->prior_path);
-    return rc;
-}
-
-static int lg_create(int argc, char **argv, pp_stage **out)
-{
-    static const struct option longopts[] = {
-        {"steps", required_argument, 0, 'k'}, {"eps", required_argument, 0, 'e'},
-        {"seed", required_argument, 0, 's'},  {"max-batch", required_argument, 0, 'b'},
-        {"prior", required_argument, 0, 'p'}, {0, 0, 0, 0}};
     langevin *L = pp_xcalloc(1, sizeof *L);
-    L->K = 5;
-    L->eps = 3e-4f;
-    L->max_batch = 256;
-    pp_stage *st = pp_xcalloc(1, sizeof *st);
-    st->ops = &pp_stage_langevin;
-    st->self = L;
-    int rc = 0, c;
-    long v = 0;
-    double d = 0;
-    optind = 0;
-    opterr = 0;
-    while (rc == 0 && (c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'k': rc = parse_long("steps", optarg, 0, 1000000, &v); L->K = (int)v; break;
-        case 'e': rc = parse_pos_double("eps", optarg, &d); L->eps = (float)d; break;
-        case 's': {
-            char *end;
-            errno = 0;
-            unsigned long long s = strtoull(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-')
-                rc = pp_fail("--seed takes a non-negative integer, got '%s'", optarg);
-            L->seed = s;
-            break;
-        }
-        case 'b': rc = parse_long("max-batch", optarg, 1, 1 << 20, &v); L->max_batch = (int)v; break;
-        case 'p': free(L->prior_path); L->prior_path = strdup(optarg); break;
-        case ':': rc = pp_fail("option %s needs a value", argv[optind - 1]); break;
-        default: rc = pp_fail("unknown option '%s' for the langevin stage", argv[optind - 1]); break;
-        }
-    }
-    if (rc == 0 && optind < argc) rc = pp_fail("unexpected argument '%s'", argv[optind]);
+    pp_stage *st = pp_stage_new(&pp_stage_langevin, L);
+    int rc = pp_opt_defaults(langevin_options, &L->cfg);
+    if (rc == 0) rc = pp_opt_parse(langevin_options, &L->cfg, argc, argv, &L->given);
+    L->cfg.eps = (float)L->cfg.eps;
     pp_rng root;
-    pp_rng_seed(&root, L->seed);
+    pp_rng_seed(&root, L->cfg.seed);
     L->rng = pp_rng_split(&root, PP_STREAM_LANGEVIN);
-    if (rc == 0 && L->prior_path) rc = load_prior(L);
+    if (rc == 0 && L->cfg.prior[0])
+        rc = langevin_open_prior(L->cfg.prior, L->cfg.max_batch, &L->prior, &L->beta_mu,
+                                 &L->beta_std);
     if (rc != 0) {
-        lg_destroy(st);
+        langevin_destroy(st);
         return -1;
     }
     *out = st;
     return 0;
 }
 
-static void lg_destroy(pp_stage *st)
+static void langevin_destroy(pp_stage *st)
 {
     if (!st) return;
     langevin *L = st->self;
@@ -256,40 +138,43 @@ static void lg_destroy(pp_stage *st)
         pp_qscore_free(&L->qs);
         pp_mlp_free(&L->q);
     }
-    if (L->has_prior) pp_policy_free(&L->beta);
+    pp_actor_free(L->prior);
     float *bufs[] = {L->pol_params, L->q_params, L->obs, L->u0, L->u, L->g, L->xi, L->q0, L->qK,
-                     L->upi, L->beta_params, L->beta_mu, L->beta_std};
+                     L->upi, L->beta_mu, L->beta_std};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
-    free(L->prior_path);
     free(L);
     free(st);
 }
 
 /* ---- step ---- */
-static int build(langevin *L, int obs_dim, int act_dim, net_shape ps, net_shape qs)
+static int langevin_build(langevin *L, const pp_netmap *pm, const pp_netmap *qm)
 {
+    int obs_dim = pm->obs_dim, act_dim = pm->act_dim, nb_max = L->cfg.max_batch;
     int hq[PP_MLP_MAX_LAYERS];
-    for (int i = 0; i < PP_MLP_MAX_LAYERS; i++) hq[i] = qs.hidden;
-    if (L->has_prior && (L->beta_obs != obs_dim || L->beta_act != act_dim))
-        return pp_fail("--prior %s is a policy for obs %d, act %d; the frame's is obs %d, act %d",
-                       L->prior_path, L->beta_obs, L->beta_act, obs_dim, act_dim);
-    if (pp_policy_init(&L->pol, obs_dim, act_dim, ps.hidden, ps.layers, L->max_batch) != 0)
+    for (int i = 0; i < PP_MLP_MAX_LAYERS; i++) hq[i] = qm->hidden;
+    if (L->prior) {
+        const pp_netmap *bm = pp_actor_spec(L->prior);
+        if (bm->obs_dim != obs_dim || bm->act_dim != act_dim)
+            return pp_fail("--prior %s is a policy for obs %d, act %d; the frame's is obs %d, act %d",
+                           L->cfg.prior, bm->obs_dim, bm->act_dim, obs_dim, act_dim);
+    }
+    if (pp_policy_init(&L->pol, obs_dim, act_dim, pm->hidden, pm->layers, nb_max) != 0)
         return pp_fail_prefix("policy: ");
-    if (pp_mlp_init(&L->q, obs_dim + act_dim, qs.layers, hq, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0,
-                    L->max_batch) != 0) {
+    if (pp_mlp_init(&L->q, obs_dim + act_dim, qm->layers, hq, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0,
+                    nb_max) != 0) {
         pp_policy_free(&L->pol);
         return pp_fail_prefix("q: ");
     }
-    if (pp_qscore_init(&L->qs, &L->q, obs_dim, act_dim, L->max_batch) != 0) {
+    if (pp_qscore_init(&L->qs, &L->q, obs_dim, act_dim, nb_max) != 0) {
         pp_policy_free(&L->pol);
         pp_mlp_free(&L->q);
         return -1;
     }
     L->obs_dim = obs_dim;
     L->act_dim = act_dim;
-    L->pol_shape = ps;
-    L->q_shape = qs;
-    size_t nb = (size_t)L->max_batch, na = nb * act_dim;
+    L->pol_map = *pm;
+    L->q_map = *qm;
+    size_t nb = (size_t)nb_max, na = nb * act_dim;
     L->pol_params = pp_xalloc_f32(L->pol.nparams);
     L->q_params = pp_xalloc_f32(L->q.nparams);
     L->obs = pp_xalloc_f32(nb * obs_dim + 1);
@@ -311,39 +196,37 @@ static double mean_of(const float *x, int n)
     return s / n;
 }
 
-static int lg_step(pp_stage *st, pp_frame *f)
+static int langevin_step(pp_stage *st, pp_frame *f)
 {
     langevin *L = st->self;
     if (!pp_frame_get(f, "batch")) return 0; /* warm-up frame: pass through */
 
-    int po, pa, qo, qa;
-    net_shape ps, qsh;
-    if (read_net_map(f, "policy", "gaussian-tanh", &po, &pa, &ps) != 0) return -1;
-    if (read_net_map(f, "q", "twin-mlp", &qo, &qa, &qsh) != 0) return -1;
-    if (qo != po || qa != pa)
-        return pp_fail("q is for obs %d, act %d but policy is for obs %d, act %d", qo, qa, po, pa);
+    pp_netmap pm, qm;
+    if (langevin_read_map(f, "policy", PP_ARCH_GAUSSIAN_TANH_NAME, &pm) != 0 ||
+        langevin_read_map(f, "q", "twin-mlp", &qm) != 0)
+        return -1;
+    if (qm.obs_dim != pm.obs_dim || qm.act_dim != pm.act_dim)
+        return pp_fail("q is for obs %d, act %d but policy is for obs %d, act %d", qm.obs_dim,
+                       qm.act_dim, pm.obs_dim, pm.act_dim);
     if (!L->ready) {
-        if (check_params_size(f, "policy.params", mlp_floats(po, ps.hidden, ps.layers, 2 * pa, 1)) != 0 ||
-            check_params_size(f, "q.params", mlp_floats(po + pa, qsh.hidden, qsh.layers, 1, 2)) != 0)
+        /* the params must fill the maps' sizes before anything is allocated */
+        size_t np = pp_netmap_mlp_floats(pm.obs_dim, pm.hidden, pm.layers, 2 * pm.act_dim, 1);
+        size_t nq = pp_netmap_mlp_floats(qm.obs_dim + qm.act_dim, qm.hidden, qm.layers, 1, 2);
+        if (pp_netmap_check_size(f, "policy", &pm, np) != 0 ||
+            pp_netmap_check_size(f, "q", &qm, nq) != 0 || langevin_build(L, &pm, &qm) != 0)
             return -1;
-        if (build(L, po, pa, ps, qsh) != 0) return -1;
-    } else if (po != L->obs_dim || pa != L->act_dim || ps.hidden != L->pol_shape.hidden ||
-               ps.layers != L->pol_shape.layers || qsh.hidden != L->q_shape.hidden ||
-               qsh.layers != L->q_shape.layers) {
-        return pp_fail("policy/q shapes changed: policy obs %d act %d %dx%d, q %dx%d; expected "
-                       "obs %d act %d, policy %dx%d, q %dx%d (as in the first frame)",
-                       po, pa, ps.layers, ps.hidden, qsh.layers, qsh.hidden, L->obs_dim,
-                       L->act_dim, L->pol_shape.layers, L->pol_shape.hidden, L->q_shape.layers,
-                       L->q_shape.hidden);
+    } else if (pp_netmap_check(&pm, &L->pol_map, "policy") != 0 ||
+               pp_netmap_check(&qm, &L->q_map, "q") != 0) {
+        return pp_fail_prefix("the networks changed since the first frame: ");
     }
 
     pp_dtype dt;
     int nd;
     int64_t shape[PP_MAX_DIMS];
     if (pp_frame_get_tensor_info(f, "batch.obs", &dt, &nd, shape) != 0) return -1;
-    if (nd != 2 || shape[1] != L->obs_dim || shape[0] < 1 || shape[0] > L->max_batch)
+    if (nd != 2 || shape[1] != L->obs_dim || shape[0] < 1 || shape[0] > L->cfg.max_batch)
         return pp_fail("batch.obs is %s, expected [B,%d] with 1 <= B <= %d (--max-batch)",
-                       pp_shape_str(nd, shape, (char[64]){0}, 64), L->obs_dim, L->max_batch);
+                       pp_shape_str(nd, shape, (char[64]){0}, 64), L->obs_dim, L->cfg.max_batch);
     int B = (int)shape[0], d = L->act_dim;
     if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, shape, L->obs, NULL) != 0) return -1;
     /* a NaN state would be silently masked by the ReLUs: refuse it by name */
@@ -351,8 +234,9 @@ static int lg_step(pp_stage *st, pp_frame *f)
         if (!isfinite(L->obs[i]))
             return pp_fail("batch.obs[%zu][%zu] is %g, expected a finite number", i / L->obs_dim,
                            i % L->obs_dim, (double)L->obs[i]);
-    if (read_params(f, "policy.params", L->pol.nparams, L->pol_params) != 0) return -1;
-    if (read_params(f, "q.params", L->q.nparams, L->q_params) != 0) return -1;
+    if (pp_netmap_read_params(f, "policy", L->pol_params, L->pol.nparams) != 0 ||
+        pp_netmap_read_params(f, "q", L->q_params, L->q.nparams) != 0)
+        return -1;
     double alpha;
     if (pp_frame_get_f64(f, "alpha", &alpha) != 0) return -1;
     if (!(alpha > 0) || !isfinite(alpha))
@@ -360,11 +244,12 @@ static int lg_step(pp_stage *st, pp_frame *f)
 
     pp_rng keep = L->rng; /* restored if the step fails */
     size_t na = (size_t)B * d;
-    if (L->has_prior) {
-        pp_policy_sample(&L->beta, L->beta_params, L->obs, B, &L->rng);
-        memcpy(L->u0, L->beta.u, na * sizeof(float));
-        memcpy(L->beta_mu, L->beta.mu, na * sizeof(float));
-        for (size_t i = 0; i < na; i++) L->beta_std[i] = expf(L->beta.log_std[i]);
+    if (L->prior) {
+        pp_policy *beta = pp_actor_gaussian(L->prior);
+        pp_policy_sample(beta, pp_actor_params(L->prior), L->obs, B, &L->rng);
+        memcpy(L->u0, beta->u, na * sizeof(float));
+        memcpy(L->beta_mu, beta->mu, na * sizeof(float));
+        for (size_t i = 0; i < na; i++) L->beta_std[i] = expf(beta->log_std[i]);
         pp_policy_sample(&L->pol, L->pol_params, L->obs, B, &L->rng);
         memcpy(L->upi, L->pol.u, na * sizeof(float));
         L->qs.prior_mu = L->beta_mu;
@@ -379,9 +264,10 @@ static int lg_step(pp_stage *st, pp_frame *f)
     L->qs.score_norm_sum = 0;
     L->qs.score_rows = 0;
     pp_qscore_set_obs(&L->qs, L->obs, B);
-    if (L->K > 0) L->qs.q_first = L->q0; /* filled by the first score call, at u0 */
+    if (L->cfg.steps > 0) L->qs.q_first = L->q0; /* filled by the first score call, at u0 */
     else pp_qscore_eval(&L->qs, L->u0, L->q0);
-    int rc = pp_langevin_run(L->u, B, d, L->K, L->eps, pp_qscore_fn, &L->qs, &L->rng, L->g, L->xi);
+    int rc = pp_langevin_run(L->u, B, d, L->cfg.steps, (float)L->cfg.eps, pp_qscore_fn, &L->qs,
+                             &L->rng, L->g, L->xi);
     if (rc == 0) {
         pp_qscore_eval(&L->qs, L->u, L->qK);
         for (int b = 0; b < B && rc == 0; b++)
@@ -411,7 +297,7 @@ static int lg_step(pp_stage *st, pp_frame *f)
         pp_frame_put_tensor(f, "particles.uK", PP_F32, 2, sh_ba, L->u) != 0 ||
         pp_frame_put_tensor(f, "particles.q0", PP_F32, 1, sh_b, L->q0) != 0 ||
         pp_frame_put_tensor(f, "particles.qK", PP_F32, 1, sh_b, L->qK) != 0 ||
-        (L->has_prior && pp_frame_put_tensor(f, "particles.upi", PP_F32, 2, sh_ba, L->upi) != 0)) {
+        (L->prior && pp_frame_put_tensor(f, "particles.upi", PP_F32, 2, sh_ba, L->upi) != 0)) {
         L->rng = keep;
         return -1;
     }
@@ -422,34 +308,52 @@ static int lg_step(pp_stage *st, pp_frame *f)
     pp_frame_set_f64(f, "metrics.langevin.score_norm",
                      L->qs.score_rows ? L->qs.score_norm_sum / L->qs.score_rows : 0.0);
     pp_frame_set_f64(f, "metrics.langevin.step_norm", step_norm);
-    pp_frame_set_f64(f, "metrics.langevin.steps", L->K);
-    pp_frame_set_f64(f, "metrics.langevin.eps", L->eps);
+    pp_frame_set_f64(f, "metrics.langevin.steps", L->cfg.steps);
+    pp_frame_set_f64(f, "metrics.langevin.eps", L->cfg.eps);
     L->frames++;
     return 0;
 }
 
 /* ---- checkpoints ---- */
-static int lg_save(pp_stage *st, pp_frame *ck)
+/* config.{steps, eps, seed, max_batch, prior (only with a prior)}, rng,
+ * frames: the stage has no parameters. */
+static int langevin_save(pp_stage *st, pp_frame *ck)
 {
     langevin *L = st->self;
-    if (pp_frame_set_i64(ck, "config.steps", L->K) != 0 ||
-        pp_frame_set_f64(ck, "config.eps", L->eps) != 0 ||
-        pp_frame_set_i64(ck, "config.seed", (int64_t)L->seed) != 0 ||
-        pp_frame_set_i64(ck, "config.max_batch", L->max_batch) != 0 ||
-        (L->prior_path && pp_frame_set_str(ck, "config.prior", L->prior_path) != 0) ||
-        pp_ckpt_put_rng(ck, "rng", &L->rng) != 0 ||
-        pp_frame_set_i64(ck, "frames", L->frames) != 0)
+    if (pp_config_save(langevin_options, &L->cfg, ck) != 0) return -1;
+    if (!L->cfg.prior[0]) pp_frame_remove(ck, "config.prior"); /* no key without a prior */
+    if (pp_ckpt_put_rng(ck, "rng", &L->rng) != 0 || pp_frame_set_i64(ck, "frames", L->frames) != 0)
         return -1;
     return 0;
 }
 
-static int lg_load(pp_stage *st, pp_frame *ck)
+static int langevin_load(pp_stage *st, pp_frame *ck)
 {
     langevin *L = st->self;
+    langevin_config cfg = L->cfg;
     pp_rng rng;
     int64_t frames;
-    if (pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
+    if (pp_config_load(langevin_options, &cfg, sizeof cfg, ck, L->given, L->ready) != 0 ||
+        pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
         return -1;
+    cfg.eps = (float)cfg.eps;
+    if (cfg.max_batch != L->cfg.max_batch) {
+        if (L->ready)
+            return pp_fail("config.max_batch is %d, but this stage was built for --max-batch %d",
+                           cfg.max_batch, L->cfg.max_batch);
+        if (L->prior) { /* the prior's buffers are sized by --max-batch: open it again */
+            pp_actor *prior;
+            float *mu, *std;
+            if (langevin_open_prior(cfg.prior, cfg.max_batch, &prior, &mu, &std) != 0) return -1;
+            pp_actor_free(L->prior);
+            free(L->beta_mu);
+            free(L->beta_std);
+            L->prior = prior;
+            L->beta_mu = mu;
+            L->beta_std = std;
+        }
+    }
+    L->cfg = cfg;
     L->rng = rng;
     L->frames = frames;
     return 0;
@@ -467,10 +371,11 @@ const pp_stage_ops pp_stage_langevin = {
     .metrics = langevin_metrics,
     .summary = "K steps of Langevin dynamics from policy samples towards exp(Q/alpha) in "
                "pre-tanh space; emits particles {obs, u0, uK, q0, qK}.",
-    .options_help = options_help,
-    .create = lg_create,
-    .step = lg_step,
-    .save = lg_save,
-    .load = lg_load,
-    .destroy = lg_destroy,
+    .options = langevin_options,
+    .options_help = NULL,
+    .create = langevin_create,
+    .step = langevin_step,
+    .save = langevin_save,
+    .load = langevin_load,
+    .destroy = langevin_destroy,
 };

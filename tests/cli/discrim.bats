@@ -7,8 +7,8 @@ load helpers
 @test "discrim: --help lists the stage's options" {
     run parpi-discrim --help
     assert_success
-    assert_output --partial "--divergence NAME"
-    assert_output --partial "--lipschitz KIND"
+    assert_output --partial "--divergence jsd|wd|hinge|rkl"
+    assert_output --partial "--lipschitz none|sn|gp"
     assert_output --partial "--gp-weight W"
 }
 
@@ -21,14 +21,13 @@ load helpers
 @test "discrim: a bad --divergence exits 2 and lists the valid ones" {
     run parpi-discrim --divergence kl </dev/null
     assert_equal "$status" 2
-    assert_output --partial "unknown divergence 'kl'"
-    assert_output --partial "jsd, wd, hinge, rkl"
+    assert_output --partial "--divergence: 'kl', expected one of jsd, wd, hinge, rkl"
 }
 
 @test "discrim: a bad --lipschitz exits 2 and lists the valid ones" {
     run parpi-discrim --lipschitz clip </dev/null
     assert_equal "$status" 2
-    assert_output --partial "none, sn, gp"
+    assert_output --partial "--lipschitz: 'clip', expected one of none, sn, gp"
 }
 
 @test "discrim: wd without a Lipschitz control is refused" {
@@ -40,8 +39,10 @@ load helpers
 @test "discrim: bad numbers exit 2" {
     run parpi-discrim --lr 0 </dev/null
     assert_equal "$status" 2
+    assert_output --partial "--lr: '0', expected a number in [1.17549e-38, 3.40282e+38]"
     run parpi-discrim --layers 99 </dev/null
     assert_equal "$status" 2
+    assert_output --partial "--layers: '99', expected an integer 1..7"
     run parpi-discrim --obs-dim 3 </dev/null
     assert_equal "$status" 2
     assert_output --partial "go together"
@@ -118,5 +119,49 @@ PY
     # the architecture comes from the checkpoint; a contradicting option is an error
     run parpi-discrim --resume "$T/d.ckpt" --hidden 32 --in "$T/last2.mp" --out /dev/null
     assert_equal "$status" 1
-    assert_output --partial "config.hidden is 16"
+    assert_output --partial "the checkpoint has --hidden 16, but this stage has --hidden 32"
+}
+
+# data/discrim-v0.1.ckpt was written by parpi 0.1.0 (before the option table)
+# on the particles of data/langevin-v0.1.ckpt's run (langevin.bats):
+#   parpi-langevin --steps 3 --eps 1e-3 --seed 7 --max-batch 64 --in data/stage-frames.mp |
+#     parpi-discrim --hidden 4 --divergence hinge --lr 1e-3 --updates 2 --seed 4 \
+#       --checkpoint data/discrim-v0.1.ckpt
+# and data/discrim-v0.1-resumed.csv is what 0.1.0 resumed both from their
+# checkpoints (options given again) on the same frames: loss and gap of
+# frames 0 and 2, then disc.params and disc.sn of frame 2 (compared within
+# 1e-5: another compiler or -O level may round differently).
+# close_csv A B (as in langevin.bats): the same lines, numbers equal within
+# 1e-5 (relative to 1 + |a|).
+close_csv() {
+    awk -F, 'NR == FNR { a[FNR] = $0; n = FNR; next }
+        { k = split(a[FNR], x, ","); m = FNR
+          if (k != NF) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n"
+          for (i = 1; i <= NF && k == NF; i++) {
+              d = $i - x[i]; if (d < 0) d = -d; s = x[i] < 0 ? -x[i] : x[i]
+              if ($i != x[i] && d > 1e-5 * (1 + s)) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n" } }
+        END { if (m != n) bad = bad m " lines, expected " n "\n"; printf "%s", bad; exit bad != "" }' "$1" "$2"
+}
+
+disc_csv() {
+    parpi-cat --csv metrics.discrim.loss,metrics.discrim.gap -n 0 "$1" &&
+        parpi-cat --csv metrics.discrim.loss,metrics.discrim.gap -n 2 "$1" &&
+        parpi-cat --csv disc.params -n 2 "$1" && parpi-cat --csv disc.sn -n 2 "$1"
+}
+
+@test "discrim: a parpi 0.1.0 checkpoint resumes with 0.1.0's discriminator" {
+    D="$HERE/data"
+    parpi-langevin --resume "$D/langevin-v0.1.ckpt" --in "$D/stage-frames.mp" --out "$TMP/p.mp"
+    parpi-discrim --resume "$D/discrim-v0.1.ckpt" --hidden 4 --divergence hinge --lr 1e-3 \
+        --updates 2 --seed 4 --in "$TMP/p.mp" --out "$TMP/given.mp"
+    disc_csv "$TMP/given.mp" >"$TMP/given.csv"
+    run close_csv "$D/discrim-v0.1-resumed.csv" "$TMP/given.csv"
+    assert_success
+    # without the options: the architecture, lr and updates are the checkpoint's
+    parpi-discrim --resume "$D/discrim-v0.1.ckpt" --in "$TMP/p.mp" --out "$TMP/ckpt.mp"
+    disc_csv "$TMP/ckpt.mp" >"$TMP/ckpt.csv"
+    cmp "$TMP/given.csv" "$TMP/ckpt.csv"
+    run parpi-discrim --resume "$D/discrim-v0.1.ckpt" --lipschitz gp --in "$TMP/p.mp" --out /dev/null
+    assert_equal "$status" 1
+    assert_output --partial "the checkpoint has --lipschitz sn, but this stage has --lipschitz gp"
 }

@@ -27,10 +27,10 @@ load helpers
 @test "langevin: bad values exit 2" {
     run parpi-langevin --eps -1 </dev/null
     assert_equal "$status" 2
-    assert_output --partial "--eps takes a positive number"
+    assert_output --partial "--eps: '-1', expected a number in [1.17549e-38, 3.40282e+38]"
     run parpi-langevin --steps many </dev/null
     assert_equal "$status" 2
-    assert_output --partial "--steps takes an integer"
+    assert_output --partial "--steps: 'many', expected an integer 0..1000000"
     run parpi-langevin --steps </dev/null
     assert_equal "$status" 2
 }
@@ -100,4 +100,42 @@ u.skip(); u.skip(); print(u.tell())")" "$T/ring.mp" >"$T/first2.mp"
     stage_frames show "$T/all.mp" | tail -2 | sed 's/step_ms=[^,}]*//' >"$T/a"
     stage_frames show "$T/resumed.mp" | sed 's/step_ms=[^,}]*//' >"$T/b"
     cmp "$T/a" "$T/b"
+}
+
+# data/langevin-v0.1.ckpt was written by parpi 0.1.0 (before the option table):
+#   parpi-langevin --steps 3 --eps 1e-3 --seed 7 --max-batch 64 \
+#     --in data/stage-frames.mp --checkpoint data/langevin-v0.1.ckpt
+# and data/langevin-v0.1-resumed.csv is what 0.1.0 resumed from it (options
+# given again) on the same frames: particles.uK,qK of frames 0 and 2.
+# (Compared within 1e-5: another compiler or -O level may round differently.)
+particles_csv() {
+    parpi-cat --csv particles.uK,particles.qK -n 0 "$1" && parpi-cat --csv particles.uK,particles.qK -n 2 "$1"
+}
+
+# close_csv A B: the same lines, numbers equal within 1e-5 (relative to 1 + |a|).
+close_csv() {
+    awk -F, 'NR == FNR { a[FNR] = $0; n = FNR; next }
+        { k = split(a[FNR], x, ","); m = FNR
+          if (k != NF) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n"
+          for (i = 1; i <= NF && k == NF; i++) {
+              d = $i - x[i]; if (d < 0) d = -d; s = x[i] < 0 ? -x[i] : x[i]
+              if ($i != x[i] && d > 1e-5 * (1 + s)) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n" } }
+        END { if (m != n) bad = bad m " lines, expected " n "\n"; printf "%s", bad; exit bad != "" }' "$1" "$2"
+}
+
+@test "langevin: a parpi 0.1.0 checkpoint resumes with 0.1.0's particles" {
+    D="$HERE/data"
+    parpi-langevin --resume "$D/langevin-v0.1.ckpt" --steps 3 --eps 1e-3 --seed 7 --max-batch 64 \
+        --in "$D/stage-frames.mp" --out "$TMP/given.mp"
+    particles_csv "$TMP/given.mp" >"$TMP/given.csv"
+    run close_csv "$D/langevin-v0.1-resumed.csv" "$TMP/given.csv"
+    assert_success
+    # without the options, the checkpoint's steps and eps are the ones used
+    parpi-langevin --resume "$D/langevin-v0.1.ckpt" --in "$D/stage-frames.mp" --out "$TMP/ckpt.mp"
+    particles_csv "$TMP/ckpt.mp" >"$TMP/ckpt.csv"
+    cmp "$TMP/given.csv" "$TMP/ckpt.csv"
+    # a tunable given on the command line wins
+    parpi-langevin --resume "$D/langevin-v0.1.ckpt" --steps 0 --in "$D/stage-frames.mp" --out "$TMP/k0.mp"
+    run parpi-cat --csv metrics.langevin.steps,metrics.langevin.eps -n 0 "$TMP/k0.mp"
+    assert_output "$(printf 'steps,eps\n0,0.0010000000474974513')"
 }

@@ -271,6 +271,39 @@ static void test_options(void)
     pp_stage_free(s);
 }
 
+/* Resuming: a network built at create from --obs-dim/--act-dim takes the
+ * architecture of an unbuilt checkpoint (options not given); a tunable given
+ * on the command line wins over the checkpoint's, the others are its. */
+static void test_resume_options(void)
+{
+    char *argv_a[] = {"discrim", "--divergence", "jsd", "--hidden", "16", "--lr", "1e-3", "--seed", "5", NULL};
+    char *argv_b[] = {"discrim", "--obs-dim", "3", "--act-dim", "2", NULL};
+    char *argv_c[] = {"discrim", "--updates", "2", NULL};
+    pp_stage *a = make(argv_a, 9), *saved = make(argv_a, 9), *b = make(argv_b, 5), *c = make(argv_c, 3);
+    uint8_t *buf = NULL;
+    pp_frame *ck = saved ? roundtrip_ckpt(saved, &buf) : NULL;
+    int ok = a && b && c && ck && b->ops->load(b, ck) == 0 && c->ops->load(c, ck) == 0;
+    if (!ok) printf("# %s\n", pp_error());
+    pp_frame *fa = particle_frame(40, 0), *fb = particle_frame(40, 0), *fc = particle_frame(40, 0);
+    ok = ok && a->ops->step(a, fa) == 0 && b->ops->step(b, fb) == 0 && c->ops->step(c, fc) == 0;
+    const char *str;
+    size_t len;
+    int64_t hidden = 0;
+    double upd = 0;
+    CHECK(ok && pp_frame_get_str(fb, "disc.divergence", &str, &len) == 0 && len == 3 &&
+              memcmp(str, "jsd", 3) == 0 && pp_frame_get_i64(fb, "disc.hidden", &hidden) == 0 &&
+              hidden == 16 && same_f32(fa, fb, "disc.params"),
+          "built at create, resumed from an unbuilt jsd/16 checkpoint: rebuilt as jsd/16 (params as a "
+          "fresh jsd/16 stage's)");
+    CHECK(ok && pp_frame_get_f64(fc, "metrics.discrim.updates", &upd) == 0 && upd == 2,
+          "--updates given on resume wins over the checkpoint's 1");
+    pp_frame *fs[] = {ck, fa, fb, fc};
+    for (int i = 0; i < 4; i++) pp_frame_free(fs[i]);
+    free(buf);
+    pp_stage *ss[] = {a, saved, b, c};
+    for (int i = 0; i < 4; i++) pp_stage_free(ss[i]);
+}
+
 int main(void)
 {
     pp_stage *probe = NULL;
@@ -290,5 +323,6 @@ int main(void)
     test_divergence_mid_frame("gp");
     test_pass_and_missing();
     test_options();
+    test_resume_options();
     return check_done();
 }

@@ -226,7 +226,7 @@ static void test_resume_and_errors(void)
     pp_frame *huge = ring_frame(&n, 41, 0.2);
     pp_frame_set_i64(huge, "policy.hidden", 60000);
     pp_frame_set_i64(huge, "policy.layers", 7);
-    CHECK(fresh && fresh->ops->step(fresh, huge) == -1 && strstr(pp_error(), "expected f32[21600"),
+    CHECK(fresh && fresh->ops->step(fresh, huge) == -1 && strstr(pp_error(), "policy.params has 404 floats, expected 21600840004 for"),
           "a map's sizes must match its params before allocation: %s", pp_error());
     pp_frame_free(huge);
     pp_stage_free(fresh);
@@ -305,6 +305,51 @@ static void test_prior(void)
     free_nets(&beta);
 }
 
+/* The resume rule of the option table: the checkpoint's tunables unless given
+ * again; a --max-batch taken from the checkpoint reopens the prior for it. */
+static void test_resume_options(void)
+{
+    nets n, beta;
+    make_nets(&n, 8);
+    make_nets(&beta, 9);
+    char path[] = "/tmp/parpi-test-prior-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    pp_frame *pf = pp_frame_new();
+    put_map(pf, "policy", "gaussian-tanh", beta.pp, beta.pol.nparams);
+    pp_frame_save_file_atomic(pf, path);
+    char *argv_a[] = {"langevin", "--prior", path, "--steps", "2", "--eps", "1e-3", "--max-batch", "64",
+                      "--seed", "3", NULL};
+    char *argv_b[] = {"langevin", "--prior", path, NULL};
+    char *argv_c[] = {"langevin", "--prior", path, "--steps", "0", NULL};
+    pp_stage *a = make(argv_a, 11), *b = make(argv_b, 3), *c = make(argv_c, 5);
+    pp_frame *fa = ring_frame(&n, 50, 0.2), *fb = ring_frame(&n, 51, 0.2), *fc = ring_frame(&n, 51, 0.2);
+    pp_frame *ck = pp_frame_new();
+    int ok = a && b && c && a->ops->step(a, fa) == 0 && a->ops->save(a, ck) == 0 &&
+             b->ops->load(b, ck) == 0 && c->ops->load(c, ck) == 0;
+    pp_frame_free(fa);
+    fa = ring_frame(&n, 51, 0.2);
+    ok = ok && a->ops->step(a, fa) == 0 && b->ops->step(b, fb) == 0 && c->ops->step(c, fc) == 0;
+    float x[B * A], y[B * A];
+    double steps = -1, eps = 0;
+    CHECK(ok && read2(fa, "particles.uK", A, x) == 0 && read2(fb, "particles.uK", A, y) == 0 &&
+              memcmp(x, y, sizeof x) == 0 && pp_frame_get_f64(fb, "metrics.langevin.steps", &steps) == 0 &&
+              pp_frame_get_f64(fb, "metrics.langevin.eps", &eps) == 0 && steps == 2 && eps == 1e-3f,
+          "resumed without options: the checkpoint's steps, eps and max-batch (64 rows through "
+          "the reopened prior), the same particles");
+    CHECK(ok && pp_frame_get_f64(fc, "metrics.langevin.steps", &steps) == 0 && steps == 0 &&
+              pp_frame_get_f64(fc, "metrics.langevin.eps", &eps) == 0 && eps == 1e-3f,
+          "a tunable given again wins (--steps 0), the others are the checkpoint's");
+    unlink(path);
+    pp_frame *fs[] = {pf, fa, fb, fc, ck};
+    for (int i = 0; i < 5; i++) pp_frame_free(fs[i]);
+    pp_stage_free(a);
+    pp_stage_free(b);
+    pp_stage_free(c);
+    free_nets(&n);
+    free_nets(&beta);
+}
+
 int main(void)
 {
     pp_stage *probe = NULL;
@@ -318,5 +363,6 @@ int main(void)
     test_q_rises();
     test_resume_and_errors();
     test_prior();
+    test_resume_options();
     return check_done();
 }
