@@ -76,6 +76,13 @@ static int fsync_dir(const char *path)
 
 int pp_frame_save_file_atomic(pp_frame *f, const char *path)
 {
+    /* The rename below replaces whatever has this name: a device or a FIFO
+     * (--checkpoint /dev/null, as root) would be destroyed, not written. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return pp_fail("%s exists and is not a regular file: a checkpoint or replay file replaces "
+                       "its file whole, so it must be one (or not exist yet)",
+                       path);
     uint8_t *buf = NULL;
     size_t cap = 0, len = 0;
     if (pp_frame_encode(f, &buf, &cap, &len) != 0) return pp_fail_prefix("writing %s: ", path);

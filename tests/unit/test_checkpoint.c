@@ -169,6 +169,14 @@ int main(void)
     snprintf(other, sizeof other, "%s/no/such/dir.ckpt", dir);
     CHECK(pp_checkpoint_save(f, "critic", other) == -1 && strstr(pp_error(), "cannot create a temporary file next to"),
           "saving into a missing directory fails: %s", pp_error());
+    /* A FIFO (like /dev/null, a device) under the checkpoint's name is not
+     * replaced: the rename would destroy it. */
+    snprintf(other, sizeof other, "%s/fifo.ckpt", dir);
+    CHECK(mkfifo(other, 0600) == 0 && pp_checkpoint_save(f, "critic", other) == -1 &&
+              strstr(pp_error(), "is not a regular file") && stat(other, &st) == 0 && S_ISFIFO(st.st_mode) &&
+              count_temp_files() == 0,
+          "a FIFO under the checkpoint's name is refused and left as it was: %s", pp_error());
+    unlink(other);
 
     pp_frame_free(f);
     pp_frame_free(g);
