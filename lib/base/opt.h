@@ -47,6 +47,8 @@ enum {
     PP_OPT_KEEP = 4,   /* saved, but on resume the option (or default) wins over the
                           checkpoint even when not given (file paths, cadences) */
     PP_OPT_NEWKEY = 8, /* a checkpoint without this key (older) keeps the option's value */
+    PP_OPT_F32 = 16,   /* DOUBLE held at float precision, as the network uses it (so that
+                          config.* and metrics say what is used) */
 };
 
 typedef struct {
@@ -110,6 +112,9 @@ void pp_opt_format(const pp_opt *row, const void *cfg, char *buf, size_t cap);
 
 /* The row's checkpoint key without "config." into buf; 0, or 1 if not saved. */
 int pp_opt_key(const pp_opt *row, char *buf, size_t cap);
+
+/* x rounded to float precision (PP_OPT_F32 rows). */
+double pp_opt_round_f32(double x);
 
 /* One seed and one count parser for every option that takes them. */
 int pp_opt_parse_seed(const char *opt, const char *arg, unsigned long long *out);

@@ -59,7 +59,7 @@ static int read_row(const pp_opt *row, void *tmp, pp_frame *ck, const char *path
         if (pp_frame_get_f64(ck, path, &v) != 0) return -1;
         if (!isfinite(v) || v < row->lo || v > row->hi)
             return pp_fail("%s is %g, expected a number in [%g, %g]", path, v, row->lo, row->hi);
-        *(double *)p = v;
+        *(double *)p = (row->flags & PP_OPT_F32) ? pp_opt_round_f32(v) : v;
         return 0;
     }
     case PP_OPT_T_FLAG: {

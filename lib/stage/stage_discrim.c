@@ -57,9 +57,9 @@ static const pp_opt discrim_options[] = {
     PP_OPT_INT("layers", discrim_config, layers, 1, PP_MLP_MAX_LAYERS - 1, "2",
                "number of hidden layers", PP_OPT_SHAPE),
     PP_OPT_ROW("lr", PP_OPT_T_DOUBLE, discrim_config, lr, FLT_MIN, FLT_MAX, "3e-4", NULL, "RATE",
-               "Adam learning rate, positive", NULL, 0),
+               "Adam learning rate, positive", NULL, PP_OPT_F32),
     PP_OPT_ROW("gp-weight", PP_OPT_T_DOUBLE, discrim_config, gp_weight, 0, FLT_MAX, "10", NULL, "W",
-               "gradient-penalty weight", NULL, 0),
+               "gradient-penalty weight", NULL, PP_OPT_F32),
     PP_OPT_INT("updates", discrim_config, updates, 1, 1000000, "1", "Adam updates per frame", 0),
     PP_OPT_SEED("seed", discrim_config, seed,
                 "seed of the initial weights and interpolates, stream 3", 0),
@@ -117,23 +117,6 @@ static void discrim_unbuild(discrim *D)
     D->ready = 0;
 }
 
-/* x at float precision. Through a volatile: GCC 12.2 at -O2 vectorises
- * "c->lr = (float)c->lr; c->gp_weight = (float)c->gp_weight;" and drops both
- * stores (the SLP vectoriser; -fno-tree-slp-vectorize keeps them). */
-static double discrim_float(double x)
-{
-    volatile float f = (float)x;
-    return f;
-}
-
-/* Round the float settings as the network holds them, so that config.* says
- * what is used (and is what the checkpoints have always held). */
-static void discrim_round(discrim_config *c)
-{
-    c->lr = discrim_float(c->lr);
-    c->gp_weight = discrim_float(c->gp_weight);
-}
-
 static int discrim_create(int argc, char **argv, pp_stage **out)
 {
     discrim *D = pp_xcalloc(1, sizeof *D);
@@ -141,7 +124,6 @@ static int discrim_create(int argc, char **argv, pp_stage **out)
     discrim_config *c = &D->cfg;
     int rc = pp_opt_defaults(discrim_options, c);
     if (rc == 0) rc = pp_opt_parse(discrim_options, c, argc, argv, &D->given);
-    discrim_round(c);
     if (rc == 0 && !(D->given >> ROW_LIPSCHITZ & 1))
         c->lip = (c->div == PP_DIV_WD || c->div == PP_DIV_HINGE) ? PP_LIP_SN : PP_LIP_NONE;
     if (rc == 0 && c->div == PP_DIV_WD && c->lip == PP_LIP_NONE)
@@ -343,7 +325,6 @@ static int discrim_load(pp_stage *st, pp_frame *ck)
     if (pp_config_load(discrim_options, &cfg, sizeof cfg, ck, D->given, 0) != 0 ||
         pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
         return -1;
-    discrim_round(&cfg);
     if (is_built) {
         if (!pp_frame_get(ck, "config.obs_dim") || !pp_frame_get(ck, "config.act_dim"))
             return pp_fail("missing field config.%s (the checkpoint says built)",

@@ -45,7 +45,7 @@ static const pp_opt langevin_options[] = {
     PP_OPT_ROW("steps", PP_OPT_T_INT, langevin_config, steps, 0, 1000000, "5", NULL, "K",
                "Langevin steps per particle, 0 leaves uK = u0", NULL, 0),
     PP_OPT_ROW("eps", PP_OPT_T_DOUBLE, langevin_config, eps, FLT_MIN, FLT_MAX, "3e-4", NULL,
-               "EPS", "step size, positive", NULL, 0),
+               "EPS", "step size, positive", NULL, PP_OPT_F32),
     PP_OPT_SEED("seed", langevin_config, seed, "seed of the noise and policy samples, stream 2", 0),
     PP_OPT_INT("max-batch", langevin_config, max_batch, 1, 1 << 20, "256",
                "largest batch accepted", 0),
@@ -114,7 +114,6 @@ static int langevin_create(int argc, char **argv, pp_stage **out)
     pp_stage *st = pp_stage_new(&pp_stage_langevin, L);
     int rc = pp_opt_defaults(langevin_options, &L->cfg);
     if (rc == 0) rc = pp_opt_parse(langevin_options, &L->cfg, argc, argv, &L->given);
-    L->cfg.eps = (float)L->cfg.eps;
     pp_rng root;
     pp_rng_seed(&root, L->cfg.seed);
     L->rng = pp_rng_split(&root, PP_STREAM_LANGEVIN);
@@ -336,7 +335,6 @@ static int langevin_load(pp_stage *st, pp_frame *ck)
     if (pp_config_load(langevin_options, &cfg, sizeof cfg, ck, L->given, L->ready) != 0 ||
         pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
         return -1;
-    cfg.eps = (float)cfg.eps;
     if (cfg.max_batch != L->cfg.max_batch) {
         if (L->ready)
             return pp_fail("config.max_batch is %d, but this stage was built for --max-batch %d",

@@ -11,7 +11,7 @@
 
 typedef struct {
     int hidden, target, flag;
-    double lr;
+    double lr, eps, eps2;
     long long steps;
     unsigned long long seed;
     char path[16];
@@ -26,6 +26,8 @@ static const pp_opt table[] = {
     PP_OPT_SEED("seed", cfg, seed, "seed", 0),
     PP_OPT_STRING("log", cfg, path, "PATH", NULL, "log file", PP_OPT_KEEP),
     PP_OPT_FLAG("verbose", cfg, flag, "say more", PP_OPT_NOSAVE),
+    PP_OPT_DOUBLE("eps", cfg, eps, 0, 1, "0.1", "step size", PP_OPT_F32),
+    PP_OPT_DOUBLE("eps2", cfg, eps2, 0, 1, "0.3", "another", PP_OPT_F32),
     PP_OPT_END};
 
 static int parse(cfg *c, uint64_t *given, int n, ...)
@@ -75,6 +77,10 @@ int main(void)
        "missing value: %s", pp_error());
     CHECK(parse(&c, NULL, 1, "stray") != 0 && strcmp(pp_error(), "unexpected argument 'stray'") == 0,
        "stray argument: %s", pp_error());
+
+    CHECK(parse(&c, NULL, 0) == 0 && c.eps == (double)0.1f && c.eps2 == (double)0.3f,
+          "F32 rows hold their value at float precision (two neighbours: GCC 12.2's SLP bug)");
+    CHECK(parse(&c, NULL, 2, "--eps", "0.7") == 0 && c.eps == (double)0.7f, "also when given");
 
     char buf[4096];
     FILE *mem = fmemopen(buf, sizeof buf, "w");
