@@ -279,7 +279,7 @@ static void test_resume_options(void)
     char *argv_a[] = {"discrim", "--divergence", "jsd", "--hidden", "16", "--lr", "1e-3", "--seed", "5", NULL};
     char *argv_b[] = {"discrim", "--obs-dim", "3", "--act-dim", "2", NULL};
     char *argv_c[] = {"discrim", "--updates", "2", NULL};
-    pp_stage *a = make(argv_a, 9), *saved = make(argv_a, 9), *b = make(argv_b, 5), *c = make(argv_c, 3);
+    pp_stage *a = fx_stage("discrim", 9, argv_a), *saved = fx_stage("discrim", 9, argv_a), *b = fx_stage("discrim", 5, argv_b), *c = fx_stage("discrim", 3, argv_c);
     uint8_t *buf = NULL;
     pp_frame *ck = saved ? roundtrip_ckpt(saved, &buf) : NULL;
     int ok = a && b && c && ck && b->ops->load(b, ck) == 0 && c->ops->load(c, ck) == 0;

@@ -322,7 +322,7 @@ static void test_resume_options(void)
                       "--seed", "3", NULL};
     char *argv_b[] = {"langevin", "--prior", path, NULL};
     char *argv_c[] = {"langevin", "--prior", path, "--steps", "0", NULL};
-    pp_stage *a = make(argv_a, 11), *b = make(argv_b, 3), *c = make(argv_c, 5);
+    pp_stage *a = fx_stage("langevin", 11, argv_a), *b = fx_stage("langevin", 3, argv_b), *c = fx_stage("langevin", 5, argv_c);
     pp_frame *fa = ring_frame(&n, 50, 0.2), *fb = ring_frame(&n, 51, 0.2), *fc = ring_frame(&n, 51, 0.2);
     pp_frame *ck = pp_frame_new();
     int ok = a && b && c && a->ops->step(a, fa) == 0 && a->ops->save(a, ck) == 0 &&
