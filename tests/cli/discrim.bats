@@ -150,18 +150,17 @@ disc_csv() {
 }
 
 @test "discrim: a parpi 0.1.0 checkpoint resumes with 0.1.0's discriminator" {
-    D="$HERE/data"
-    parpi-langevin --resume "$D/langevin-v0.1.ckpt" --in "$D/stage-frames.mp" --out "$TMP/p.mp"
-    parpi-discrim --resume "$D/discrim-v0.1.ckpt" --hidden 4 --divergence hinge --lr 1e-3 \
-        --updates 2 --seed 4 --in "$TMP/p.mp" --out "$TMP/given.mp"
-    disc_csv "$TMP/given.mp" >"$TMP/given.csv"
-    run close_csv "$D/discrim-v0.1-resumed.csv" "$TMP/given.csv"
+    parpi-langevin --resume "$DATA/langevin-v0.1.ckpt" --in "$DATA/stage-frames.mp" --out "$T/p.mp"
+    parpi-discrim --resume "$DATA/discrim-v0.1.ckpt" --hidden 4 --divergence hinge --lr 1e-3 \
+        --updates 2 --seed 4 --in "$T/p.mp" --out "$T/given.mp"
+    disc_csv "$T/given.mp" >"$T/given.csv"
+    run close_csv "$DATA/discrim-v0.1-resumed.csv" "$T/given.csv"
     assert_success
     # without the options: the architecture, lr and updates are the checkpoint's
-    parpi-discrim --resume "$D/discrim-v0.1.ckpt" --in "$TMP/p.mp" --out "$TMP/ckpt.mp"
-    disc_csv "$TMP/ckpt.mp" >"$TMP/ckpt.csv"
-    cmp "$TMP/given.csv" "$TMP/ckpt.csv"
-    run parpi-discrim --resume "$D/discrim-v0.1.ckpt" --lipschitz gp --in "$TMP/p.mp" --out /dev/null
+    parpi-discrim --resume "$DATA/discrim-v0.1.ckpt" --in "$T/p.mp" --out "$T/ckpt.mp"
+    disc_csv "$T/ckpt.mp" >"$T/ckpt.csv"
+    cmp "$T/given.csv" "$T/ckpt.csv"
+    run parpi-discrim --resume "$DATA/discrim-v0.1.ckpt" --lipschitz gp --in "$T/p.mp" --out /dev/null
     assert_equal "$status" 1
     assert_output --partial "the checkpoint has --lipschitz sn, but this stage has --lipschitz gp"
 }

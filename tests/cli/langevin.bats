@@ -124,18 +124,17 @@ close_csv() {
 }
 
 @test "langevin: a parpi 0.1.0 checkpoint resumes with 0.1.0's particles" {
-    D="$HERE/data"
-    parpi-langevin --resume "$D/langevin-v0.1.ckpt" --steps 3 --eps 1e-3 --seed 7 --max-batch 64 \
-        --in "$D/stage-frames.mp" --out "$TMP/given.mp"
-    particles_csv "$TMP/given.mp" >"$TMP/given.csv"
-    run close_csv "$D/langevin-v0.1-resumed.csv" "$TMP/given.csv"
+    parpi-langevin --resume "$DATA/langevin-v0.1.ckpt" --steps 3 --eps 1e-3 --seed 7 --max-batch 64 \
+        --in "$DATA/stage-frames.mp" --out "$T/given.mp"
+    particles_csv "$T/given.mp" >"$T/given.csv"
+    run close_csv "$DATA/langevin-v0.1-resumed.csv" "$T/given.csv"
     assert_success
     # without the options, the checkpoint's steps and eps are the ones used
-    parpi-langevin --resume "$D/langevin-v0.1.ckpt" --in "$D/stage-frames.mp" --out "$TMP/ckpt.mp"
-    particles_csv "$TMP/ckpt.mp" >"$TMP/ckpt.csv"
-    cmp "$TMP/given.csv" "$TMP/ckpt.csv"
+    parpi-langevin --resume "$DATA/langevin-v0.1.ckpt" --in "$DATA/stage-frames.mp" --out "$T/ckpt.mp"
+    particles_csv "$T/ckpt.mp" >"$T/ckpt.csv"
+    cmp "$T/given.csv" "$T/ckpt.csv"
     # a tunable given on the command line wins
-    parpi-langevin --resume "$D/langevin-v0.1.ckpt" --steps 0 --in "$D/stage-frames.mp" --out "$TMP/k0.mp"
-    run parpi-cat --csv metrics.langevin.steps,metrics.langevin.eps -n 0 "$TMP/k0.mp"
+    parpi-langevin --resume "$DATA/langevin-v0.1.ckpt" --steps 0 --in "$DATA/stage-frames.mp" --out "$T/k0.mp"
+    run parpi-cat --csv metrics.langevin.steps,metrics.langevin.eps -n 0 "$T/k0.mp"
     assert_output "$(printf 'steps,eps\n0,0.0010000000474974513')"
 }
