@@ -191,6 +191,20 @@ no_orphans() {
     assert_output --regexp "observations +tensor f32\\[$end,3\\]"
 }
 
+@test "train: SIGTERM stops the chain with checkpoints: exit 143" {
+    parpi-train --env Pendulum-v1 --algo sac --steps 1000000 --in-process --out "$T/run" "${SMALL[@]}" \
+        2>"$T/err" &
+    driver=$!
+    wait_for "$T/run/status" 60
+    kill -TERM "$driver"
+    rc=0
+    wait "$driver" || rc=$?
+    cat "$T/err"
+    [ "$rc" -eq 143 ]
+    grep -q "Resume with: parpi-train --resume" "$T/err"
+    [ -s "$T/run/ckpt/policy.ckpt" ]
+}
+
 @test "train: --resume of a finished run extends it with --steps" {
     parpi-train --env Pendulum-v1 --algo sac --steps 200 --out "$T/run" "${SMALL[@]}"
     run parpi-train --resume "$T/run" --steps 300 --in-process --no-progress
