@@ -2,8 +2,9 @@
  * options), the run directory's config file, and the two ways to run the
  * plan. The program (options, usage, main) is cmd/parpi-train.c.
  *
- * A plan is the list of stages of one configuration (collect, critic,
- * [langevin, discrim,] policy, eval), each with
+ * A plan is the ring of one algorithm (train_plan.c: one table row per
+ * algorithm, e.g. collect, critic, [langevin, discrim,] policy, eval), each
+ * stage with
  *   common  the options of every stage program (stage/stage_run.h):
  *           --checkpoint, --save-every, --threads, --drop, --resume
  *   own     the stage's own options (--env, --gamma, ...), which are also
@@ -94,7 +95,7 @@ typedef struct {
     const volatile sig_atomic_t *stop;
 } pp_train;
 
-/* Build the stages' argument vectors from algo, preset and --set. */
+/* Build the stages from the algorithm's ring, the preset and --set. */
 int pp_train_plan(pp_train *t);
 /* Add --resume <ckpt> for each stage whose checkpoint exists. */
 void pp_train_add_resume(pp_train *t);

@@ -1,5 +1,5 @@
-/* train_plan.c - the plan of a run: the stages of each configuration, the
- * preset and --set options.
+/* train_plan.c - the plan of a run: the ring of the algorithm (a table row),
+ * the preset and --set options.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +18,123 @@ const char *const pp_train_algos[] = {"parpi", "sac", "sql", NULL};
 const char *const pp_train_bases[] = {"sac", "sql", NULL};
 const char *const pp_train_divergences[] = {"jsd", "wd", "rkl", "hinge", NULL};
 
+/* ---- rings: one row per algorithm ---- */
+
+/* A stage of a ring and the options the plan gives it, before the preset's
+ * and --set's (which come after, so they win). Words are separated by
+ * spaces; in a word, {name} is the run's value of
+ *   seed steps dir divergence obs_dim act_dim eval_every eval_episodes log_every
+ * and the word {env} is --env NAME [--env-options K=V,...]. The stage given
+ * --prime starts the ring. */
+typedef struct {
+    const char *kind;
+    const char *args;
+} ring_stage;
+
+typedef struct {
+    const char *algo;
+    const char *base; /* NULL: the row serves every --base */
+    ring_stage stages[PP_TRAIN_MAX_STAGES];
+} ring;
+
+/* The collector and the evaluator act in the same task. */
+#define COLLECT {"collect", "{env} --seed={seed} --until={steps} --replay={dir}/replay.mp --log={dir}/episodes.csv"}
+#define EVAL                                                                                     \
+    {"eval", "{env} --seed={seed} --every={eval_every} --episodes={eval_episodes} --log={dir}/eval.csv " \
+             "--progress-log={dir}/progress.csv --log-every={log_every} --status={dir}/status"}
+#define CRITIC(target) {"critic", "--seed={seed}" target}
+#define POLICY(update) {"policy", "--seed={seed} --update=" update " --obs-dim={obs_dim} --act-dim={act_dim} --prime"}
+#define LANGEVIN {"langevin", "--seed={seed}"}
+#define DISCRIM {"discrim", "--seed={seed} --divergence={divergence}"}
+
+static const ring rings[] = {
+    {"sac", NULL, {COLLECT, CRITIC(""), POLICY("sac"), EVAL}},
+    {"sql", NULL, {COLLECT, CRITIC(" --target=sql"), POLICY("svgd"), EVAL}},
+    {"parpi", "sac", {COLLECT, CRITIC(""), LANGEVIN, DISCRIM, POLICY("parpi"), EVAL}},
+    {"parpi", "sql", {COLLECT, CRITIC(" --target=sql"), LANGEVIN, DISCRIM, POLICY("parpi"), EVAL}},
+};
+
+static const ring *find_ring(const char *algo, const char *base)
+{
+    for (size_t i = 0; i < sizeof rings / sizeof *rings; i++)
+        if (strcmp(rings[i].algo, algo) == 0 && (!rings[i].base || strcmp(rings[i].base, base) == 0))
+            return &rings[i];
+    return NULL;
+}
+
+typedef struct {
+    const pp_train *t;
+    int obs_dim, act_dim;
+} plan_values;
+
+/* The value of {name} into buf: 0, or -1 for a name the table should not use. */
+static int value_of(const plan_values *v, const char *name, size_t n, char *buf, size_t cap)
+{
+    const pp_train_opts *o = &v->t->o;
+#define IS(s) (n == sizeof s - 1 && strncmp(name, s, n) == 0)
+    if (IS("seed")) snprintf(buf, cap, "%llu", o->seed);
+    else if (IS("steps")) snprintf(buf, cap, "%lld", o->steps);
+    else if (IS("dir")) snprintf(buf, cap, "%s", o->dir);
+    else if (IS("divergence")) snprintf(buf, cap, "%s", pp_train_divergences[o->divergence]);
+    else if (IS("obs_dim")) snprintf(buf, cap, "%d", v->obs_dim);
+    else if (IS("act_dim")) snprintf(buf, cap, "%d", v->act_dim);
+    else if (IS("eval_every")) snprintf(buf, cap, "%lld", o->eval_every);
+    else if (IS("eval_episodes")) snprintf(buf, cap, "%d", o->eval_episodes);
+    else if (IS("log_every")) snprintf(buf, cap, "%lld", o->log_every);
+    else return pp_fail("the ring table names {%.*s}, which the plan does not know", (int)n, name);
+#undef IS
+    return 0;
+}
+
+/* One word of a ring row, its {name}s replaced, added to out. */
+static int add_word(const plan_values *v, const char *word, size_t len, pp_argv *out)
+{
+    const pp_train_opts *o = &v->t->o;
+    if (len == 5 && strncmp(word, "{env}", 5) == 0) {
+        pp_argv_add(out, "--env");
+        pp_argv_add(out, o->env);
+        if (o->env_options[0]) {
+            pp_argv_add(out, "--env-options");
+            pp_argv_add(out, o->env_options);
+        }
+        return 0;
+    }
+    char buf[2048], val[1100];
+    size_t b = 0;
+    for (size_t i = 0; i < len;) {
+        const char *close = word[i] == '{' ? memchr(word + i, '}', len - i) : NULL;
+        size_t vlen;
+        const char *piece;
+        if (close) {
+            if (value_of(v, word + i + 1, (size_t)(close - word - i - 1), val, sizeof val) != 0) return -1;
+            piece = val;
+            vlen = strlen(val);
+            i = (size_t)(close - word) + 1;
+        } else {
+            piece = word + i;
+            vlen = 1;
+            i++;
+        }
+        if (b + vlen >= sizeof buf) return pp_fail("an option of the plan is too long");
+        memcpy(buf + b, piece, vlen);
+        b += vlen;
+    }
+    buf[b] = '\0';
+    pp_argv_add(out, buf);
+    return 0;
+}
+
+static int add_ring_args(const plan_values *v, const char *args, pp_argv *out)
+{
+    for (const char *p = args; *p;) {
+        while (*p == ' ') p++;
+        size_t n = strcspn(p, " ");
+        if (n && add_word(v, p, n, out) != 0) return -1;
+        p += n;
+    }
+    return 0;
+}
+
 /* ---- presets and --set ---- */
 
 static pp_train_stage *find_stage(pp_train *t, const char *kind)
@@ -25,6 +142,16 @@ static pp_train_stage *find_stage(pp_train *t, const char *kind)
     for (int i = 0; i < t->nstages; i++)
         if (strcmp(t->stage[i].kind, kind) == 0) return &t->stage[i];
     return NULL;
+}
+
+/* The kinds a preset or --set may name, and extra ("all", "train"), as "a, b, c". */
+static void kinds_list(const char *extra, char *buf, size_t cap)
+{
+    const char *const *k = pp_stage_kinds();
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; k[i] && o < cap; i++) o += (size_t)snprintf(buf + o, cap - o, "%s, ", k[i]);
+    if (o < cap) snprintf(buf + o, cap - o, "%s", extra);
 }
 
 /* "critic.gamma=0.98" -> critic gets "--gamma" "0.98". Options for a stage
@@ -48,13 +175,10 @@ static int apply_set(pp_train *t, const char *set, const char *where)
     }
     pp_train_stage *s = find_stage(t, kind);
     if (!s) {
-        static const char *const any[] = {"collect", "critic", "langevin", "discrim", "policy",
-                                          "eval", NULL};
-        for (int i = 0; any[i]; i++)
-            if (strcmp(kind, any[i]) == 0) return 0;
-        return pp_fail("%s: unknown stage '%s' in '%s' (collect, critic, langevin, discrim, "
-                       "policy, eval, all)",
-                       where, kind, set);
+        if (pp_stage_lookup(kind)) return 0;
+        char list[256];
+        kinds_list("all", list, sizeof list);
+        return pp_fail("%s: unknown stage '%s' in '%s' (%s)", where, kind, set, list);
     }
     const char *opt = dot + 1;
     const char *eq = strchr(opt, '=');
@@ -109,12 +233,10 @@ static int apply_preset(pp_train *t, const char *path)
         pp_train_stage *s = find_stage(t, kind);
         if (s) {
             for (int i = 1; i < words.argc; i++) pp_argv_add(&s->own, words.argv[i]);
-        } else if (strcmp(kind, "train") && strcmp(kind, "collect") && strcmp(kind, "critic") &&
-                   strcmp(kind, "langevin") && strcmp(kind, "discrim") && strcmp(kind, "policy") &&
-                   strcmp(kind, "eval")) {
-            rc = pp_fail("%s:%d: unknown stage '%s' (collect, critic, langevin, discrim, policy, "
-                         "eval, train)",
-                         path, lineno, kind);
+        } else if (strcmp(kind, "train") != 0 && !pp_stage_lookup(kind)) {
+            char list[256];
+            kinds_list("train", list, sizeof list);
+            rc = pp_fail("%s:%d: unknown stage '%s' (%s)", path, lineno, kind, list);
         }
         pp_argv_free(&words);
     }
@@ -124,75 +246,28 @@ static int apply_preset(pp_train *t, const char *path)
 
 /* ---- the plan ---- */
 
-static pp_train_stage *add_stage(pp_train *t, const char *kind)
-{
-    pp_train_stage *s = &t->stage[t->nstages++];
-    snprintf(s->kind, sizeof s->kind, "%s", kind);
-    pp_stage_common_init(&s->common);
-    return s;
-}
-
-/* --env NAME [--env-options K=V,...]: the collector and the evaluator act in the same task. */
-static void add_env_args(const pp_train *t, pp_train_stage *s)
-{
-    pp_argv_add(&s->own, "--env");
-    pp_argv_add(&s->own, t->o.env);
-    if (t->o.env_options[0]) {
-        pp_argv_add(&s->own, "--env-options");
-        pp_argv_add(&s->own, t->o.env_options);
-    }
-}
-
 int pp_train_plan(pp_train *t)
 {
     const pp_train_opts *o = &t->o;
-    pp_env *env = NULL;
+    const char *algo = pp_train_algos[o->algo], *base = pp_train_bases[o->base];
+    const ring *r = find_ring(algo, base);
+    if (!r) return pp_fail("no ring for --algo %s --base %s", algo, base);
+
+    pp_env *env = NULL; /* the dims of the task, for the policy */
     if (pp_env_create(o->env, o->env_options[0] ? o->env_options : NULL, &env) != 0)
         return pp_fail_prefix("--env %s: ", o->env);
-    const pp_env_info *info = pp_env_get_info(env);
-    int obs_dim = info->obs_dim, act_dim = info->act_dim;
+    plan_values v = {.t = t, .obs_dim = pp_env_get_info(env)->obs_dim, .act_dim = pp_env_get_info(env)->act_dim};
     pp_env_free(env);
 
-    const char *D = o->dir, *algo = pp_train_algos[o->algo];
-    int parpi = strcmp(algo, "parpi") == 0;
-    int sql_target = strcmp(algo, "sql") == 0 || (parpi && strcmp(pp_train_bases[o->base], "sql") == 0);
-
-    pp_train_stage *s = add_stage(t, "collect");
-    add_env_args(t, s);
-    pp_argv_addf(&s->own, "--seed=%llu", o->seed);
-    pp_argv_addf(&s->own, "--until=%lld", o->steps);
-    pp_argv_addf(&s->own, "--replay=%s/replay.mp", D);
-    pp_argv_addf(&s->own, "--log=%s/episodes.csv", D);
-
-    s = add_stage(t, "critic");
-    pp_argv_addf(&s->own, "--seed=%llu", o->seed);
-    if (sql_target) pp_argv_add(&s->own, "--target=sql");
-
-    if (parpi) {
-        s = add_stage(t, "langevin");
-        pp_argv_addf(&s->own, "--seed=%llu", o->seed);
-        s = add_stage(t, "discrim");
-        pp_argv_addf(&s->own, "--seed=%llu", o->seed);
-        pp_argv_addf(&s->own, "--divergence=%s", pp_train_divergences[o->divergence]);
+    t->prime_index = -1;
+    for (int i = 0; i < PP_TRAIN_MAX_STAGES && r->stages[i].kind; i++) {
+        pp_train_stage *s = &t->stage[t->nstages++];
+        snprintf(s->kind, sizeof s->kind, "%s", r->stages[i].kind);
+        if (pp_stage_common_init(&s->common) != 0 || add_ring_args(&v, r->stages[i].args, &s->own) != 0)
+            return -1;
+        if (strstr(r->stages[i].args, "--prime")) t->prime_index = i;
     }
-
-    t->prime_index = t->nstages;
-    s = add_stage(t, "policy");
-    pp_argv_addf(&s->own, "--seed=%llu", o->seed);
-    pp_argv_addf(&s->own, "--update=%s", parpi ? "parpi" : strcmp(algo, "sac") == 0 ? "sac" : "svgd");
-    pp_argv_addf(&s->own, "--obs-dim=%d", obs_dim);
-    pp_argv_addf(&s->own, "--act-dim=%d", act_dim);
-    pp_argv_add(&s->own, "--prime");
-
-    s = add_stage(t, "eval");
-    add_env_args(t, s);
-    pp_argv_addf(&s->own, "--seed=%llu", o->seed);
-    pp_argv_addf(&s->own, "--every=%lld", o->eval_every);
-    pp_argv_addf(&s->own, "--episodes=%d", o->eval_episodes);
-    pp_argv_addf(&s->own, "--log=%s/eval.csv", D);
-    pp_argv_addf(&s->own, "--progress-log=%s/progress.csv", D);
-    pp_argv_addf(&s->own, "--log-every=%lld", o->log_every);
-    pp_argv_addf(&s->own, "--status=%s/status", D);
+    if (t->prime_index < 0) return pp_fail("the %s ring has no stage given --prime", algo);
 
     char preset[sizeof o->preset];
     int found = find_preset(t, preset, sizeof preset);
@@ -226,7 +301,7 @@ int pp_train_plan(pp_train *t)
     if (l) pp_stage_common_set(&l->common, "drop", "q,policy");
     /* In the baselines the critic is the last reader of the frame's policy
      * (the SAC and SVGD updates use their own parameters). */
-    if (!parpi) pp_stage_common_set(&find_stage(t, "critic")->common, "drop", "policy");
+    if (strcmp(algo, "parpi") != 0) pp_stage_common_set(&find_stage(t, "critic")->common, "drop", "policy");
     return 0;
 }
 
