@@ -95,8 +95,12 @@ typedef struct {
     const volatile sig_atomic_t *stop;
 } pp_train;
 
-/* Build the stages from the algorithm's ring, the preset and --set. */
+/* Build the stages from the algorithm's ring, the preset and --set, with
+ * each stage's --drop from the stages' contracts (train_plan.c). */
 int pp_train_plan(pp_train *t);
+/* The fields each stage drops (common.drop), computed from the reads and
+ * owns lists of the stages in ring order: see train_plan.c. */
+int pp_train_compute_drops(pp_train *t);
 /* Add --resume <ckpt> for each stage whose checkpoint exists. */
 void pp_train_add_resume(pp_train *t);
 /* Override the ring's end (collect --until) after a resume with --steps. */

@@ -1,5 +1,6 @@
 /* train_plan.c - the plan of a run: the ring of the algorithm (a table row),
- * the preset and --set options.
+ * the preset and --set options, and the --drop of each stage computed from
+ * the stages' contracts.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -244,6 +245,57 @@ static int apply_preset(pp_train *t, const char *path)
     return rc;
 }
 
+/* ---- --drop from the contracts ---- */
+
+static int in_list(const char *const *list, const char *name)
+{
+    for (int i = 0; list && list[i]; i++)
+        if (strcmp(list[i], name) == 0) return 1;
+    return 0;
+}
+
+static void append_field(char *drop, size_t cap, const char *field)
+{
+    size_t n = strlen(drop);
+    snprintf(drop + n, cap - n, "%s%s", n ? "," : "", field);
+}
+
+/* The ring is a cycle: a field F that stage W owns is written anew by W on
+ * every lap. Walking from W round the ring back to W, the last stage whose
+ * reads list has F is the last to need this lap's F: it drops F after its
+ * step, and the pipes after it carry less. When that last reader is W
+ * itself (W reads the F of the lap before, then replaces it), or nobody
+ * reads F, F is not dropped: a field without a reader may be there for a
+ * tap on the ring. Fields nobody in the ring owns (metrics, say) are never
+ * dropped. */
+int pp_train_compute_drops(pp_train *t)
+{
+    const pp_stage_ops *ops[PP_TRAIN_MAX_STAGES];
+    const int n = t->nstages;
+    char drops[PP_TRAIN_MAX_STAGES][sizeof t->stage[0].common.drop];
+    for (int i = 0; i < n; i++) {
+        ops[i] = pp_stage_lookup(t->stage[i].kind);
+        if (!ops[i]) return pp_fail("unknown stage kind '%s'", t->stage[i].kind);
+        drops[i][0] = '\0';
+    }
+    for (int w = 0; w < n; w++) {
+        for (int k = 0; ops[w]->owns && ops[w]->owns[k]; k++) {
+            const char *field = ops[w]->owns[k];
+            int last = -1;
+            for (int step = 1; step <= n; step++) {
+                int i = (w + step) % n; /* step == n is W itself */
+                if (in_list(ops[i]->reads, field)) last = i;
+            }
+            if (last >= 0 && last != w) append_field(drops[last], sizeof drops[last], field);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        pp_stage_common_unset(&t->stage[i].common, "drop");
+        if (drops[i][0] && pp_stage_common_set(&t->stage[i].common, "drop", drops[i]) != 0) return -1;
+    }
+    return 0;
+}
+
 /* ---- the plan ---- */
 
 int pp_train_plan(pp_train *t)
@@ -289,20 +341,7 @@ int pp_train_plan(pp_train *t)
         snprintf(buf, sizeof buf, "%d", o->threads);
         if (pp_stage_common_set(c, "threads", buf) != 0) return -1;
     }
-    /* The policy stage is the last reader of the critic's q, the
-     * discriminator's disc, the particles and the batch in a lap (the next
-     * lap brings new ones): dropping them there halves what the pipes carry
-     * and changes no number. */
-    pp_stage_common_set(&t->stage[t->prime_index].common, "drop", "q,disc,particles,batch");
-    /* Likewise the Langevin stage is the last reader of q and of the policy
-     * (the policy stage keeps its own parameters and emits them anew):
-     * nothing after it needs them, so the two largest tensors stop there. */
-    pp_train_stage *l = find_stage(t, "langevin");
-    if (l) pp_stage_common_set(&l->common, "drop", "q,policy");
-    /* In the baselines the critic is the last reader of the frame's policy
-     * (the SAC and SVGD updates use their own parameters). */
-    if (strcmp(algo, "parpi") != 0) pp_stage_common_set(&find_stage(t, "critic")->common, "drop", "policy");
-    return 0;
+    return pp_train_compute_drops(t);
 }
 
 void pp_train_add_resume(pp_train *t)
