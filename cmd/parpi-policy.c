@@ -1,4 +1,5 @@
-/* parpi-policy - see man/man1/parpi-policy.1; the stage is lib/stage_policy.c. */
-#include "stage/stage.h"
+/* parpi-policy - see man/man1/parpi-policy.1; the stage is lib/stage/stage_policy.c,
+ * the program around it cmd/common.c. */
+#include "common.h"
 
 int main(int argc, char **argv) { return pp_stage_main("policy", argc, argv); }

@@ -1,8 +1,10 @@
 /* parpi-train - the driver: wires the stages into the training loop (a ring
  * of processes through a FIFO, or --in-process) and owns the run directory.
- * The work is in lib/train*.c.
+ * Its options are the table below (parsing and --help); the plan, the config
+ * file and the two ways of running are lib/train/.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,39 +12,130 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/opt.h"
+#include "base/optarg.h"
 #include "train/train.h"
 
-static const char usage_text[] =
-    "Usage: parpi-train --env NAME --out DIR [OPTIONS]\n"
-    "       parpi-train --resume DIR [--steps N] [--in-process]\n"
-    "Train a policy: SAC, SQL, or ParPI on top of either, as a ring of parpi stages.\n"
-    "\n"
-    "  --env NAME            task (parpi-collect --list-envs)\n"
-    "  --env-options K=V,..  the task's constructor options\n"
-    "  --algo parpi|sac|sql  algorithm (default parpi)\n"
-    "  --base sac|sql        ParPI's critic target: SAC's or SQL's soft value (default sac)\n"
-    "  --divergence D        ParPI's divergence: jsd, wd, rkl or hinge (default wd)\n"
-    "  --steps N             environment steps (default 1000000)\n"
-    "  --seed S              seed of every stage (default 0)\n"
-    "  --out DIR             run directory (created; must not hold a run already)\n"
-    "  --resume DIR          continue the run in DIR from its checkpoints\n"
-    "  --preset FILE|NAME|none  stage options (default share/parpi/presets/<env>.conf)\n"
-    "  --set STAGE.OPT[=V]   one more option for one stage (e.g. critic.gamma=0.98;\n"
-    "                        STAGE 'all' gives it to every stage); repeatable\n"
-    "  --batch-size N        collect's batch size (default 256)\n"
-    "  --learning-starts N   random-action steps before learning (default 5000)\n"
-    "  --eval-every N        evaluate every N steps (default 1000)\n"
-    "  --eval-episodes K     deterministic episodes per evaluation (default 10)\n"
-    "  --log-every N         a progress.csv row every N steps (default 1000)\n"
-    "  --save-every N        checkpoints every N steps (default 10000; 0: only at the end)\n"
-    "  --threads N           BLAS threads per stage (default 1)\n"
-    "  --in-process          chain the stages in this process (no pipes, no serialisation)\n"
-    "  --progress, --no-progress  progress line on stderr (default when it is a terminal)\n"
-    "  --dry-run             print the stages' command lines and exit\n"
-    "  -h, --help            this text;  --version  the version\n"
-    "\n"
-    "Run directory: config, ckpt/, replay.mp, progress.csv, eval.csv, episodes.csv,\n"
-    "logs/<stage>.log. See parpi-train(1).\n";
+#include "common.h"
+
+/* The command line: the run's options (lib/train) and what only the
+ * command line has. */
+typedef struct {
+    pp_train_opts o;
+    char resume_dir[sizeof ((pp_train_opts *)0)->dir];
+    char set[600];
+    long long batch_size, learning_starts;
+    int progress, no_progress, help, version;
+} cli;
+
+static const pp_opt options[] = {
+    PP_OPT_STRING("env", cli, o.env, "NAME", NULL, "task (parpi-collect --list-envs)", 0),
+    PP_OPT_STRING("env-options", cli, o.env_options, "K=V,..", NULL, "the task's constructor options", 0),
+    PP_OPT_CHOICE("algo", cli, o.algo, pp_train_algos, "parpi", "algorithm", 0),
+    PP_OPT_CHOICE("base", cli, o.base, pp_train_bases, "sac", "ParPI's critic target: SAC's or SQL's", 0),
+    PP_OPT_CHOICE("divergence", cli, o.divergence, pp_train_divergences, "wd", "ParPI's divergence", 0),
+    PP_OPT_COUNT("steps", cli, o.steps, 1, 1e15, "1000000", "environment steps", 0),
+    PP_OPT_SEED("seed", cli, o.seed, "seed of every stage", 0),
+    PP_OPT_STRING("out", cli, o.dir, "DIR", NULL, "run directory (created; must not hold a run)", 0),
+    PP_OPT_STRING("resume", cli, resume_dir, "DIR", NULL, "continue the run in DIR from its checkpoints", 0),
+    PP_OPT_STRING("preset", cli, o.preset, "FILE|NAME|none", NULL,
+                  "stage options (default: share/parpi/presets/<env>.conf)", 0),
+    PP_OPT_STRING("set", cli, set, "STAGE.OPT[=V]", NULL,
+                  "one more stage option, e.g. critic.gamma=0.98 (repeatable)", 0),
+    PP_OPT_COUNT("batch-size", cli, batch_size, 1, 1e9, "256", "collect's batch size", 0),
+    PP_OPT_COUNT("learning-starts", cli, learning_starts, 0, 1e15, "5000", "random-action steps before learning",
+                 0),
+    PP_OPT_COUNT("eval-every", cli, o.eval_every, 1, 1e15, "1000", "evaluate every N steps", 0),
+    PP_OPT_INT("eval-episodes", cli, o.eval_episodes, 1, 100000, "10", "deterministic episodes per evaluation", 0),
+    PP_OPT_COUNT("log-every", cli, o.log_every, 1, 1e15, "1000", "a progress.csv row every N steps", 0),
+    PP_OPT_COUNT("save-every", cli, o.save_every, 0, 1e15, "10000", "checkpoints every N steps (0: at the end)", 0),
+    PP_OPT_INT("threads", cli, o.threads, 1, 256, "1", "BLAS threads per stage", 0),
+    PP_OPT_FLAG("in-process", cli, o.in_process, "chain the stages in this process (no pipes)", 0),
+    PP_OPT_FLAG("progress", cli, progress, "progress line on stderr (default: if it is a terminal)", 0),
+    PP_OPT_FLAG("no-progress", cli, no_progress, "no progress line", 0),
+    PP_OPT_FLAG("dry-run", cli, o.dry_run, "print the stages' command lines and exit", 0),
+    PP_OPT_FLAG("help", cli, help, "this text (also -h)", 0),
+    PP_OPT_FLAG("version", cli, version, "the version", 0),
+    PP_OPT_END,
+};
+
+/* Options that add to --set, in order with it (the last one wins). */
+static const struct {
+    const char *name, *set;
+} shortcuts[] = {{"batch-size", "collect.batch-size"}, {"learning-starts", "collect.learning-starts"}};
+
+static void usage(FILE *out)
+{
+    fputs("Usage: parpi-train --env NAME --out DIR [OPTIONS]\n"
+          "       parpi-train --resume DIR [--steps N] [--in-process]\n"
+          "Train a policy: SAC, SQL, or ParPI on top of either, as a ring of parpi stages.\n\n",
+          out);
+    pp_opt_help(options, out);
+    fputs("\nRun directory: config, ckpt/, replay.mp, progress.csv, eval.csv, episodes.csv,\n"
+          "logs/<stage>.log. See parpi-train(1).\n",
+          out);
+}
+
+/* After pp_opt_set of row: what else the row means. */
+static int take(cli *c, const pp_opt *row)
+{
+    if (strcmp(row->name, "set") == 0) {
+        if (!strchr(c->set, '.') || c->set[0] == '.')
+            return pp_fail("--set: '%s', expected STAGE.OPTION[=VALUE] (e.g. critic.gamma=0.98)", c->set);
+        pp_argv_add(&c->o.sets, c->set);
+    } else if (strcmp(row->name, "resume") == 0) {
+        memcpy(c->o.dir, c->resume_dir, sizeof c->o.dir);
+        c->o.resume = 1;
+    } else if (strcmp(row->name, "progress") == 0) {
+        c->o.progress = 1;
+    } else if (strcmp(row->name, "no-progress") == 0) {
+        c->o.progress = 0;
+    } else {
+        for (size_t i = 0; i < sizeof shortcuts / sizeof *shortcuts; i++)
+            if (strcmp(row->name, shortcuts[i].name) == 0)
+                pp_argv_addf(&c->o.sets, "%s=%lld", shortcuts[i].set,
+                             strcmp(row->name, "batch-size") == 0 ? c->batch_size : c->learning_starts);
+    }
+    return 0;
+}
+
+/* Parse argv into c (usage errors: -1 with a message). *given: bit i for
+ * each row i met. */
+static int parse(cli *c, int argc, char **argv, uint64_t *given)
+{
+    memset(c, 0, sizeof *c);
+    if (pp_opt_defaults(options, c) != 0) return -1;
+    c->o.progress = -1;
+    *given = 0;
+    struct option lo[PP_OPT_MAX_ROWS + 1];
+    int n = 0;
+    for (; options[n].name; n++)
+        lo[n] = (struct option){options[n].name, options[n].type == PP_OPT_T_FLAG ? no_argument : required_argument,
+                                NULL, 256 + n};
+    lo[n] = (struct option){0, 0, 0, 0};
+    optind = 0;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
+        if (ch == 'h') {
+            c->help = 1;
+            continue;
+        }
+        if (ch < 256 || ch >= 256 + n) return pp_optarg_unknown(argv, optind, optopt, ch == ':');
+        const pp_opt *row = &options[ch - 256];
+        if (pp_opt_set(row, c, optarg ? optarg : "") != 0 || take(c, row) != 0) return -1;
+        *given |= (uint64_t)1 << (ch - 256);
+    }
+    if (optind < argc) return pp_fail("unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static int given_row(uint64_t given, const char *name)
+{
+    for (int i = 0; options[i].name; i++)
+        if (strcmp(options[i].name, name) == 0) return (int)(given >> i & 1);
+    return 0;
+}
 
 static int mkdir_p(const char *path)
 {
@@ -59,45 +152,75 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+/* --resume DIR: the plan and the run's options from DIR/config; of this
+ * command line only --in-process, --progress, --dry-run and --steps (which
+ * moves the end of the run) count. */
+static int load_run(pp_train *t, const cli *c, uint64_t given)
+{
+    char dir[sizeof t->o.dir];
+    memcpy(dir, c->o.dir, sizeof dir);
+    pp_argv words = {0};
+    if (pp_train_config_read(t, dir, &words) != 0) {
+        pp_argv_free(&words);
+        return -1;
+    }
+    char *argv[PP_TRAIN_MAX_ARGS + 4];
+    int n = 0;
+    argv[n++] = "parpi-train";
+    for (int i = 0; i < words.argc; i++) argv[n++] = words.argv[i];
+    argv[n++] = "--out";
+    argv[n++] = dir;
+    argv[n] = NULL;
+    cli run;
+    uint64_t run_given;
+    int rc = parse(&run, n, argv, &run_given);
+    pp_argv_free(&words);
+    if (rc != 0) {
+        pp_argv_free(&run.o.sets);
+        return pp_fail_prefix("%s/config, the train line: ", dir);
+    }
+    t->o = run.o;
+    t->o.in_process = c->o.in_process;
+    t->o.progress = c->o.progress;
+    t->o.dry_run = c->o.dry_run;
+    t->o.resume = 1;
+    if (given_row(given, "steps")) pp_train_set_steps(t, c->o.steps);
+    pp_train_add_resume(t);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    pp_set_progname(argv[0]);
-    pp_train t;
-    int rc = pp_train_parse(&t, argc, argv);
-    if (rc == 1) {
-        fputs(usage_text, stdout);
-        return PP_EXIT_OK;
+    pp_cmd_start(argv[0]);
+    switch (pp_cmd_help_or_version(argc, argv)) {
+    case PP_CMD_HELP: usage(stdout); return pp_cmd_flush_stdout();
+    case PP_CMD_VERSION: return pp_cmd_version("parpi-train");
     }
-    if (rc == 2) {
-        printf("parpi-train %s\n", PARPI_VERSION);
-        return PP_EXIT_OK;
-    }
-    if (rc != 0) {
+    static cli c;
+    static pp_train t; /* large: the stages' paths */
+    uint64_t given;
+    if (parse(&c, argc, argv, &given) != 0 ||
+        (!c.o.dir[0] && pp_fail("--out DIR (a new run) or --resume DIR is required") != 0) ||
+        (!c.o.resume && !c.o.env[0] && pp_fail("--env NAME is required (parpi-collect --list-envs lists them)") != 0)) {
         fprintf(stderr, "%s: %s\nTry 'parpi-train --help'.\n", pp_progname(), pp_error());
-        pp_argv_free(&t.sets);
+        pp_argv_free(&c.o.sets);
         return PP_EXIT_USAGE;
     }
-    long long steps_asked = -1;
-    for (int i = 1; i < argc; i++) /* an explicit --steps on --resume extends the run */
-        if (strcmp(argv[i], "--steps") == 0 || strncmp(argv[i], "--steps=", 8) == 0) steps_asked = t.steps;
 
-    char logs[1200], ckpt[1200];
-    if (t.resume) {
-        char dir[1024];
-        snprintf(dir, sizeof dir, "%s", t.dir);
-        if (pp_train_config_read(&t, dir) != 0) {
+    if (c.o.resume) {
+        pp_argv_free(&c.o.sets); /* the run's own --set list counts */
+        if (load_run(&t, &c, given) != 0) {
             pp_train_free(&t);
             pp_die_error(PP_EXIT_FAILURE);
         }
-        if (steps_asked > 0) pp_train_set_steps(&t, steps_asked);
-        pp_train_add_resume(&t);
     } else {
+        t.o = c.o;
         char cfg[1200];
-        snprintf(cfg, sizeof cfg, "%s/config", t.dir);
-        if (access(cfg, F_OK) == 0 && !t.dry_run) {
+        snprintf(cfg, sizeof cfg, "%s/config", t.o.dir);
+        if (access(cfg, F_OK) == 0 && !t.o.dry_run) {
             pp_train_free(&t);
             pp_die(PP_EXIT_FAILURE, "%s already holds a run (%s exists): continue it with --resume %s, "
-                   "or choose another --out", t.dir, cfg, t.dir);
+                   "or choose another --out", c.o.dir, cfg, c.o.dir);
         }
         if (pp_train_plan(&t) != 0) {
             fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
@@ -105,22 +228,28 @@ int main(int argc, char **argv)
             return PP_EXIT_USAGE;
         }
     }
-    if (t.dry_run) {
-        pp_train_print_plan(&t, stdout);
+    if (t.o.dry_run) {
+        int rc = pp_train_print_plan(&t, stdout);
         pp_train_free(&t);
-        return PP_EXIT_OK;
+        return rc != 0 ? PP_EXIT_FAILURE : pp_cmd_flush_stdout();
     }
-    snprintf(logs, sizeof logs, "%s/logs", t.dir);
-    snprintf(ckpt, sizeof ckpt, "%s/ckpt", t.dir);
-    if (mkdir_p(logs) != 0 || mkdir_p(ckpt) != 0 || (!t.resume && pp_train_config_write(&t) != 0)) {
+    char logs[1200], ckpt[1200];
+    snprintf(logs, sizeof logs, "%s/logs", t.o.dir);
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt", t.o.dir);
+    if (mkdir_p(logs) != 0 || mkdir_p(ckpt) != 0 || (!t.o.resume && pp_train_config_write(&t) != 0)) {
         pp_train_free(&t);
         pp_die_error(PP_EXIT_FAILURE);
     }
-    pp_train_log(&t, 0, "%s %s: %s %s%s%s, %lld steps, seed %llu, %s", t.resume ? "resume" : "start",
-                 t.dir, t.env, t.algo, strcmp(t.algo, "parpi") == 0 ? "-" : "",
-                 strcmp(t.algo, "parpi") == 0 ? t.divergence : "", t.steps, t.seed,
-                 t.in_process ? "in-process" : "ring");
-    int status = t.in_process ? pp_train_run_inprocess(&t) : pp_train_run_ring(&t);
+    const char *algo = pp_train_algos[t.o.algo];
+    int parpi = strcmp(algo, "parpi") == 0;
+    pp_train_log(&t, 0, "%s %s: %s %s%s%s, %lld steps, seed %llu, %s", t.o.resume ? "resume" : "start",
+                 t.o.dir, t.o.env, algo, parpi ? "-" : "", parpi ? pp_train_divergences[t.o.divergence] : "",
+                 t.o.steps, t.o.seed, t.o.in_process ? "in-process" : "ring");
+    /* A signal stops the run: the stages save their checkpoints, and the
+     * driver exits 128 + the signal. */
+    pp_stop_on_signals(PP_STOP_HUP);
+    t.stop = &pp_stop_signal;
+    int status = t.o.in_process ? pp_train_run_inprocess(&t) : pp_train_run_ring(&t);
     if (status == PP_EXIT_OK) pp_train_log(&t, 0, "finished");
     pp_train_free(&t);
     return status;

@@ -1,7 +1,8 @@
 /* stage.h - a learning stage as a library object: create / step on a frame /
- * save / load / free. Each program in cmd/ is a thin loop around one
- * (pp_stage_main), and the driver can chain the same objects in one process
- * with no serialisation: both give the same numbers for the same seed.
+ * save / load / free. Each stage program in cmd/ runs one over a stream of
+ * frames, and the driver can chain the same objects in one process with no
+ * serialisation: both run them with stage/stage_run.h, and give the same
+ * numbers for the same seed.
  *
  * Options: a stage is created from the same long options its program takes
  * ("--target", "sql", "--gamma", "0.99"), so the command line, the
@@ -72,10 +73,11 @@ void pp_stage_free(pp_stage *s);
 const char *const *pp_stage_kinds(void);
 const pp_stage_ops *pp_stage_lookup(const char *kind);
 
-/* The whole program for a stage: common options (--help, --version, --threads N,
- * --checkpoint PATH, --save-every N, --resume PATH, --in FILE, --out FILE,
- * --max-frame BYTES, --progress) then the stage's own; filter loop over frames;
- * checkpoint on exit, on SIGINT/SIGTERM and every N frames. */
-int pp_stage_main(const char *kind, int argc, char **argv);
+/* Transitional, until parpi-collect and parpi-eval move to cmd/: their code
+ * here (stage/collect_main.c, stage/stage_eval.c) hands ring mode to the
+ * stage program, which is program code (cmd/common.h, cmd/common.c). Weak,
+ * so that what links libparpi without the programs (the unit tests, users
+ * of libparpi.so) need not define it. */
+int pp_stage_main(const char *kind, int argc, char **argv) __attribute__((weak));
 
 #endif

@@ -1,11 +1,14 @@
-/* train.h - parpi-train: wire the stages into the training loop and own the
- * run directory.
+/* train.h - parpi-train's library: the plan of a run (its stages and their
+ * options), the run directory's config file, and the two ways to run the
+ * plan. The program (options, usage, main) is cmd/parpi-train.c.
  *
- * A plan is the list of stages of one configuration (collect, critic,
- * [langevin, discrim,] policy, eval), each with two argument vectors:
- *   common  the options pp_stage_main takes (--checkpoint, --save-every, ...)
- *   own     the stage's own options (--env, --gamma, ...), which are also what
- *           pp_stage_create() takes in the in-process chain.
+ * A plan is the ring of one algorithm (train_plan.c: one table row per
+ * algorithm, e.g. collect, critic, [langevin, discrim,] policy, eval), each
+ * stage with
+ *   common  the options of every stage program (stage/stage_run.h):
+ *           --checkpoint, --save-every, --threads, --drop, --resume
+ *   own     the stage's own options (--env, --gamma, ...), which are also
+ *           what pp_stage_create() takes in the in-process chain.
  * As a command line: parpi-<kind> <common...> -- <own...>
  * The plan is written to DIR/config (one line per stage, shell-quoted) and
  * read back by --resume, so a resumed run uses exactly the same flags.
@@ -24,14 +27,19 @@
 #ifndef PP_TRAIN_H
 #define PP_TRAIN_H
 
+#include <signal.h>
 #include <stdio.h>
+
+#include "stage/stage_run.h"
 
 #define PP_TRAIN_MAX_STAGES 8
 #define PP_TRAIN_MAX_ARGS 256
 
+/* ---- argument vectors (train_argv.c) ---- */
+
 typedef struct {
     int argc;
-    char *argv[PP_TRAIN_MAX_ARGS]; /* owned strings */
+    char *argv[PP_TRAIN_MAX_ARGS]; /* owned strings, NULL after the last */
 } pp_argv;
 
 void pp_argv_add(pp_argv *a, const char *s);
@@ -42,18 +50,21 @@ void pp_shell_quote(const char *s, char *out, size_t cap);
 /* Split a line written with pp_shell_quote (words, '...' and '\'' only). */
 int pp_shell_split(const char *line, pp_argv *out);
 
-typedef struct {
-    char kind[16];
-    pp_argv common; /* pp_stage_main's options */
-    pp_argv own;    /* the stage's own options */
-} pp_train_stage;
+/* ---- the run ---- */
 
+/* The choices of --algo, --base and --divergence (NULL-terminated); the
+ * options hold indices into them. */
+extern const char *const pp_train_algos[];
+extern const char *const pp_train_bases[];
+extern const char *const pp_train_divergences[];
+
+/* What the user asked for: parpi-train's options (the table is in
+ * cmd/parpi-train.c; the config file's train line holds them). */
 typedef struct {
-    /* what the user asked for */
     char env[64], env_options[256];
-    char algo[8];       /* parpi | sac | sql */
-    char base[8];       /* sac | sql (parpi only) */
-    char divergence[8]; /* jsd | wd | rkl | hinge */
+    int algo;           /* pp_train_algos */
+    int base;           /* pp_train_bases (parpi only) */
+    int divergence;     /* pp_train_divergences (parpi only) */
     char preset[512];   /* path, "" = default for the env, "none" */
     char dir[1024];
     long long steps;
@@ -66,29 +77,50 @@ typedef struct {
     int dry_run;
     int resume;
     pp_argv sets;       /* "kind.option=value" from --set and the shortcut options */
+} pp_train_opts;
+
+typedef struct {
+    char kind[16];
+    pp_stage_common common; /* the stage program's common options */
+    pp_argv own;            /* the stage's own options */
+} pp_train_stage;
+
+typedef struct {
+    pp_train_opts o;
     /* the plan */
     int nstages;
     pp_train_stage stage[PP_TRAIN_MAX_STAGES];
-    int prime_index;    /* the stage that primes the ring (policy) */
+    int prime_index;    /* the stage that primes the ring (the one given --prime) */
+    /* set by the program: the run stops once *stop is nonzero (the signal) */
+    const volatile sig_atomic_t *stop;
 } pp_train;
 
-/* Parse argv into t (usage errors: -1 with a message; the caller exits 2). */
-int pp_train_parse(pp_train *t, int argc, char **argv);
-/* Build the stages' argument vectors from algo, preset and --set. */
+/* Build the stages from the algorithm's ring, the preset and --set, with
+ * each stage's --drop from the stages' contracts (train_plan.c). */
 int pp_train_plan(pp_train *t);
-/* Write DIR/config; read it back (for --resume). */
-int pp_train_config_write(const pp_train *t);
-int pp_train_config_read(pp_train *t, const char *dir);
+/* The fields each stage drops (common.drop), computed from the reads and
+ * owns lists of the stages in ring order: see train_plan.c. */
+int pp_train_compute_drops(pp_train *t);
 /* Add --resume <ckpt> for each stage whose checkpoint exists. */
 void pp_train_add_resume(pp_train *t);
 /* Override the ring's end (collect --until) after a resume with --steps. */
 void pp_train_set_steps(pp_train *t, long long steps);
-/* Print the full command lines (one per stage). */
-void pp_train_print_plan(const pp_train *t, FILE *out);
+/* A stage's full command line as program arguments: parpi-<kind> <common> -- <own>
+ * (prog is argv[0]). */
+void pp_train_stage_argv(const pp_train_stage *s, const char *prog, pp_argv *out);
+/* Print the full command lines (one per stage). 0, or -1 if out failed. */
+int pp_train_print_plan(const pp_train *t, FILE *out);
 void pp_train_free(pp_train *t);
 
+/* The config file (train_config.c). Write DIR/config atomically. Read it
+ * back: the stages into t's plan, and the words of its train line (the
+ * options of the run, for the program's parser) into train_args. */
+int pp_train_config_write(const pp_train *t);
+int pp_train_config_read(pp_train *t, const char *dir, pp_argv *train_args);
+
 /* Run: piped ring of processes or the in-process chain. Returns the exit
- * status for the program (0 finished, 1 a stage failed, 130 interrupted). */
+ * status for the program (0 finished, 1 a stage failed, 128 + the signal
+ * when stopped by *t->stop). */
 int pp_train_run_ring(pp_train *t);
 int pp_train_run_inprocess(pp_train *t);
 
@@ -105,7 +137,8 @@ void pp_train_progress_end(pp_train_progress *p);
 /* Where the stage programs are: next to this program, else on PATH. */
 void pp_train_program_path(const char *kind, char *buf, size_t cap);
 
-/* Append a line to DIR/logs/train.log (and echo to stderr when echo). */
+/* Append a line to DIR/logs/train.log (and echo to stderr when echo). A
+ * failed write is said once on stderr. */
 void pp_train_log(const pp_train *t, int echo, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -1,294 +1,142 @@
-/* train_plan.c - parpi-train's options, the stages of each configuration,
- * presets, and the run directory's config file.
+/* train_plan.c - the plan of a run: the ring of the algorithm (a table row),
+ * the preset and --set options, and the --drop of each stage computed from
+ * the stages' contracts.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "env/env.h"
-#include "env/env_impl.h"
 #include "base/err.h"
-#include "train/train.h"
 #include "base/share.h"
+#include "env/env.h"
+#include "stage/stage.h"
+#include "train/train.h"
 
-/* ---- argument vectors ---- */
+const char *const pp_train_algos[] = {"parpi", "sac", "sql", NULL};
+const char *const pp_train_bases[] = {"sac", "sql", NULL};
+const char *const pp_train_divergences[] = {"jsd", "wd", "rkl", "hinge", NULL};
 
-void pp_argv_add(pp_argv *a, const char *s)
-{
-    if (a->argc >= PP_TRAIN_MAX_ARGS - 1) {
-        fprintf(stderr, "%s: too many arguments for one stage (over %d)\n", pp_progname(),
-                PP_TRAIN_MAX_ARGS - 1);
-        exit(PP_EXIT_USAGE);
-    }
-    size_t n = strlen(s) + 1;
-    a->argv[a->argc] = memcpy(pp_xmalloc(n), s, n);
-    a->argc++;
-    a->argv[a->argc] = NULL;
-}
+/* ---- rings: one row per algorithm ---- */
 
-void pp_argv_addf(pp_argv *a, const char *fmt, ...)
-{
-    char buf[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    pp_argv_add(a, buf);
-}
+/* A stage of a ring and the options the plan gives it, before the preset's
+ * and --set's (which come after, so they win). Words are separated by
+ * spaces; in a word, {name} is the run's value of
+ *   seed steps dir divergence obs_dim act_dim eval_every eval_episodes log_every
+ * and the word {env} is --env NAME [--env-options K=V,...]. The stage given
+ * --prime starts the ring. */
+typedef struct {
+    const char *kind;
+    const char *args;
+} ring_stage;
 
-void pp_argv_free(pp_argv *a)
-{
-    for (int i = 0; i < a->argc; i++) free(a->argv[i]);
-    a->argc = 0;
-    a->argv[0] = NULL;
-}
+typedef struct {
+    const char *algo;
+    const char *base; /* NULL: the row serves every --base */
+    ring_stage stages[PP_TRAIN_MAX_STAGES];
+} ring;
 
-static int shell_safe(const char *s)
-{
-    if (!*s) return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("-_./=,:+@%", *s)) return 0;
-    return 1;
-}
+/* The collector and the evaluator act in the same task. */
+#define COLLECT {"collect", "{env} --seed={seed} --until={steps} --replay={dir}/replay.mp --log={dir}/episodes.csv"}
+#define EVAL                                                                                     \
+    {"eval", "{env} --seed={seed} --every={eval_every} --episodes={eval_episodes} --log={dir}/eval.csv " \
+             "--progress-log={dir}/progress.csv --log-every={log_every} --status={dir}/status"}
+#define CRITIC(target) {"critic", "--seed={seed}" target}
+#define POLICY(update) {"policy", "--seed={seed} --update=" update " --obs-dim={obs_dim} --act-dim={act_dim} --prime"}
+#define LANGEVIN {"langevin", "--seed={seed}"}
+#define DISCRIM {"discrim", "--seed={seed} --divergence={divergence}"}
 
-void pp_shell_quote(const char *s, char *out, size_t cap)
-{
-    size_t o = 0;
-    if (cap == 0) return;
-    if (shell_safe(s)) {
-        snprintf(out, cap, "%s", s);
-        return;
-    }
-    out[o++] = '\'';
-    for (; *s && o + 5 < cap; s++) {
-        if (*s == '\'') {
-            memcpy(out + o, "'\\''", 4);
-            o += 4;
-        } else out[o++] = *s;
-    }
-    if (o + 1 < cap) out[o++] = '\'';
-    out[o] = '\0';
-}
-
-int pp_shell_split(const char *line, pp_argv *out)
-{
-    char word[4096];
-    const char *p = line;
-    for (;;) {
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p || *p == '\n') return 0;
-        size_t n = 0;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
-            if (*p == '\'') {
-                p++;
-                while (*p && *p != '\'') {
-                    if (n + 1 >= sizeof word) return pp_fail("word too long");
-                    word[n++] = *p++;
-                }
-                if (*p != '\'') return pp_fail("unterminated quote in '%s'", line);
-                p++;
-            } else if (*p == '\\' && p[1]) {
-                if (n + 1 >= sizeof word) return pp_fail("word too long");
-                word[n++] = p[1];
-                p += 2;
-            } else {
-                if (n + 1 >= sizeof word) return pp_fail("word too long");
-                word[n++] = *p++;
-            }
-        }
-        word[n] = '\0';
-        pp_argv_add(out, word);
-    }
-}
-
-/* ---- options ---- */
-
-enum {
-    O_ENV = 256, O_ENV_OPTIONS, O_ALGO, O_BASE, O_DIVERGENCE, O_STEPS, O_SEED, O_OUT, O_RESUME,
-    O_PRESET, O_EVAL_EVERY, O_EVAL_EPISODES, O_LOG_EVERY, O_SAVE_EVERY, O_THREADS, O_IN_PROCESS,
-    O_PROGRESS, O_NO_PROGRESS, O_DRY_RUN, O_SET, O_BATCH_SIZE, O_LEARNING_STARTS, O_HELP,
-    O_VERSION
+static const ring rings[] = {
+    {"sac", NULL, {COLLECT, CRITIC(""), POLICY("sac"), EVAL}},
+    {"sql", NULL, {COLLECT, CRITIC(" --target=sql"), POLICY("svgd"), EVAL}},
+    {"parpi", "sac", {COLLECT, CRITIC(""), LANGEVIN, DISCRIM, POLICY("parpi"), EVAL}},
+    {"parpi", "sql", {COLLECT, CRITIC(" --target=sql"), LANGEVIN, DISCRIM, POLICY("parpi"), EVAL}},
 };
 
-static const struct option long_opts[] = {
-    {"env", required_argument, 0, O_ENV},
-    {"env-options", required_argument, 0, O_ENV_OPTIONS},
-    {"algo", required_argument, 0, O_ALGO},
-    {"base", required_argument, 0, O_BASE},
-    {"divergence", required_argument, 0, O_DIVERGENCE},
-    {"steps", required_argument, 0, O_STEPS},
-    {"seed", required_argument, 0, O_SEED},
-    {"out", required_argument, 0, O_OUT},
-    {"resume", required_argument, 0, O_RESUME},
-    {"preset", required_argument, 0, O_PRESET},
-    {"eval-every", required_argument, 0, O_EVAL_EVERY},
-    {"eval-episodes", required_argument, 0, O_EVAL_EPISODES},
-    {"log-every", required_argument, 0, O_LOG_EVERY},
-    {"save-every", required_argument, 0, O_SAVE_EVERY},
-    {"threads", required_argument, 0, O_THREADS},
-    {"in-process", no_argument, 0, O_IN_PROCESS},
-    {"progress", no_argument, 0, O_PROGRESS},
-    {"no-progress", no_argument, 0, O_NO_PROGRESS},
-    {"dry-run", no_argument, 0, O_DRY_RUN},
-    {"set", required_argument, 0, O_SET},
-    {"batch-size", required_argument, 0, O_BATCH_SIZE},
-    {"learning-starts", required_argument, 0, O_LEARNING_STARTS},
-    {"help", no_argument, 0, O_HELP},
-    {"version", no_argument, 0, O_VERSION},
-    {0, 0, 0, 0},
-};
-
-static int parse_count(const char *opt, const char *v, long long lo, long long *out)
+static const ring *find_ring(const char *algo, const char *base)
 {
-    char *end = NULL;
-    errno = 0;
-    double d = strtod(v, &end); /* accepts 1e6 */
-    if (errno || end == v || *end || d < (double)lo || d > 9e15 || d != (double)(long long)d)
-        return pp_fail("--%s takes a whole number >= %lld, got '%s'", opt, lo, v);
-    *out = (long long)d;
+    for (size_t i = 0; i < sizeof rings / sizeof *rings; i++)
+        if (strcmp(rings[i].algo, algo) == 0 && (!rings[i].base || strcmp(rings[i].base, base) == 0))
+            return &rings[i];
+    return NULL;
+}
+
+typedef struct {
+    const pp_train *t;
+    int obs_dim, act_dim;
+} plan_values;
+
+/* The value of {name} into buf: 0, or -1 for a name the table should not use. */
+static int value_of(const plan_values *v, const char *name, size_t n, char *buf, size_t cap)
+{
+    const pp_train_opts *o = &v->t->o;
+#define IS(s) (n == sizeof s - 1 && strncmp(name, s, n) == 0)
+    if (IS("seed")) snprintf(buf, cap, "%llu", o->seed);
+    else if (IS("steps")) snprintf(buf, cap, "%lld", o->steps);
+    else if (IS("dir")) snprintf(buf, cap, "%s", o->dir);
+    else if (IS("divergence")) snprintf(buf, cap, "%s", pp_train_divergences[o->divergence]);
+    else if (IS("obs_dim")) snprintf(buf, cap, "%d", v->obs_dim);
+    else if (IS("act_dim")) snprintf(buf, cap, "%d", v->act_dim);
+    else if (IS("eval_every")) snprintf(buf, cap, "%lld", o->eval_every);
+    else if (IS("eval_episodes")) snprintf(buf, cap, "%d", o->eval_episodes);
+    else if (IS("log_every")) snprintf(buf, cap, "%lld", o->log_every);
+    else return pp_fail("the ring table names {%.*s}, which the plan does not know", (int)n, name);
+#undef IS
     return 0;
 }
 
-static int copy_str(char *dst, size_t cap, const char *opt, const char *v)
+/* One word of a ring row, its {name}s replaced, added to out. */
+static int add_word(const plan_values *v, const char *word, size_t len, pp_argv *out)
 {
-    if (strlen(v) >= cap) return pp_fail("--%s value is too long (%zu bytes at most)", opt, cap - 1);
-    memcpy(dst, v, strlen(v) + 1);
-    return 0;
-}
-
-static int one_of(const char *opt, const char *v, const char *const *allowed)
-{
-    for (int i = 0; allowed[i]; i++)
-        if (strcmp(v, allowed[i]) == 0) return 0;
-    char list[256] = "";
-    for (int i = 0; allowed[i]; i++) {
-        if (i) strncat(list, ", ", sizeof list - strlen(list) - 1);
-        strncat(list, allowed[i], sizeof list - strlen(list) - 1);
-    }
-    return pp_fail("--%s %s is not known, expected one of %s", opt, v, list);
-}
-
-static const char *const algos[] = {"parpi", "sac", "sql", NULL};
-static const char *const bases[] = {"sac", "sql", NULL};
-static const char *const divergences[] = {"jsd", "wd", "rkl", "hinge", NULL};
-
-int pp_train_parse(pp_train *t, int argc, char **argv)
-{
-    memset(t, 0, sizeof *t);
-    strcpy(t->algo, "parpi");
-    strcpy(t->base, "sac");
-    strcpy(t->divergence, "wd");
-    t->steps = 1000000;
-    t->eval_every = 1000;
-    t->eval_episodes = 10;
-    t->log_every = 1000;
-    t->save_every = 10000;
-    t->threads = 1;
-    t->progress = -1;
-    long long v;
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":", long_opts, NULL)) != -1) {
-        const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
-        switch (c) {
-        case O_ENV: if (copy_str(t->env, sizeof t->env, "env", optarg)) return -1; break;
-        case O_ENV_OPTIONS:
-            if (copy_str(t->env_options, sizeof t->env_options, "env-options", optarg)) return -1;
-            break;
-        case O_ALGO:
-            if (one_of("algo", optarg, algos) || copy_str(t->algo, sizeof t->algo, "algo", optarg))
-                return -1;
-            break;
-        case O_BASE:
-            if (one_of("base", optarg, bases) || copy_str(t->base, sizeof t->base, "base", optarg))
-                return -1;
-            break;
-        case O_DIVERGENCE:
-            if (one_of("divergence", optarg, divergences) ||
-                copy_str(t->divergence, sizeof t->divergence, "divergence", optarg))
-                return -1;
-            break;
-        case O_STEPS: if (parse_count("steps", optarg, 1, &t->steps)) return -1; break;
-        case O_SEED:
-            if (parse_count("seed", optarg, 0, &v)) return -1;
-            t->seed = (unsigned long long)v;
-            break;
-        case O_OUT: if (copy_str(t->dir, sizeof t->dir, "out", optarg)) return -1; break;
-        case O_RESUME:
-            if (copy_str(t->dir, sizeof t->dir, "resume", optarg)) return -1;
-            t->resume = 1;
-            break;
-        case O_PRESET: if (copy_str(t->preset, sizeof t->preset, "preset", optarg)) return -1; break;
-        case O_EVAL_EVERY: if (parse_count("eval-every", optarg, 1, &t->eval_every)) return -1; break;
-        case O_EVAL_EPISODES:
-            if (parse_count("eval-episodes", optarg, 1, &v) || v > 100000)
-                return pp_fail("--eval-episodes takes a count from 1 to 100000, got '%s'", optarg);
-            t->eval_episodes = (int)v;
-            break;
-        case O_LOG_EVERY: if (parse_count("log-every", optarg, 1, &t->log_every)) return -1; break;
-        case O_SAVE_EVERY: if (parse_count("save-every", optarg, 0, &t->save_every)) return -1; break;
-        case O_THREADS:
-            if (parse_count("threads", optarg, 1, &v) || v > 256)
-                return pp_fail("--threads takes a count from 1 to 256, got '%s'", optarg);
-            t->threads = (int)v;
-            break;
-        case O_IN_PROCESS: t->in_process = 1; break;
-        case O_PROGRESS: t->progress = 1; break;
-        case O_NO_PROGRESS: t->progress = 0; break;
-        case O_DRY_RUN: t->dry_run = 1; break;
-        case O_SET:
-            if (!strchr(optarg, '.') || optarg[0] == '.')
-                return pp_fail("--set takes STAGE.OPTION[=VALUE] (e.g. critic.gamma=0.98), got '%s'",
-                               optarg);
-            pp_argv_add(&t->sets, optarg);
-            break;
-        case O_BATCH_SIZE:
-            if (parse_count("batch-size", optarg, 1, &v)) return -1;
-            pp_argv_addf(&t->sets, "collect.batch-size=%lld", v);
-            break;
-        case O_LEARNING_STARTS:
-            if (parse_count("learning-starts", optarg, 0, &v)) return -1;
-            pp_argv_addf(&t->sets, "collect.learning-starts=%lld", v);
-            break;
-        case O_HELP: return 1;
-        case O_VERSION: return 2;
-        case ':': return pp_fail("option %s needs a value (see --help)", name);
-        default: return pp_fail("unknown option %s (see --help)", name);
+    const pp_train_opts *o = &v->t->o;
+    if (len == 5 && strncmp(word, "{env}", 5) == 0) {
+        pp_argv_add(out, "--env");
+        pp_argv_add(out, o->env);
+        if (o->env_options[0]) {
+            pp_argv_add(out, "--env-options");
+            pp_argv_add(out, o->env_options);
         }
+        return 0;
     }
-    if (optind < argc) return pp_fail("unexpected argument '%s' (see --help)", argv[optind]);
-    if (!t->dir[0]) return pp_fail("--out DIR (a new run) or --resume DIR is required");
-    if (!t->resume && !t->env[0]) return pp_fail("--env NAME is required (parpi-collect --list-envs lists them)");
+    char buf[2048], val[1100];
+    size_t b = 0;
+    for (size_t i = 0; i < len;) {
+        const char *close = word[i] == '{' ? memchr(word + i, '}', len - i) : NULL;
+        size_t vlen;
+        const char *piece;
+        if (close) {
+            if (value_of(v, word + i + 1, (size_t)(close - word - i - 1), val, sizeof val) != 0) return -1;
+            piece = val;
+            vlen = strlen(val);
+            i = (size_t)(close - word) + 1;
+        } else {
+            piece = word + i;
+            vlen = 1;
+            i++;
+        }
+        if (b + vlen >= sizeof buf) return pp_fail("an option of the plan is too long");
+        memcpy(buf + b, piece, vlen);
+        b += vlen;
+    }
+    buf[b] = '\0';
+    pp_argv_add(out, buf);
     return 0;
 }
 
-/* ---- the plan ---- */
-
-static pp_train_stage *add_stage(pp_train *t, const char *kind)
+static int add_ring_args(const plan_values *v, const char *args, pp_argv *out)
 {
-    pp_train_stage *s = &t->stage[t->nstages++];
-    snprintf(s->kind, sizeof s->kind, "%s", kind);
-    return s;
-}
-
-/* --env NAME [--env-options K=V,...]: the collector and the evaluator act in the same task. */
-static void add_env_args(const pp_train *t, pp_train_stage *s)
-{
-    pp_argv_add(&s->own, "--env");
-    pp_argv_add(&s->own, t->env);
-    if (t->env_options[0]) {
-        pp_argv_add(&s->own, "--env-options");
-        pp_argv_add(&s->own, t->env_options);
+    for (const char *p = args; *p;) {
+        while (*p == ' ') p++;
+        size_t n = strcspn(p, " ");
+        if (n && add_word(v, p, n, out) != 0) return -1;
+        p += n;
     }
+    return 0;
 }
+
+/* ---- presets and --set ---- */
 
 static pp_train_stage *find_stage(pp_train *t, const char *kind)
 {
@@ -297,7 +145,19 @@ static pp_train_stage *find_stage(pp_train *t, const char *kind)
     return NULL;
 }
 
-/* "critic.gamma=0.98" -> critic gets "--gamma" "0.98"; "train.X" is ignored here. */
+/* The kinds a preset or --set may name, and extra ("all", "train"), as "a, b, c". */
+static void kinds_list(const char *extra, char *buf, size_t cap)
+{
+    const char *const *k = pp_stage_kinds();
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = 0; k[i] && o < cap; i++) o += (size_t)snprintf(buf + o, cap - o, "%s, ", k[i]);
+    if (o < cap) snprintf(buf + o, cap - o, "%s", extra);
+}
+
+/* "critic.gamma=0.98" -> critic gets "--gamma" "0.98". Options for a stage
+ * this algorithm does not run are not an error (a preset serves every
+ * algorithm); an unknown kind is. */
 static int apply_set(pp_train *t, const char *set, const char *where)
 {
     char kind[32];
@@ -316,15 +176,10 @@ static int apply_set(pp_train *t, const char *set, const char *where)
     }
     pp_train_stage *s = find_stage(t, kind);
     if (!s) {
-        /* Options for a stage this algorithm does not run are not an error
-         * (a preset serves every algorithm); an unknown name is. */
-        static const char *const any[] = {"collect", "critic", "langevin", "discrim", "policy",
-                                          "eval", NULL};
-        for (int i = 0; any[i]; i++)
-            if (strcmp(kind, any[i]) == 0) return 0;
-        return pp_fail("%s: unknown stage '%s' in '%s' (collect, critic, langevin, discrim, "
-                       "policy, eval, all)",
-                       where, kind, set);
+        if (pp_stage_lookup(kind)) return 0;
+        char list[256];
+        kinds_list("all", list, sizeof list);
+        return pp_fail("%s: unknown stage '%s' in '%s' (%s)", where, kind, set, list);
     }
     const char *opt = dot + 1;
     const char *eq = strchr(opt, '=');
@@ -337,19 +192,19 @@ static int apply_set(pp_train *t, const char *set, const char *where)
 
 static int find_preset(const pp_train *t, char *path, size_t cap)
 {
-    if (strcmp(t->preset, "none") == 0) return 1;
-    if (t->preset[0]) {
-        if (access(t->preset, R_OK) == 0) {
-            snprintf(path, cap, "%s", t->preset);
+    const pp_train_opts *o = &t->o;
+    if (strcmp(o->preset, "none") == 0) return 1;
+    char rel[600];
+    if (o->preset[0]) {
+        if (access(o->preset, R_OK) == 0) {
+            snprintf(path, cap, "%s", o->preset);
             return 0;
         }
-        char rel[600];
-        snprintf(rel, sizeof rel, "presets/%s.conf", t->preset);
+        snprintf(rel, sizeof rel, "presets/%s.conf", o->preset);
         if (pp_share_path(rel, path, cap) == 0) return 0;
-        return pp_fail("--preset %s: no such file, and no %s in share/parpi", t->preset, rel);
+        return pp_fail("--preset %s: no such file, and no %s in share/parpi", o->preset, rel);
     }
-    char rel[600];
-    snprintf(rel, sizeof rel, "presets/%s.conf", t->env);
+    snprintf(rel, sizeof rel, "presets/%s.conf", o->env);
     if (pp_share_path(rel, path, cap) == 0) return 0;
     snprintf(rel, sizeof rel, "presets/default.conf");
     if (pp_share_path(rel, path, cap) == 0) return 0;
@@ -357,8 +212,8 @@ static int find_preset(const pp_train *t, char *path, size_t cap)
 }
 
 /* Preset file: "# comment" lines and "STAGE --option value ..." lines;
- * "train --steps N" style lines set the driver's defaults (read by parse).
- * Lines are added to the stage's own options in order. */
+ * "train ..." lines are for the driver (ignored here). Lines are added to
+ * the stage's own options in order. */
 static int apply_preset(pp_train *t, const char *path)
 {
     FILE *fp = fopen(path, "r");
@@ -376,15 +231,13 @@ static int apply_preset(pp_train *t, const char *path)
             break;
         }
         const char *kind = words.argv[0];
-        if (strcmp(kind, "train") != 0) {
-            pp_train_stage *s = find_stage(t, kind);
-            if (!s && strcmp(kind, "collect") && strcmp(kind, "critic") && strcmp(kind, "langevin") &&
-                strcmp(kind, "discrim") && strcmp(kind, "policy") && strcmp(kind, "eval"))
-                rc = pp_fail("%s:%d: unknown stage '%s' (collect, critic, langevin, discrim, policy, "
-                             "eval, train)",
-                             path, lineno, kind);
-            else if (s)
-                for (int i = 1; i < words.argc; i++) pp_argv_add(&s->own, words.argv[i]);
+        pp_train_stage *s = find_stage(t, kind);
+        if (s) {
+            for (int i = 1; i < words.argc; i++) pp_argv_add(&s->own, words.argv[i]);
+        } else if (strcmp(kind, "train") != 0 && !pp_stage_lookup(kind)) {
+            char list[256];
+            kinds_list("train", list, sizeof list);
+            rc = pp_fail("%s:%d: unknown stage '%s' (%s)", path, lineno, kind, list);
         }
         pp_argv_free(&words);
     }
@@ -392,95 +245,111 @@ static int apply_preset(pp_train *t, const char *path)
     return rc;
 }
 
+/* ---- --drop from the contracts ---- */
+
+static int in_list(const char *const *list, const char *name)
+{
+    for (int i = 0; list && list[i]; i++)
+        if (strcmp(list[i], name) == 0) return 1;
+    return 0;
+}
+
+static void append_field(char *drop, size_t cap, const char *field)
+{
+    size_t n = strlen(drop);
+    snprintf(drop + n, cap - n, "%s%s", n ? "," : "", field);
+}
+
+/* The ring is a cycle: a field F that stage W owns is written anew by W on
+ * every lap. Walking from W round the ring back to W, the last stage whose
+ * reads list has F is the last to need this lap's F: it drops F after its
+ * step, and the pipes after it carry less. When that last reader is W
+ * itself (W reads the F of the lap before, then replaces it), or nobody
+ * reads F, F is not dropped: a field without a reader may be there for a
+ * tap on the ring. Fields nobody in the ring owns (metrics, say) are never
+ * dropped. */
+int pp_train_compute_drops(pp_train *t)
+{
+    const pp_stage_ops *ops[PP_TRAIN_MAX_STAGES];
+    const int n = t->nstages;
+    char drops[PP_TRAIN_MAX_STAGES][sizeof t->stage[0].common.drop];
+    for (int i = 0; i < n; i++) {
+        ops[i] = pp_stage_lookup(t->stage[i].kind);
+        if (!ops[i]) return pp_fail("unknown stage kind '%s'", t->stage[i].kind);
+        drops[i][0] = '\0';
+    }
+    for (int w = 0; w < n; w++) {
+        for (int k = 0; ops[w]->owns && ops[w]->owns[k]; k++) {
+            const char *field = ops[w]->owns[k];
+            int last = -1;
+            for (int step = 1; step <= n; step++) {
+                int i = (w + step) % n; /* step == n is W itself */
+                if (in_list(ops[i]->reads, field)) last = i;
+            }
+            if (last >= 0 && last != w) append_field(drops[last], sizeof drops[last], field);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        pp_stage_common_unset(&t->stage[i].common, "drop");
+        if (drops[i][0] && pp_stage_common_set(&t->stage[i].common, "drop", drops[i]) != 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- the plan ---- */
+
 int pp_train_plan(pp_train *t)
 {
-    pp_env *env = NULL;
-    if (pp_env_create(t->env, t->env_options[0] ? t->env_options : NULL, &env) != 0)
-        return pp_fail_prefix("--env %s: ", t->env);
-    const pp_env_info *info = pp_env_get_info(env);
-    int obs_dim = info->obs_dim, act_dim = info->act_dim;
+    const pp_train_opts *o = &t->o;
+    const char *algo = pp_train_algos[o->algo], *base = pp_train_bases[o->base];
+    const ring *r = find_ring(algo, base);
+    if (!r) return pp_fail("no ring for --algo %s --base %s", algo, base);
+
+    pp_env *env = NULL; /* the dims of the task, for the policy */
+    if (pp_env_create(o->env, o->env_options[0] ? o->env_options : NULL, &env) != 0)
+        return pp_fail_prefix("--env %s: ", o->env);
+    plan_values v = {.t = t, .obs_dim = pp_env_get_info(env)->obs_dim, .act_dim = pp_env_get_info(env)->act_dim};
     pp_env_free(env);
 
-    const char *D = t->dir;
-    int parpi = strcmp(t->algo, "parpi") == 0;
-    int sql_target = strcmp(t->algo, "sql") == 0 || (parpi && strcmp(t->base, "sql") == 0);
-
-    pp_train_stage *s = add_stage(t, "collect");
-    add_env_args(t, s);
-    pp_argv_addf(&s->own, "--seed=%llu", t->seed);
-    pp_argv_addf(&s->own, "--until=%lld", t->steps);
-    pp_argv_addf(&s->own, "--replay=%s/replay.mp", D);
-    pp_argv_addf(&s->own, "--log=%s/episodes.csv", D);
-
-    s = add_stage(t, "critic");
-    pp_argv_addf(&s->own, "--seed=%llu", t->seed);
-    if (sql_target) pp_argv_add(&s->own, "--target=sql");
-
-    if (parpi) {
-        s = add_stage(t, "langevin");
-        pp_argv_addf(&s->own, "--seed=%llu", t->seed);
-        s = add_stage(t, "discrim");
-        pp_argv_addf(&s->own, "--seed=%llu", t->seed);
-        pp_argv_addf(&s->own, "--divergence=%s", t->divergence);
+    t->prime_index = -1;
+    for (int i = 0; i < PP_TRAIN_MAX_STAGES && r->stages[i].kind; i++) {
+        pp_train_stage *s = &t->stage[t->nstages++];
+        snprintf(s->kind, sizeof s->kind, "%s", r->stages[i].kind);
+        if (pp_stage_common_init(&s->common) != 0 || add_ring_args(&v, r->stages[i].args, &s->own) != 0)
+            return -1;
+        if (strstr(r->stages[i].args, "--prime")) t->prime_index = i;
     }
+    if (t->prime_index < 0) return pp_fail("the %s ring has no stage given --prime", algo);
 
-    t->prime_index = t->nstages;
-    s = add_stage(t, "policy");
-    pp_argv_addf(&s->own, "--seed=%llu", t->seed);
-    pp_argv_addf(&s->own, "--update=%s", parpi ? "parpi" : strcmp(t->algo, "sac") == 0 ? "sac" : "svgd");
-    pp_argv_addf(&s->own, "--obs-dim=%d", obs_dim);
-    pp_argv_addf(&s->own, "--act-dim=%d", act_dim);
-    pp_argv_add(&s->own, "--prime");
-
-    s = add_stage(t, "eval");
-    add_env_args(t, s);
-    pp_argv_addf(&s->own, "--seed=%llu", t->seed);
-    pp_argv_addf(&s->own, "--every=%lld", t->eval_every);
-    pp_argv_addf(&s->own, "--episodes=%d", t->eval_episodes);
-    pp_argv_addf(&s->own, "--log=%s/eval.csv", D);
-    pp_argv_addf(&s->own, "--progress-log=%s/progress.csv", D);
-    pp_argv_addf(&s->own, "--log-every=%lld", t->log_every);
-    pp_argv_addf(&s->own, "--status=%s/status", D);
-
-    char preset[sizeof t->preset];
+    char preset[sizeof o->preset];
     int found = find_preset(t, preset, sizeof preset);
     if (found < 0) return -1;
     if (found == 0 && apply_preset(t, preset) != 0) return -1;
-    if (found == 0) snprintf(t->preset, sizeof t->preset, "%s", preset);
-    for (int i = 0; i < t->sets.argc; i++)
-        if (apply_set(t, t->sets.argv[i], "--set") != 0) return -1;
+    if (found == 0) snprintf(t->o.preset, sizeof t->o.preset, "%s", preset);
+    for (int i = 0; i < o->sets.argc; i++)
+        if (apply_set(t, o->sets.argv[i], "--set") != 0) return -1;
 
     for (int i = 0; i < t->nstages; i++) {
-        s = &t->stage[i];
-        pp_argv_addf(&s->common, "--checkpoint=%s/ckpt/%s.ckpt", D, s->kind);
-        if (t->save_every > 0) pp_argv_addf(&s->common, "--save-every=%lld", t->save_every);
-        pp_argv_addf(&s->common, "--threads=%d", t->threads);
+        pp_stage_common *c = &t->stage[i].common;
+        char buf[PP_STAGE_PATH_MAX];
+        snprintf(buf, sizeof buf, "%s/ckpt/%s.ckpt", o->dir, t->stage[i].kind);
+        if (pp_stage_common_set(c, "checkpoint", buf) != 0) return -1;
+        if (o->save_every > 0) {
+            snprintf(buf, sizeof buf, "%lld", o->save_every);
+            if (pp_stage_common_set(c, "save-every", buf) != 0) return -1;
+        }
+        snprintf(buf, sizeof buf, "%d", o->threads);
+        if (pp_stage_common_set(c, "threads", buf) != 0) return -1;
     }
-    /* The policy stage is the last reader of the critic's q, the
-     * discriminator's disc, the particles and the batch in a lap (the next
-     * lap brings new ones): dropping them there halves what the pipes carry
-     * and changes no number. */
-    pp_argv_add(&t->stage[t->prime_index].common, "--drop=q,disc,particles,batch");
-    /* Likewise the Langevin stage is the last reader of q and of the policy
-     * (the policy stage keeps its own parameters and emits them anew):
-     * nothing after it needs them, so the two largest tensors stop there. */
-    for (int i = 0; i < t->nstages; i++)
-        if (strcmp(t->stage[i].kind, "langevin") == 0)
-            pp_argv_add(&t->stage[i].common, "--drop=q,policy");
-    /* In the baselines the critic is the last reader of the frame's policy
-     * (the SAC and SVGD updates use their own parameters). */
-    if (strcmp(t->algo, "parpi") != 0)
-        for (int i = 0; i < t->nstages; i++)
-            if (strcmp(t->stage[i].kind, "critic") == 0) pp_argv_add(&t->stage[i].common, "--drop=policy");
-    return 0;
+    return pp_train_compute_drops(t);
 }
 
 void pp_train_add_resume(pp_train *t)
 {
     for (int i = 0; i < t->nstages; i++) {
         char path[1400];
-        snprintf(path, sizeof path, "%s/ckpt/%s.ckpt", t->dir, t->stage[i].kind);
-        if (access(path, R_OK) == 0) pp_argv_addf(&t->stage[i].common, "--resume=%s", path);
+        snprintf(path, sizeof path, "%s/ckpt/%s.ckpt", t->o.dir, t->stage[i].kind);
+        if (access(path, R_OK) == 0) pp_stage_common_set(&t->stage[i].common, "resume", path);
     }
 }
 
@@ -495,187 +364,40 @@ void pp_train_set_steps(pp_train *t, long long steps)
             snprintf(buf, sizeof buf, "--until=%lld", steps);
             s->own.argv[i] = strcpy(pp_xmalloc(strlen(buf) + 1), buf);
         }
-    t->steps = steps;
+    t->o.steps = steps;
 }
 
-/* ---- config file ---- */
-
-static void write_argv(FILE *fp, const pp_argv *a)
+void pp_train_stage_argv(const pp_train_stage *s, const char *prog, pp_argv *out)
 {
-    char q[4200];
-    for (int i = 0; i < a->argc; i++) {
-        pp_shell_quote(a->argv[i], q, sizeof q);
-        fprintf(fp, " %s", q);
-    }
+    char word[PP_STAGE_PATH_MAX + 64];
+    pp_argv_add(out, prog);
+    for (int i = 0; pp_stage_common_options[i].name; i++)
+        if (pp_stage_common_word(&s->common, i, word, sizeof word)) pp_argv_add(out, word);
+    pp_argv_add(out, "--");
+    for (int i = 0; i < s->own.argc; i++) pp_argv_add(out, s->own.argv[i]);
 }
 
-void pp_train_print_plan(const pp_train *t, FILE *out)
+int pp_train_print_plan(const pp_train *t, FILE *out)
 {
+    char q[PP_STAGE_PATH_MAX + 512];
     for (int i = 0; i < t->nstages; i++) {
-        const pp_train_stage *s = &t->stage[i];
-        fprintf(out, "parpi-%s", s->kind);
-        write_argv(out, &s->common);
-        fprintf(out, " --");
-        write_argv(out, &s->own);
-        fputc('\n', out);
-    }
-}
-
-int pp_train_config_write(const pp_train *t)
-{
-    char path[1200], tmp[1300];
-    snprintf(path, sizeof path, "%s/config", t->dir);
-    snprintf(tmp, sizeof tmp, "%s/.config.tmp", t->dir);
-    FILE *fp = fopen(tmp, "w");
-    if (!fp) return pp_fail("cannot write %s: %s", tmp, strerror(errno));
-    char q[1200];
-    fprintf(fp, "# parpi-train run (parpi %s). The stage lines are the full command lines\n"
-                "# the ring runs (parpi-X COMMON-OPTIONS -- STAGE-OPTIONS); parpi-train --resume\n"
-                "# reads this file back. The ring: stage 1 reads the FIFO 'ring', each stage\n"
-                "# feeds the next, the last writes the FIFO; the stage given --prime starts it.\n",
-            PARPI_VERSION);
-    fprintf(fp, "train --env");
-    pp_shell_quote(t->env, q, sizeof q);
-    fprintf(fp, " %s", q);
-    if (t->env_options[0]) {
-        pp_shell_quote(t->env_options, q, sizeof q);
-        fprintf(fp, " --env-options %s", q);
-    }
-    fprintf(fp, " --algo %s", t->algo);
-    if (strcmp(t->algo, "parpi") == 0) fprintf(fp, " --base %s --divergence %s", t->base, t->divergence);
-    fprintf(fp, " --steps %lld --seed %llu --eval-every %lld --eval-episodes %d --log-every %lld "
-                "--save-every %lld --threads %d",
-            t->steps, t->seed, t->eval_every, t->eval_episodes, t->log_every, t->save_every,
-            t->threads);
-    pp_shell_quote(t->preset[0] ? t->preset : "none", q, sizeof q);
-    fprintf(fp, " --preset %s", q);
-    for (int i = 0; i < t->sets.argc; i++) {
-        pp_shell_quote(t->sets.argv[i], q, sizeof q);
-        fprintf(fp, " --set %s", q);
-    }
-    fputc('\n', fp);
-    for (int i = 0; i < t->nstages; i++) {
-        const pp_train_stage *s = &t->stage[i];
-        fprintf(fp, "stage parpi-%s", s->kind);
-        write_argv(fp, &s->common);
-        fprintf(fp, " --");
-        write_argv(fp, &s->own);
-        fputc('\n', fp);
-    }
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
-        fclose(fp);
-        return pp_fail("writing %s: %s", tmp, strerror(errno));
-    }
-    fclose(fp);
-    if (rename(tmp, path) != 0) return pp_fail("renaming %s to %s: %s", tmp, path, strerror(errno));
-    return 0;
-}
-
-int pp_train_config_read(pp_train *t, const char *dir)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/config", dir);
-    FILE *fp = fopen(path, "r");
-    if (!fp) return pp_fail("--resume %s: cannot read %s: %s (is it a parpi-train run directory?)",
-                            dir, path, strerror(errno));
-    char line[16384];
-    int lineno = 0, rc = 0, have_train = 0;
-    while (rc == 0 && fgets(line, sizeof line, fp)) {
-        lineno++;
-        if (line[0] == '#' || line[0] == '\n') continue;
-        pp_argv w = {0};
-        if (pp_shell_split(line, &w) != 0 || w.argc < 1) {
-            rc = pp_fail_prefix("%s:%d: ", path, lineno);
-            pp_argv_free(&w);
-            break;
+        char prog[32];
+        snprintf(prog, sizeof prog, "parpi-%s", t->stage[i].kind);
+        pp_argv a = {0};
+        pp_train_stage_argv(&t->stage[i], prog, &a);
+        for (int k = 0; k < a.argc; k++) {
+            pp_shell_quote(a.argv[k], q, sizeof q);
+            fprintf(out, "%s%s", k ? " " : "", q);
         }
-        if (strcmp(w.argv[0], "train") == 0) {
-            /* keep what the caller parsed from its own command line */
-            pp_train saved = *t;
-            pp_train fresh;
-            char *args[PP_TRAIN_MAX_ARGS + 4];
-            int n = 0;
-            args[n++] = "parpi-train";
-            for (int i = 1; i < w.argc; i++) args[n++] = w.argv[i];
-            args[n++] = "--out";
-            args[n++] = (char *)dir;
-            args[n] = NULL;
-            if (pp_train_parse(&fresh, n, args) != 0) {
-                rc = pp_fail_prefix("%s:%d: ", path, lineno);
-                pp_argv_free(&fresh.sets);
-            } else {
-                pp_argv_free(&saved.sets); /* the run's own --set list wins */
-                fresh.in_process = saved.in_process;
-                fresh.progress = saved.progress;
-                fresh.dry_run = saved.dry_run;
-                fresh.resume = 1;
-                *t = fresh;
-                have_train = 1;
-            }
-        } else if (strcmp(w.argv[0], "stage") == 0 && w.argc >= 2 &&
-                   strncmp(w.argv[1], "parpi-", 6) == 0) {
-            if (t->nstages >= PP_TRAIN_MAX_STAGES) rc = pp_fail("%s: too many stages", path);
-            else {
-                pp_train_stage *s = &t->stage[t->nstages];
-                memset(s, 0, sizeof *s);
-                snprintf(s->kind, sizeof s->kind, "%s", w.argv[1] + 6);
-                int i = 2, own = 0;
-                for (; i < w.argc; i++) {
-                    if (!own && strcmp(w.argv[i], "--") == 0) { own = 1; continue; }
-                    if (own && strcmp(w.argv[i], "--prime") == 0) t->prime_index = t->nstages;
-                    if (!own && strncmp(w.argv[i], "--resume", 8) == 0) continue;
-                    pp_argv_add(own ? &s->own : &s->common, w.argv[i]);
-                }
-                t->nstages++;
-            }
-        } else rc = pp_fail("%s:%d: expected a 'train' or 'stage parpi-X' line", path, lineno);
-        pp_argv_free(&w);
+        fputc('\n', out);
+        pp_argv_free(&a);
     }
-    fclose(fp);
-    if (rc == 0 && (!have_train || t->nstages < 3))
-        rc = pp_fail("%s: incomplete (no train line or fewer than 3 stages)", path);
-    return rc;
+    return ferror(out) ? pp_fail("writing the plan: %s", strerror(errno)) : 0;
 }
 
 void pp_train_free(pp_train *t)
 {
-    for (int i = 0; i < t->nstages; i++) {
-        pp_argv_free(&t->stage[i].common);
-        pp_argv_free(&t->stage[i].own);
-    }
-    pp_argv_free(&t->sets);
+    for (int i = 0; i < t->nstages; i++) pp_argv_free(&t->stage[i].own);
+    pp_argv_free(&t->o.sets);
     t->nstages = 0;
-}
-
-void pp_train_program_path(const char *kind, char *buf, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            snprintf(buf, cap, "%s/parpi-%s", exe, kind);
-            if (access(buf, X_OK) == 0) return;
-        }
-    }
-    snprintf(buf, cap, "parpi-%s", kind); /* execvp searches PATH */
-}
-
-void pp_train_log(const pp_train *t, int echo, const char *fmt, ...)
-{
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    char path[1200];
-    snprintf(path, sizeof path, "%s/logs/train.log", t->dir);
-    FILE *fp = fopen(path, "a");
-    if (fp) {
-        fprintf(fp, "%s\n", msg);
-        fclose(fp);
-    }
-    if (echo) fprintf(stderr, "%s: %s\n", pp_progname(), msg);
 }

@@ -1,20 +1,24 @@
-/* train_progress.c - parpi-train's progress line on stderr:
+/* train_progress.c - parpi-train's messages: its log (logs/train.log) and its
+ * progress line on stderr:
  *   parpi-train: step 12000/1000000 (1.2%)  85.3 steps/s  ETA 3h12m  return -150.3  eval -140.2
  * Both modes read DIR/status, the one line the eval stage rewrites about once
  * a second ("step N episodes E return R eval R2"), so the display is the same
  * whether the stages run as processes or in this one.
  */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/err.h"
 #include "train/train.h"
 #include "base/clock.h"
 
 static int enabled(const pp_train *t)
 {
-    return t->progress == 1 || (t->progress < 0 && isatty(STDERR_FILENO));
+    return t->o.progress == 1 || (t->o.progress < 0 && isatty(STDERR_FILENO));
 }
 
 typedef struct {
@@ -26,7 +30,7 @@ typedef struct {
 static int read_status(const pp_train *t, status_line *s)
 {
     char path[1200], line[512];
-    snprintf(path, sizeof path, "%s/status", t->dir);
+    snprintf(path, sizeof path, "%s/status", t->o.dir);
     FILE *fp = fopen(path, "r");
     if (!fp) return -1;
     int ok = fgets(line, sizeof line, fp) != NULL;
@@ -77,9 +81,9 @@ void pp_train_progress_show(pp_train_progress *p, const pp_train *t, int force)
     double el = now - p->t0;
     double rate = el > 0.5 ? (double)(s.step - p->start_step) / el : 0;
     char line[256], eta[32] = "?";
-    if (rate > 0 && t->steps > s.step) fmt_duration((double)(t->steps - s.step) / rate, eta, sizeof eta);
+    if (rate > 0 && t->o.steps > s.step) fmt_duration((double)(t->o.steps - s.step) / rate, eta, sizeof eta);
     int o = snprintf(line, sizeof line, "step %lld/%lld (%.1f%%)  %.1f steps/s  ETA %s", s.step,
-                     t->steps, 100.0 * (double)s.step / (double)t->steps, rate, eta);
+                     t->o.steps, 100.0 * (double)s.step / (double)t->o.steps, rate, eta);
     if (s.have_ret && o < (int)sizeof line)
         o += snprintf(line + o, sizeof line - (size_t)o, "  return %.1f", s.ret);
     if (s.have_eval && o < (int)sizeof line)
@@ -93,4 +97,28 @@ void pp_train_progress_end(pp_train_progress *p)
 {
     if (p->shown) fputc('\n', stderr);
     p->shown = 0;
+}
+
+void pp_train_log(const pp_train *t, int echo, const char *fmt, ...)
+{
+    char msg[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/logs/train.log", t->o.dir);
+    FILE *fp = fopen(path, "a");
+    int ok = fp != NULL;
+    if (fp) {
+        fprintf(fp, "%s\n", msg);
+        ok = !ferror(fp);
+        ok = (fclose(fp) == 0) && ok;
+    }
+    static int said; /* a log that cannot be written is said once */
+    if (!ok && !said) {
+        said = 1;
+        fprintf(stderr, "%s: cannot write %s: %s\n", pp_progname(), path, strerror(errno));
+    }
+    if (echo) fprintf(stderr, "%s: %s\n", pp_progname(), msg);
 }

@@ -60,6 +60,10 @@ no_orphans() {
     assert_line --index 1 --regexp '^parpi-critic '
     assert_line --index 2 --regexp '^parpi-policy .*--update=sac .*--prime'
     assert_line --index 3 --regexp '^parpi-eval '
+    # each --drop comes from the stages' reads and owns: in SAC the critic is the
+    # last reader of the frame's policy, the policy stage of the batch and q
+    assert_line --index 1 --regexp -- '--drop=([a-z_]+,)*policy( |,)'
+    assert_line --index 2 --regexp -- '--drop=([a-z_]+,)*batch(,[a-z_]+)*,q( |,)'
     run parpi-train --env Pendulum-v1 --algo sql --out "$T/r" --dry-run --preset none
     assert_line --index 1 --partial -- "--target=sql"
     assert_line --index 2 --partial -- "--update=svgd"
@@ -69,6 +73,12 @@ no_orphans() {
     assert_line --index 2 --regexp '^parpi-langevin '
     assert_line --index 3 --partial -- "--divergence=jsd"
     assert_line --index 4 --partial -- "--update=parpi"
+    # ParPI: the Langevin stage is the last reader of the policy, the
+    # discriminator of the particles, the policy stage of disc
+    assert_line --index 2 --regexp -- '--drop=([a-z_]+,)*policy( |,)'
+    assert_line --index 3 --regexp -- '--drop=([a-z_]+,)*particles( |,)'
+    assert_line --index 4 --regexp -- '--drop=([a-z_]+,)*disc( |,)'
+    refute_line --index 0 --partial -- "--drop"
     # --set reaches the stage, after the defaults (the last one wins)
     run parpi-train --env Pendulum-v1 --out "$T/r" --dry-run --set critic.gamma=0.9 --set langevin.eps=1e-3
     assert_line --index 1 --partial -- "--gamma 0.9"
@@ -184,6 +194,20 @@ no_orphans() {
     # the replay kept the transitions of before the stop
     run parpi-cat "$T/run/replay.mp"
     assert_output --regexp "observations +tensor f32\\[$end,3\\]"
+}
+
+@test "train: SIGTERM stops the chain with checkpoints: exit 143" {
+    parpi-train --env Pendulum-v1 --algo sac --steps 1000000 --in-process --out "$T/run" "${SMALL[@]}" \
+        2>"$T/err" &
+    driver=$!
+    wait_for "$T/run/status" 60
+    kill -TERM "$driver"
+    rc=0
+    wait "$driver" || rc=$?
+    cat "$T/err"
+    [ "$rc" -eq 143 ]
+    grep -q "Resume with: parpi-train --resume" "$T/err"
+    [ -s "$T/run/ckpt/policy.ckpt" ]
 }
 
 @test "train: --resume of a finished run extends it with --steps" {
