@@ -112,7 +112,6 @@ static void stage_usage(const pp_stage_ops *ops, FILE *out)
     pp_stage_common_help("Common options:", out);
     fprintf(out, "\nOptions of the %s stage (also after --):\n", ops->kind);
     if (ops->options) pp_opt_help(ops->options, out);
-    else if (ops->options_help) fputs(ops->options_help, out);
 }
 
 /* The common options before "--" go to common (with argv[0]), everything

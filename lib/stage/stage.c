@@ -61,6 +61,16 @@ pp_stage *pp_stage_new(const pp_stage_ops *ops, void *self)
     return s;
 }
 
+int pp_stage_created(pp_stage *s, int rc, pp_stage **out)
+{
+    if (rc != 0) {
+        s->ops->destroy(s);
+        return -1;
+    }
+    *out = s;
+    return 0;
+}
+
 void pp_stage_free(pp_stage *s)
 {
     if (s) s->ops->destroy(s);

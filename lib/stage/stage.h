@@ -21,7 +21,6 @@ typedef struct pp_stage pp_stage;
 typedef struct {
     const char *kind;          /* "critic", "langevin", "discrim", "policy", ... */
     const char *summary;       /* one line for --help */
-    const char *options_help;  /* OLD: free text; being replaced by options */
     /* The stage's own options, one row each (base/opt.h): create parses with
      * it, --help prints it, save/load write and read config.* with it. */
     const pp_opt *options;
@@ -36,6 +35,11 @@ typedef struct {
     const char *const *reads;
     const char *const *owns;
     const char *const *metrics;
+    /* Optional: the reads list for these options (argv as create takes it),
+     * where some fields are read only in some modes (the policy reads q for
+     * --update sac and svgd, disc for parpi). NULL (or a NULL return, for
+     * options that do not parse) means `reads`, which lists every mode's. */
+    const char *const *(*reads_for)(int argc, char **argv);
     /* Parse the stage's long options (argv[0] ignored; getopt_long with
      * optind reset) and build the object. Unknown option: -1, message names it. */
     int (*create)(int argc, char **argv, pp_stage **out);
@@ -68,16 +72,12 @@ struct pp_stage {
 int pp_stage_create(const char *kind, int argc, char **argv, pp_stage **out);
 /* The stage object around a kind's private state (for the kinds' create). */
 pp_stage *pp_stage_new(const pp_stage_ops *ops, void *self);
+/* The end of a kind's create: rc == 0 hands s to *out and returns 0; else s
+ * is destroyed (ops->destroy) and -1 returned, the message kept. */
+int pp_stage_created(pp_stage *s, int rc, pp_stage **out);
 void pp_stage_free(pp_stage *s);
 /* NULL-terminated list of kinds. */
 const char *const *pp_stage_kinds(void);
 const pp_stage_ops *pp_stage_lookup(const char *kind);
-
-/* Transitional, until parpi-collect and parpi-eval move to cmd/: their code
- * here (stage/collect_main.c, stage/stage_eval.c) hands ring mode to the
- * stage program, which is program code (cmd/common.h, cmd/common.c). Weak,
- * so that what links libparpi without the programs (the unit tests, users
- * of libparpi.so) need not define it. */
-int pp_stage_main(const char *kind, int argc, char **argv) __attribute__((weak));
 
 #endif

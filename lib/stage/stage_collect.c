@@ -371,7 +371,6 @@ const pp_stage_ops pp_stage_collect = {
     .summary = "Act in an environment, keep the replay buffer, emit batches (ring mode), or\n"
                "collect transitions on its own (--steps N / --episodes N).",
     .options = pp_collect_options,
-    .options_help = NULL,
     .create = collect_create,
     .step = collect_step,
     .save = collect_save,

@@ -148,12 +148,7 @@ static int critic_create(int argc, char **argv, pp_stage **out)
     c->rng = pp_rng_split(&root, PP_STREAM_CRITIC);
     if (rc == 0 && k->obs_dim > 0) rc = critic_alloc(c);
     pp_stage *s = pp_stage_new(&pp_stage_critic, c);
-    if (rc != 0) {
-        critic_destroy(s);
-        return -1;
-    }
-    *out = s;
-    return 0;
+    return pp_stage_created(s, rc, out);
 }
 
 static void critic_destroy(pp_stage *s)
@@ -367,14 +362,24 @@ static const char *const critic_reads[] = {"batch", "alpha", "policy", NULL};
 static const char *const critic_owns[] = {"q", NULL};
 static const char *const critic_metrics[] = {"q_loss", "q1_mean", "q2_mean", "target_mean", NULL};
 
+/* The SAC target samples a' from the frame's policy; SQL's soft value does not. */
+static const char *const *critic_reads_for(int argc, char **argv)
+{
+    static const char *const sql_reads[] = {"batch", "alpha", NULL};
+    critic_config k;
+    if (pp_opt_defaults(critic_options, &k) != 0 || pp_opt_parse(critic_options, &k, argc, argv, NULL) != 0)
+        return NULL;
+    return k.target == TARGET_SQL ? sql_reads : critic_reads;
+}
+
 const pp_stage_ops pp_stage_critic = {
     .kind = "critic",
     .reads = critic_reads,
     .owns = critic_owns,
     .metrics = critic_metrics,
+    .reads_for = critic_reads_for,
     .summary = "soft Q update of twin critics (SAC or SQL target), Polyak targets",
     .options = critic_options,
-    .options_help = NULL,
     .create = critic_create,
     .step = critic_step,
     .save = critic_save,

@@ -134,12 +134,7 @@ static int discrim_create(int argc, char **argv, pp_stage **out)
     pp_rng_seed(&root, c->seed);
     D->rng = pp_rng_split(&root, PP_STREAM_DISCRIM);
     if (rc == 0 && c->obs_dim > 0) rc = discrim_build(D);
-    if (rc != 0) {
-        discrim_destroy(st);
-        return -1;
-    }
-    *out = st;
-    return 0;
+    return pp_stage_created(st, rc, out);
 }
 
 static void discrim_destroy(pp_stage *st)
@@ -379,7 +374,6 @@ const pp_stage_ops pp_stage_discrim = {
     .summary = "Trains the discriminator f_w(s,a), high on Langevin particles and low on policy "
                "samples, for jsd, wd, hinge or rkl; emits the disc map.",
     .options = discrim_options,
-    .options_help = NULL,
     .create = discrim_create,
     .step = discrim_step,
     .save = discrim_save,

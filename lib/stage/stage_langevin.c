@@ -120,12 +120,7 @@ static int langevin_create(int argc, char **argv, pp_stage **out)
     if (rc == 0 && L->cfg.prior[0])
         rc = langevin_open_prior(L->cfg.prior, L->cfg.max_batch, &L->prior, &L->beta_mu,
                                  &L->beta_std);
-    if (rc != 0) {
-        langevin_destroy(st);
-        return -1;
-    }
-    *out = st;
-    return 0;
+    return pp_stage_created(st, rc, out);
 }
 
 static void langevin_destroy(pp_stage *st)
@@ -370,7 +365,6 @@ const pp_stage_ops pp_stage_langevin = {
     .summary = "K steps of Langevin dynamics from policy samples towards exp(Q/alpha) in "
                "pre-tanh space; emits particles {obs, u0, uK, q0, qK}.",
     .options = langevin_options,
-    .options_help = NULL,
     .create = langevin_create,
     .step = langevin_step,
     .save = langevin_save,

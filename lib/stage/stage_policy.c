@@ -220,12 +220,7 @@ static int policy_create(int argc, char **argv, pp_stage **out)
     p->rng = pp_rng_split(&root, PP_STREAM_POLICY);
     if (rc == 0 && k->obs_dim > 0) rc = policy_alloc(p);
     pp_stage *s = pp_stage_new(&pp_stage_policy, p);
-    if (rc != 0) {
-        policy_destroy(s);
-        return -1;
-    }
-    *out = s;
-    return 0;
+    return pp_stage_created(s, rc, out);
 }
 
 static void policy_destroy(pp_stage *s)
@@ -548,14 +543,26 @@ static const char *const policy_reads[] = {"batch", "q", "disc", NULL};
 static const char *const policy_owns[] = {"policy", "alpha", NULL};
 static const char *const policy_metrics[] = {"loss", "entropy", "alpha", "alpha_loss", "q_mean", "disc_term", "bandwidth", "direction_norm", NULL};
 
+/* The parpi update reads the discriminator, the sac and svgd updates the
+ * critic: a ring drops each field after its real last reader. */
+static const char *const *policy_reads_for(int argc, char **argv)
+{
+    static const char *const parpi_reads[] = {"batch", "disc", NULL};
+    static const char *const q_reads[] = {"batch", "q", NULL};
+    policy_config k;
+    if (pp_opt_defaults(policy_options, &k) != 0 || pp_opt_parse(policy_options, &k, argc, argv, NULL) != 0)
+        return NULL;
+    return k.update == UPD_PARPI ? parpi_reads : q_reads;
+}
+
 const pp_stage_ops pp_stage_policy = {
     .kind = "policy",
     .reads = policy_reads,
     .owns = policy_owns,
     .metrics = policy_metrics,
+    .reads_for = policy_reads_for,
     .summary = "policy update: ParPI through the discriminator, or the SAC / SQL (SVGD) baselines",
     .options = policy_options,
-    .options_help = NULL,
     .create = policy_create,
     .step = policy_step,
     .save = policy_save,

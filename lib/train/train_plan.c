@@ -262,7 +262,7 @@ static void append_field(char *drop, size_t cap, const char *field)
 
 /* The ring is a cycle: a field F that stage W owns is written anew by W on
  * every lap. Walking from W round the ring back to W, the last stage whose
- * reads list has F is the last to need this lap's F: it drops F after its
+ * reads list (for its options: reads_for) has F is the last to need this lap's F: it drops F after its
  * step, and the pipes after it carry less. When that last reader is W
  * itself (W reads the F of the lap before, then replaces it), or nobody
  * reads F, F is not dropped: a field without a reader may be there for a
@@ -271,11 +271,20 @@ static void append_field(char *drop, size_t cap, const char *field)
 int pp_train_compute_drops(pp_train *t)
 {
     const pp_stage_ops *ops[PP_TRAIN_MAX_STAGES];
+    const char *const *reads[PP_TRAIN_MAX_STAGES];
     const int n = t->nstages;
     char drops[PP_TRAIN_MAX_STAGES][sizeof t->stage[0].common.drop];
     for (int i = 0; i < n; i++) {
         ops[i] = pp_stage_lookup(t->stage[i].kind);
         if (!ops[i]) return pp_fail("unknown stage kind '%s'", t->stage[i].kind);
+        reads[i] = ops[i]->reads;
+        if (ops[i]->reads_for) { /* what this stage reads with the options the plan gives it */
+            char *argv[PP_TRAIN_MAX_ARGS + 2] = {t->stage[i].kind};
+            const pp_argv *own = &t->stage[i].own;
+            for (int a = 0; a < own->argc; a++) argv[a + 1] = own->argv[a];
+            const char *const *r = ops[i]->reads_for(own->argc + 1, argv);
+            if (r) reads[i] = r;
+        }
         drops[i][0] = '\0';
     }
     for (int w = 0; w < n; w++) {
@@ -284,7 +293,7 @@ int pp_train_compute_drops(pp_train *t)
             int last = -1;
             for (int step = 1; step <= n; step++) {
                 int i = (w + step) % n; /* step == n is W itself */
-                if (in_list(ops[i]->reads, field)) last = i;
+                if (in_list(reads[i], field)) last = i;
             }
             if (last >= 0 && last != w) append_field(drops[last], sizeof drops[last], field);
         }

@@ -57,31 +57,46 @@ static int plan(pp_train *t, const char *algo, const char *base)
  * stage W, read by the dropper, and read by no stage after it up to and
  * including W; an owned field that another stage reads, and W does not, is
  * dropped by exactly one stage. */
+/* What stage i reads with the options the plan gives it (stage.h: reads_for). */
+static const char *const *stage_reads(const pp_train *t, int i)
+{
+    const pp_stage_ops *ops = pp_stage_lookup(t->stage[i].kind);
+    if (!ops->reads_for) return ops->reads;
+    char *argv[PP_TRAIN_MAX_ARGS + 2] = {"stage"};
+    for (int a = 0; a < t->stage[i].own.argc; a++) argv[a + 1] = t->stage[i].own.argv[a];
+    const char *const *r = ops->reads_for(t->stage[i].own.argc + 1, argv);
+    return r ? r : ops->reads;
+}
+
 static void check_drops(const pp_train *t, const char *name)
 {
     const int n = t->nstages;
     const pp_stage_ops *ops[PP_TRAIN_MAX_STAGES];
-    for (int i = 0; i < n; i++) ops[i] = pp_stage_lookup(t->stage[i].kind);
+    const char *const *reads[PP_TRAIN_MAX_STAGES];
+    for (int i = 0; i < n; i++) {
+        ops[i] = pp_stage_lookup(t->stage[i].kind);
+        reads[i] = stage_reads(t, i);
+    }
     for (int w = 0; w < n; w++)
         for (int k = 0; ops[w]->owns[k]; k++) {
             const char *f = ops[w]->owns[k];
             int droppers = 0, dropper = -1, other_reader = 0;
             for (int i = 0; i < n; i++) {
-                if (i != w && in_list(ops[i]->reads, f)) other_reader = 1;
+                if (i != w && in_list(reads[i], f)) other_reader = 1;
                 if (drops(t, i, f)) {
                     droppers++;
                     dropper = i;
                 }
             }
-            int want = other_reader && !in_list(ops[w]->reads, f);
+            int want = other_reader && !in_list(reads[w], f);
             CHECK(droppers == want, "%s: %s (owned by %s) is dropped by %d stage(s), want %d", name, f,
                   t->stage[w].kind, droppers, want);
             if (dropper < 0) continue;
-            CHECK(dropper != w && in_list(ops[dropper]->reads, f), "%s: %s reads the %s it drops", name,
+            CHECK(dropper != w && in_list(reads[dropper], f), "%s: %s reads the %s it drops", name,
                   t->stage[dropper].kind, f);
             int later = 0;
             for (int i = (dropper + 1) % n;; i = (i + 1) % n) {
-                if (in_list(ops[i]->reads, f)) later = 1;
+                if (in_list(reads[i], f)) later = 1;
                 if (i == w) break;
             }
             CHECK(!later, "%s: no stage after %s reads %s before %s writes it anew", name,
@@ -89,7 +104,7 @@ static void check_drops(const pp_train *t, const char *name)
         }
 }
 
-static void check_ring(const char *algo, const char *base, const char *kinds)
+static void check_ring(const char *algo, const char *base, const char *kinds, const char *want_drops)
 {
     pp_train t;
     char name[64], got[256] = "";
@@ -109,6 +124,12 @@ static void check_ring(const char *algo, const char *base, const char *kinds)
             CHECK(0, "%s: %s's common options", name, t.stage[i].kind);
     }
     check_drops(&t, name);
+    char all[512] = "";
+    for (int i = 0; i < t.nstages; i++)
+        if (t.stage[i].common.drop[0])
+            snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s:%s", all[0] ? " " : "",
+                     t.stage[i].kind, t.stage[i].common.drop);
+    CHECK(strcmp(all, want_drops) == 0, "%s: the drops are %s (got %s)", name, want_drops, all);
     pp_train_free(&t);
 }
 
@@ -196,10 +217,17 @@ static void check_old_config(const char *dir)
 
 int main(void)
 {
-    check_ring("sac", "sac", "collect critic policy eval");
-    check_ring("sql", "sac", "collect critic policy eval");
-    check_ring("parpi", "sac", "collect critic langevin discrim policy eval");
-    check_ring("parpi", "sql", "collect critic langevin discrim policy eval");
+    /* The policy reads q only for its sac and svgd updates, the critic the
+     * policy only for the SAC target (reads_for), so ParPI's q stops at the
+     * Langevin stage and the SQL baseline's policy after the collector. */
+    check_ring("sac", "sac", "collect critic policy eval",
+               "critic:policy,alpha policy:batch,q eval:step");
+    check_ring("sql", "sac", "collect critic policy eval",
+               "collect:policy critic:alpha policy:batch,q eval:step");
+    check_ring("parpi", "sac", "collect critic langevin discrim policy eval",
+               "langevin:q,policy,alpha discrim:particles policy:batch,disc eval:step");
+    check_ring("parpi", "sql", "collect critic langevin discrim policy eval",
+               "langevin:q,policy,alpha discrim:particles policy:batch,disc eval:step");
 
     char dir[] = "/tmp/parpi-test-plan-XXXXXX";
     if (!mkdtemp(dir)) {
