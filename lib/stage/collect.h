@@ -10,7 +10,7 @@
  *    episode_length appear on the frame where an episode ended. With --until
  *    N the stream ends once N steps have gone round (the stage's step returns
  *    1), which is how parpi-train ends a ring.
- *  - standalone (pp_collect_main, --steps N or --episodes N): random actions
+ *  - standalone (cmd/parpi-collect.c, --steps N or --episodes N): random actions
  *    or a policy checkpoint (--policy, stochastic unless --deterministic);
  *    transitions as a frame stream (one frame per episode, D4RL names) on
  *    stdout or --out, and/or appended to a replay file (--replay).
@@ -85,9 +85,5 @@ int pp_collector_env_step(pp_collector *c, const float *a);
 void pp_collector_random_action(pp_collector *c);
 /* Save the replay to --replay (atomically), if given. */
 int pp_collector_save_replay(pp_collector *c);
-
-/* The program: standalone when --steps, --episodes or --list-envs is given,
- * else the ring stage through pp_stage_main. */
-int pp_collect_main(int argc, char **argv);
 
 #endif

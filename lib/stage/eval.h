@@ -81,6 +81,4 @@ void pp_eval_help(FILE *out);
  * standalone: --policy is an error. -1 on a usage error. */
 int pp_eval_parse(pp_eval_config *o, int argc, char **argv, int standalone, uint64_t *given);
 
-int pp_eval_main(int argc, char **argv);
-
 #endif
