@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "nn/vec.h"
 
 int pp_vec_all_finite(const float *x, size_t n)
@@ -18,4 +19,17 @@ int pp_vec_all_finite(const float *x, size_t n)
         bad |= (uint32_t)((u & 0x7f800000u) == 0x7f800000u);
     }
     return bad == 0;
+}
+
+float *pp_vec_carve(float **const views[], const size_t sizes[], int n)
+{
+    const size_t line = 64 / sizeof(float);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (sizes[i] + line - 1) / line * line;
+    float *block = pp_xalloc_f32(total ? total : 1), *at = block;
+    for (int i = 0; i < n; i++) {
+        *views[i] = at;
+        at += (sizes[i] + line - 1) / line * line;
+    }
+    return block;
 }

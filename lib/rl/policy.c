@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "nn/vec.h"
 #include "rl/policy.h"
 
 #define LOG_STD_MIN (-20.0f)
@@ -49,15 +50,10 @@ int pp_policy_init(pp_policy *p, int obs_dim, int act_dim, int hidden, int nhidd
     p->act_dim = act_dim;
     p->max_batch = max_batch;
     p->nparams = p->net.nparams;
-    size_t n = (size_t)max_batch * (size_t)act_dim;
-    p->mu = pp_xalloc_f32(n);
-    p->log_std = pp_xalloc_f32(n);
-    p->std = pp_xalloc_f32(n);
-    p->eps = pp_xalloc_f32(n);
-    p->u = pp_xalloc_f32(n);
-    p->a = pp_xalloc_f32(n);
-    p->logp = pp_xalloc_f32((size_t)max_batch);
-    p->dnet = pp_xalloc_f32(2 * n);
+    const size_t n = (size_t)max_batch * (size_t)act_dim;
+    float **views[] = {&p->mu, &p->log_std, &p->std, &p->eps, &p->u, &p->a, &p->logp, &p->dnet};
+    const size_t sizes[] = {n, n, n, n, n, n, (size_t)max_batch, 2 * n};
+    p->block = pp_vec_carve(views, sizes, 8);
     return 0;
 }
 
@@ -65,14 +61,7 @@ void pp_policy_free(pp_policy *p)
 {
     if (!p) return;
     pp_mlp_free(&p->net);
-    free(p->mu);
-    free(p->log_std);
-    free(p->std);
-    free(p->eps);
-    free(p->u);
-    free(p->a);
-    free(p->logp);
-    free(p->dnet);
+    free(p->block);
     memset(p, 0, sizeof *p);
 }
 

@@ -25,6 +25,7 @@ typedef struct {
     float *mu, *log_std, *std, *eps, *u, *a;
     float *logp;          /* [max_batch] */
     float *dnet;          /* [max_batch, 2*act_dim] scratch for backward */
+    float *block;         /* the one allocation behind the buffers above */
     int last_batch;
 } pp_policy;
 

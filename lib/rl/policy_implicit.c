@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "nn/vec.h"
 #include "rl/policy_implicit.h"
 
 int pp_implicit_init(pp_policy_implicit *p, int obs_dim, int act_dim, int hidden, int nhidden,
@@ -26,11 +27,10 @@ int pp_implicit_init(pp_policy_implicit *p, int obs_dim, int act_dim, int hidden
     p->act_dim = act_dim;
     p->max_batch = max_batch;
     p->nparams = p->net.nparams;
-    size_t n = (size_t)max_batch * (size_t)act_dim;
-    p->x = pp_xalloc_f32((size_t)max_batch * (size_t)(obs_dim + act_dim));
-    p->xi = pp_xalloc_f32(n);
-    p->a = pp_xalloc_f32(n);
-    p->dout = pp_xalloc_f32(n);
+    const size_t n = (size_t)max_batch * (size_t)act_dim;
+    float **views[] = {&p->x, &p->xi, &p->a, &p->dout};
+    const size_t sizes[] = {(size_t)max_batch * (size_t)(obs_dim + act_dim), n, n, n};
+    p->block = pp_vec_carve(views, sizes, 4);
     return 0;
 }
 
@@ -38,10 +38,7 @@ void pp_implicit_free(pp_policy_implicit *p)
 {
     if (!p) return;
     pp_mlp_free(&p->net);
-    free(p->x);
-    free(p->xi);
-    free(p->a);
-    free(p->dout);
+    free(p->block);
     memset(p, 0, sizeof *p);
 }
 

@@ -27,6 +27,7 @@ typedef struct {
     float *xi;     /* [max_batch, act_dim] */
     float *a;      /* [max_batch, act_dim] tanh outputs of the last sample */
     float *dout;   /* [max_batch, act_dim] backward scratch */
+    float *block;  /* the one allocation behind the buffers above */
     int last_batch;
 } pp_policy_implicit;
 
