@@ -173,7 +173,7 @@ run_block() {
 
 # examples_of [man-examples options] FILE...: run every example of the files.
 examples_of() {
-    local x="$T/blocks" s n ran=0 failed=0 skipped=0 rc file prev= prev_file=
+    local x="$T/blocks" s n ran=0 failed=0 skipped=0 rc file prev='' prev_file=''
     rm -rf "$x"
     "$ROOT/tests/cli/man-examples" --out "$x" "$@" || { echo "# man-examples failed on $*"; return 1; }
     for s in "$x"/*.src; do
