@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -24,6 +25,8 @@ typedef struct {
     size_t max_frame;
     long long index;  /* frames seen so far over all inputs */
     int printed;
+    long long csv_skipped;    /* --csv over a stream: frames without every field */
+    const char *csv_missing;  /* the first field such a frame lacked */
 } opts;
 
 static void usage(FILE *out)
@@ -36,9 +39,11 @@ static void usage(FILE *out)
             "      --tensor-object    with --json: tensors as {\"dtype\",\"shape\",\"data\"} (flat)\n"
             "                         instead of nested arrays\n"
             "  -c, --csv FIELD[,FIELD...]  those fields as CSV: a 2-D tensor gives rows and\n"
-            "                         columns, a 1-D tensor one column, a number one row per frame\n"
+            "                         columns, a 1-D tensor one column, a number one row per frame;\n"
+            "                         frames without every field are skipped\n"
             "      --no-header        with --csv: no line of column names\n"
-            "  -n, --frame N          only frame N (from 0, counted over all inputs; -1: the last)\n"
+            "  -n, --frame N          only frame N (from 0, counted over all inputs; -1: the last,\n"
+            "                         the last complete one of a file still being written)\n"
             "  -f, --fields           list the field paths (of frame N, default the first)\n"
             "      --max-frame BYTES  refuse frames larger than this (default 1 GiB)\n"
             "  -h, --help             this help\n"
@@ -67,6 +72,18 @@ static int show(opts *o, pp_frame *f, const char *name, unsigned long long at, u
     case MODE_JSON: pp_frame_print_json_opts(f, stdout, o->json_flags); break;
     case MODE_FIELDS: pp_frame_print_fields(f, stdout); break;
     case MODE_CSV:
+        /* Over a stream (no --frame), a frame that lacks one of the fields is
+         * skipped: a ring's warm-up frames carry no metrics and no particles
+         * yet. main() fails if no frame had them all. A frame chosen with
+         * --frame must have them. */
+        if (o->frame < 0 && !o->want_last) {
+            for (int i = 0; i < o->nfields; i++)
+                if (!pp_frame_get(f, o->fields[i])) {
+                    if (!o->csv_missing) o->csv_missing = o->fields[i];
+                    o->csv_skipped++;
+                    return 0;
+                }
+        }
         if (pp_frame_print_csv(f, o->fields, o->nfields, o->header && !o->header_done, stdout) != 0)
             return pp_fail_prefix("%s: frame %lld: ", name, o->index);
         o->header_done = true;
@@ -77,9 +94,15 @@ static int show(opts *o, pp_frame *f, const char *name, unsigned long long at, u
     return 0;
 }
 
+static bool is_regular(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* 1: done with all input (the wanted frame was shown), 0: go on, -1: error. */
-static int cat_one(opts *o, const char *path, pp_frame *f, pp_frame *last, const char **last_name,
-                   unsigned long long *last_at, unsigned long long *last_len)
+static int cat_one(opts *o, const char *path, bool last_input, pp_frame *f, pp_frame *last,
+                   const char **last_name, unsigned long long *last_at, unsigned long long *last_len)
 {
     bool is_stdin = strcmp(path, "-") == 0;
     pp_reader *r = is_stdin ? pp_reader_open_fd(STDIN_FILENO, "stdin", o->max_frame)
@@ -90,6 +113,16 @@ static int cat_one(opts *o, const char *path, pp_frame *f, pp_frame *last, const
     for (;;) {
         unsigned long long at = pp_reader_offset(r);
         int got = pp_reader_next(r, f);
+        if (got < 0 && o->want_last && *last_name && last_input && !is_stdin && is_regular(path) &&
+            strstr(pp_error(), "truncated frame at byte")) {
+            /* --frame -1 on a file a ring is still writing (a tee tap): its
+             * end is usually a frame half written. The last frame is then
+             * the last complete one. */
+            fprintf(stderr, "%s: %s: frame %lld (byte %llu) is incomplete, perhaps still being written: "
+                    "showing frame %lld\n", pp_progname(), name, o->index, at, o->index - 1);
+            pp_error_clear();
+            break;
+        }
         if (got < 0) { rc = -1; break; }
         if (got == 0) break;
         unsigned long long len = pp_reader_offset(r) - at;
@@ -186,7 +219,7 @@ int main(int argc, char **argv)
     int nin = argc - optind;
     for (int i = 0; i < (nin ? nin : 1); i++) {
         const char *path = nin ? argv[optind + i] : "-";
-        int rc = cat_one(&o, path, f, last, &last_name, &last_at, &last_len);
+        int rc = cat_one(&o, path, i == nin - 1, f, last, &last_name, &last_at, &last_len);
         if (rc < 0) {
             fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
             status = PP_EXIT_FAILURE;
@@ -207,6 +240,10 @@ int main(int argc, char **argv)
             status = PP_EXIT_FAILURE;
         } else if (o.want_last) {
             fprintf(stderr, "%s: no frames in the input\n", pp_progname());
+            status = PP_EXIT_FAILURE;
+        } else if (o.mode == MODE_CSV && o.printed == 0 && o.csv_skipped > 0) {
+            fprintf(stderr, "%s: none of the %lld frames has the field %s (parpi-cat --fields lists a frame's fields)\n",
+                    pp_progname(), o.csv_skipped, o.csv_missing);
             status = PP_EXIT_FAILURE;
         }
     }

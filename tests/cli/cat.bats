@@ -81,6 +81,27 @@ C="$ROOT/tests/fuzz/corpus"
     assert_output "$(printf 'q_loss,entropy\n0.5,-1')"
 }
 
+@test "--csv over a stream skips frames that lack a field (a ring's warm-up frames)" {
+  # frame 0 is {} (no step): skipped, not an error, so that a tap
+  # tee >(parpi-cat --csv metrics.critic.q_loss) keeps reading and the ring lives
+  cat "$C/ok-empty-map.mp" "$C/stream-3-frames.mp" "$C/ok-empty-map.mp" >"$BATS_TEST_TMPDIR/warm.mp"
+  run parpi-cat --csv step "$BATS_TEST_TMPDIR/warm.mp"
+  assert_success
+  assert_output "$(printf 'step\n0\n1\n2')"
+  run bash -c "parpi-cat --csv step <'$BATS_TEST_TMPDIR/warm.mp'"
+  assert_success
+  assert_output "$(printf 'step\n0\n1\n2')"
+}
+
+@test "--csv: a field that no frame has is an error after the whole input; --frame N must have it" {
+  run parpi-cat --csv step,metrics.critic.q_loss "$C/stream-3-frames.mp"
+  assert_failure 1
+  assert_output "parpi-cat: none of the 3 frames has the field metrics.critic.q_loss (parpi-cat --fields lists a frame's fields)"
+  run parpi-cat --csv step --frame 0 "$C/ok-empty-map.mp" "$C/stream-3-frames.mp"
+  assert_failure 1
+  assert_output --partial "frame 0: missing field step"
+}
+
 @test "--csv of a 3-D tensor is an error naming the field" {
     printf '\x81\xa1t\x85\xc4\x02nd\xc3\xc4\x04type\xa3<f4\xc4\x04kind\xc4\x00\xc4\x05shape\x93\x01\x01\x01\xc4\x04data\xc4\x04\x00\x00\x00\x00' > "$T/t3.mp"
     run parpi-cat --csv t "$T/t3.mp"
@@ -97,6 +118,23 @@ C="$ROOT/tests/fuzz/corpus"
     run parpi-cat --json --frame 5 "$C/stream-3-frames.mp"
     assert_failure 1
     assert_output --partial "no frame 5: the input has 3 frames"
+}
+
+@test "--frame -1 on a file still being written shows its last complete frame" {
+  # a tee tap of a running ring usually ends in half a frame
+  cat "$C/stream-3-frames.mp" >"$BATS_TEST_TMPDIR/live.mp"
+  head -c 40 "$C/stream-3-frames.mp" >>"$BATS_TEST_TMPDIR/live.mp"
+  run --separate-stderr parpi-cat --json --frame -1 "$BATS_TEST_TMPDIR/live.mp"
+  assert_success
+  assert_output '{"step":2,"x":[2.0,2.0,2.0]}'
+  [[ "$stderr" == *"live.mp: frame 3 (byte 186) is incomplete, perhaps still being written: showing frame 2"* ]]
+  # anything else keeps the truncation an error: every frame, or the same bytes on a pipe
+  run parpi-cat --json "$BATS_TEST_TMPDIR/live.mp"
+  assert_failure 1
+  assert_output --partial "truncated frame at byte 226"
+  run bash -c "parpi-cat --json --frame -1 <'$BATS_TEST_TMPDIR/live.mp'"
+  assert_failure 1
+  assert_output --partial "stdin: truncated frame"
 }
 
 @test "frames are counted over several inputs" {
