@@ -130,6 +130,12 @@ int pp_opt_parse(const pp_opt *table, void *cfg, int argc, char **argv, uint64_t
     return 0;
 }
 
+int pp_opt_read(const pp_opt *table, void *cfg, int argc, char **argv, uint64_t *given)
+{
+    if (pp_opt_defaults(table, cfg) != 0) return -1;
+    return pp_opt_parse(table, cfg, argc, argv, given);
+}
+
 void pp_opt_format(const pp_opt *row, const void *cfg, char *buf, size_t cap)
 {
     switch (row->type) {

@@ -97,6 +97,9 @@ int pp_opt_defaults(const pp_opt *table, void *cfg);
  * stray arguments are errors. 0 or -1 with the message. */
 int pp_opt_parse(const pp_opt *table, void *cfg, int argc, char **argv, uint64_t *given);
 
+/* pp_opt_defaults, then pp_opt_parse: a config from the command line alone. */
+int pp_opt_read(const pp_opt *table, void *cfg, int argc, char **argv, uint64_t *given);
+
 /* Parse one value for one row (the same checks and message as parsing). */
 int pp_opt_set(const pp_opt *row, void *cfg, const char *value);
 

@@ -96,3 +96,10 @@ void pp_rng_from_u64(pp_rng *r, const uint64_t in[PP_RNG_STATE_WORDS])
     r->has_spare = in[4] ? 1 : 0;
     memcpy(&r->spare, &in[5], sizeof(double));
 }
+
+pp_rng pp_rng_stream(uint64_t seed, uint64_t stream_id)
+{
+    pp_rng root;
+    pp_rng_seed(&root, seed);
+    return pp_rng_split(&root, stream_id);
+}

@@ -46,6 +46,8 @@ enum {
 
 void pp_rng_seed(pp_rng *r, uint64_t seed);
 pp_rng pp_rng_split(const pp_rng *parent, uint64_t stream_id);
+/* The stream of a stage: pp_rng_split of the root seeded with seed. */
+pp_rng pp_rng_stream(uint64_t seed, uint64_t stream_id);
 uint64_t pp_rng_u64(pp_rng *r);
 /* Uniform in [0, 1) with 53 random bits. */
 double pp_rng_uniform(pp_rng *r);

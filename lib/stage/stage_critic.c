@@ -136,16 +136,13 @@ static int critic_create(int argc, char **argv, pp_stage **out)
     *out = NULL;
     critic *c = pp_xcalloc(1, sizeof *c);
     critic_config *k = &c->cfg;
-    int rc = pp_opt_defaults(critic_options, k);
-    if (rc == 0) rc = pp_opt_parse(critic_options, k, argc, argv, &c->given);
+    int rc = pp_opt_read(critic_options, k, argc, argv, &c->given);
     if (rc == 0 && (k->obs_dim > 0) != (k->act_dim > 0))
         rc = pp_fail("--obs-dim and --act-dim go together");
     if (rc == 0 && (long long)k->max_batch * k->particles > (1 << 22))
         rc = pp_fail("--max-batch %d times --value-particles %d is too large (at most %d rows)",
                      k->max_batch, k->particles, 1 << 22);
-    pp_rng root;
-    pp_rng_seed(&root, k->seed);
-    c->rng = pp_rng_split(&root, PP_STREAM_CRITIC);
+    c->rng = pp_rng_stream(k->seed, PP_STREAM_CRITIC);
     if (rc == 0 && k->obs_dim > 0) rc = critic_alloc(c);
     pp_stage *s = pp_stage_new(&pp_stage_critic, c);
     return pp_stage_created(s, rc, out);
@@ -367,8 +364,7 @@ static const char *const *critic_reads_for(int argc, char **argv)
 {
     static const char *const sql_reads[] = {"batch", "alpha", NULL};
     critic_config k;
-    if (pp_opt_defaults(critic_options, &k) != 0 || pp_opt_parse(critic_options, &k, argc, argv, NULL) != 0)
-        return NULL;
+    if (pp_opt_read(critic_options, &k, argc, argv, NULL) != 0) return NULL;
     return k.target == TARGET_SQL ? sql_reads : critic_reads;
 }
 

@@ -122,17 +122,14 @@ static int discrim_create(int argc, char **argv, pp_stage **out)
     discrim *D = pp_xcalloc(1, sizeof *D);
     pp_stage *st = pp_stage_new(&pp_stage_discrim, D);
     discrim_config *c = &D->cfg;
-    int rc = pp_opt_defaults(discrim_options, c);
-    if (rc == 0) rc = pp_opt_parse(discrim_options, c, argc, argv, &D->given);
+    int rc = pp_opt_read(discrim_options, c, argc, argv, &D->given);
     if (rc == 0 && !(D->given >> ROW_LIPSCHITZ & 1))
         c->lip = (c->div == PP_DIV_WD || c->div == PP_DIV_HINGE) ? PP_LIP_SN : PP_LIP_NONE;
     if (rc == 0 && c->div == PP_DIV_WD && c->lip == PP_LIP_NONE)
         rc = pp_fail("--divergence wd needs a Lipschitz critic: --lipschitz sn or gp, not none");
     if (rc == 0 && (c->obs_dim == 0) != (c->act_dim == 0))
         rc = pp_fail("--obs-dim and --act-dim go together");
-    pp_rng root;
-    pp_rng_seed(&root, c->seed);
-    D->rng = pp_rng_split(&root, PP_STREAM_DISCRIM);
+    D->rng = pp_rng_stream(c->seed, PP_STREAM_DISCRIM);
     if (rc == 0 && c->obs_dim > 0) rc = discrim_build(D);
     return pp_stage_created(st, rc, out);
 }

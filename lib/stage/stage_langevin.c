@@ -112,11 +112,8 @@ static int langevin_create(int argc, char **argv, pp_stage **out)
 {
     langevin *L = pp_xcalloc(1, sizeof *L);
     pp_stage *st = pp_stage_new(&pp_stage_langevin, L);
-    int rc = pp_opt_defaults(langevin_options, &L->cfg);
-    if (rc == 0) rc = pp_opt_parse(langevin_options, &L->cfg, argc, argv, &L->given);
-    pp_rng root;
-    pp_rng_seed(&root, L->cfg.seed);
-    L->rng = pp_rng_split(&root, PP_STREAM_LANGEVIN);
+    int rc = pp_opt_read(langevin_options, &L->cfg, argc, argv, &L->given);
+    L->rng = pp_rng_stream(L->cfg.seed, PP_STREAM_LANGEVIN);
     if (rc == 0 && L->cfg.prior[0])
         rc = langevin_open_prior(L->cfg.prior, L->cfg.max_batch, &L->prior, &L->beta_mu,
                                  &L->beta_std);

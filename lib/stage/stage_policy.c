@@ -195,8 +195,7 @@ static int policy_create(int argc, char **argv, pp_stage **out)
     *out = NULL;
     pol *p = pp_xcalloc(1, sizeof *p);
     policy_config *k = &p->cfg;
-    int rc = pp_opt_defaults(policy_options, k);
-    if (rc == 0) rc = pp_opt_parse(policy_options, k, argc, argv, &p->given);
+    int rc = pp_opt_read(policy_options, k, argc, argv, &p->given);
     p->alpha_fixed = was_given(p, "alpha");
     p->target_entropy_set = was_given(p, "target-entropy");
     if (rc == 0 && k->update == UPD_SVGD) {
@@ -215,9 +214,7 @@ static int policy_create(int argc, char **argv, pp_stage **out)
     if (rc == 0 && k->prime && !k->obs_dim)
         rc = pp_fail("--prime writes the initial policy, which needs --obs-dim and --act-dim "
                      "(or --env NAME)");
-    pp_rng root;
-    pp_rng_seed(&root, k->seed);
-    p->rng = pp_rng_split(&root, PP_STREAM_POLICY);
+    p->rng = pp_rng_stream(k->seed, PP_STREAM_POLICY);
     if (rc == 0 && k->obs_dim > 0) rc = policy_alloc(p);
     pp_stage *s = pp_stage_new(&pp_stage_policy, p);
     return pp_stage_created(s, rc, out);
@@ -550,8 +547,7 @@ static const char *const *policy_reads_for(int argc, char **argv)
     static const char *const parpi_reads[] = {"batch", "disc", NULL};
     static const char *const q_reads[] = {"batch", "q", NULL};
     policy_config k;
-    if (pp_opt_defaults(policy_options, &k) != 0 || pp_opt_parse(policy_options, &k, argc, argv, NULL) != 0)
-        return NULL;
+    if (pp_opt_read(policy_options, &k, argc, argv, NULL) != 0) return NULL;
     return k.update == UPD_PARPI ? parpi_reads : q_reads;
 }
 
