@@ -1,10 +1,12 @@
 /* netmap.c - read/check/write the parameter maps of frames (see netmap.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
 #include "nn/mlp.h"
 #include "nn/netmap.h"
+#include "nn/vec.h"
 
 static int get_dim(pp_frame *f, const char *path, const char *field, int lo, int hi, int *out)
 {
@@ -55,6 +57,15 @@ int pp_netmap_check(const pp_netmap *got, const pp_netmap *want, const char *pat
     return 0;
 }
 
+int pp_netmap_check_dims(const pp_netmap *m, const char *path, int obs_dim, int act_dim)
+{
+    if (obs_dim > 0 && m->obs_dim != obs_dim)
+        return pp_fail("%s.obs_dim is %d, expected %d", path, m->obs_dim, obs_dim);
+    if (act_dim > 0 && m->act_dim != act_dim)
+        return pp_fail("%s.act_dim is %d, expected %d", path, m->act_dim, act_dim);
+    return 0;
+}
+
 size_t pp_netmap_mlp_floats(int in, int hidden, int layers, int out, int members)
 {
     const double limit = 1099511627776.0; /* 2^40 */
@@ -91,7 +102,35 @@ int pp_netmap_read_params(pp_frame *f, const char *path, float *dst, size_t n)
     char p[256];
     snprintf(p, sizeof p, "%s.params", path);
     int64_t shape[1] = {(int64_t)n};
-    return pp_frame_read_tensor(f, p, PP_F32, 1, shape, dst, NULL);
+    if (pp_frame_read_tensor(f, p, PP_F32, 1, shape, dst, NULL) != 0) return -1;
+    return pp_vec_check_finite(dst, n, 0, p);
+}
+
+int pp_netmap_check_sn(const char *path, const float *sn, size_t n, int in, int hidden, int layers,
+                       int out, int members)
+{
+    size_t want = 0;
+    for (int l = 0; l <= layers; l++)
+        want += (size_t)members * ((l == layers ? out : hidden) + (l == 0 ? in : hidden));
+    if (n != want)
+        return pp_fail("%s has %zu floats, expected %zu for these sizes", path, n, want);
+    if (pp_vec_check_finite(sn, n, 0, path) != 0) return -1;
+    size_t at = 0;
+    for (int l = 0; l <= layers; l++) {
+        const int w_in = l == 0 ? in : hidden, w_out = l == layers ? out : hidden;
+        for (int part = 0; part < 2; part++) { /* u, then v */
+            const int len = part == 0 ? w_out : w_in;
+            for (int e = 0; e < members; e++, at += (size_t)len) {
+                double s = 0;
+                for (int i = 0; i < len; i++) s += (double)sn[at + i] * sn[at + i];
+                if (!(fabs(sqrt(s) - 1.0) <= 1e-3))
+                    return pp_fail("%s: layer %d's %s (floats %zu..%zu) has norm %g, expected a "
+                                   "unit vector (the power iteration's)",
+                                   path, l, part == 0 ? "u" : "v", at, at + (size_t)len - 1, sqrt(s));
+            }
+        }
+    }
+    return 0;
 }
 
 int pp_netmap_write(pp_frame *f, const char *path, const pp_netmap *m, const float *params,

@@ -84,8 +84,15 @@ pp_policy_implicit *pp_actor_implicit(pp_actor *a)
 
 int pp_actor_from_frame(pp_frame *f, const char *path, int max_batch, pp_actor **actor)
 {
+    return pp_actor_from_frame_for(f, path, max_batch, 0, 0, actor);
+}
+
+int pp_actor_from_frame_for(pp_frame *f, const char *path, int max_batch, int obs_dim, int act_dim,
+                            pp_actor **actor)
+{
     pp_netmap m;
-    if (pp_netmap_read(f, path, &m) != 0) return -1;
+    if (pp_netmap_read(f, path, &m) != 0 || pp_netmap_check_dims(&m, path, obs_dim, act_dim) != 0)
+        return -1;
     if (!m.arch[0]) return pp_fail("missing field %s.arch (\"%s\" or \"%s\")", path,
                                    PP_ARCH_GAUSSIAN_TANH_NAME, PP_ARCH_IMPLICIT_NAME);
     if (!*actor) {

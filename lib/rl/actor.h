@@ -15,6 +15,8 @@
  * it creates the actor, afterwards it checks the dims did not change
  * ("policy.act_dim is 3, expected 6"), and it copies policy.params into the
  * actor's own aligned buffer (pp_actor_params), so the frame may be reused.
+ * A stage that acts in an env or on a batch uses pp_actor_from_frame_for,
+ * which also checks the dims against its own.
  */
 #ifndef PP_ACTOR_H
 #define PP_ACTOR_H
@@ -49,8 +51,14 @@ pp_policy *pp_actor_gaussian(pp_actor *a);
 pp_policy_implicit *pp_actor_implicit(pp_actor *a);
 
 /* Create (*actor NULL) or check (*actor set) from the map at path, then copy
- * its params into the actor. */
+ * its params into the actor (refused if one is not finite). */
 int pp_actor_from_frame(pp_frame *f, const char *path, int max_batch, pp_actor **actor);
+/* The same, for a stage that knows the sizes it acts on (its env, its
+ * batch): the map's obs_dim and act_dim are checked against them before
+ * anything is built or read ("policy.obs_dim is 17, expected 11"), on every
+ * frame, so a policy for another task is never run. 0 is not compared. */
+int pp_actor_from_frame_for(pp_frame *f, const char *path, int max_batch, int obs_dim, int act_dim,
+                            pp_actor **actor);
 
 /* Actions for obs [B, obs_dim] into a_out [B, act_dim]. deterministic: the
  * mean/mode action (no rng draws); otherwise one sample per row from rng.

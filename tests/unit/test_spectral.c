@@ -1,14 +1,16 @@
 /* Spectral normalisation: sigma converges to the top singular value (checked
  * with a Jacobi eigen-solver in double written here), every normalised layer
- * ends with spectral norm 1, and saving / restoring (u, v) continues the run
- * bit for bit. */
+ * ends with spectral norm 1, saving / restoring (u, v) continues the run
+ * bit for bit, and the (u, v) state a frame carries is checked (netmap.h). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "base/err.h"
 #include "nn/mlp.h"
 #include "nn/mlp_impl.h"
+#include "nn/netmap.h"
 #include "base/rng.h"
 
 /* Largest singular value of the [rows, cols] block (leading dimension ld):
@@ -132,6 +134,36 @@ int main(void)
     pp_mlp_sn_get(&m2, state2);
     CHECK(memcmp(state, state2, m.sn_state_floats * sizeof *state) == 0, "and identical (u, v) state");
 
+    /* The state a frame's disc.sn carries passes nn/netmap.h's check (twin
+     * members here); a short, NaN or scaled one does not: a reader computes
+     * W / sigma from it, so a vector that is not a unit one scales f without
+     * bound (R2). */
+    pp_mlp t;
+    int ht[2] = {16, 16};
+    pp_mlp_init(&t, 6, 2, ht, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 1, 8);
+    float *tp = pp_xalloc_f32(t.nparams), *ts = pp_xalloc_f32(t.sn_state_floats);
+    pp_mlp_init_params(&t, tp, &rng);
+    for (int k = 0; k < 3; k++) pp_mlp_sn_update(&t, tp);
+    pp_mlp_sn_get(&t, ts);
+    size_t nt = t.sn_state_floats;
+    CHECK(nt == 142 && pp_netmap_check_sn("q.sn", ts, nt, 6, 16, 2, 1, 2) == 0,
+          "the power iteration's state passes the check: %s", nt == 142 ? pp_error() : "size");
+    CHECK(pp_netmap_check_sn("q.sn", ts, nt - 1, 6, 16, 2, 1, 2) == -1 &&
+              strcmp(pp_error(), "q.sn has 141 floats, expected 142 for these sizes") == 0,
+          "one float short: %s", pp_error());
+    ts[100] = NAN;
+    CHECK(pp_netmap_check_sn("q.sn", ts, nt, 6, 16, 2, 1, 2) == -1 &&
+              strcmp(pp_error(), "q.sn[100] is not finite (nan)") == 0,
+          "a NaN is named: %s", pp_error());
+    pp_mlp_sn_get(&t, ts);
+    for (int k = 92; k < 108; k++) ts[k] *= 2; /* layer 1, v of member 1 */
+    CHECK(pp_netmap_check_sn("q.sn", ts, nt, 6, 16, 2, 1, 2) == -1 &&
+              strstr(pp_error(), "q.sn: layer 1's v (floats 92..107) has norm 2, expected a unit vector"),
+          "a vector twice a unit one is named: %s", pp_error());
+
+    free(tp);
+    free(ts);
+    pp_mlp_free(&t);
     free(noisep);
     free(state);
     free(state2);
