@@ -59,6 +59,8 @@ typedef struct {
     int terminated, truncated, episode_ended;
     double last_return;
     long long last_length;
+    /* ring: a frame has carried a policy; the warning of a stream without one */
+    int policy_seen, warned_no_policy;
 } pp_collector;
 
 /* The options (base/opt.h; fields of pp_collector): those of the ring stage

@@ -266,19 +266,42 @@ static int collect_create(int argc, char **argv, pp_stage **out)
     return 0;
 }
 
+/* Past --learning-starts the frame has no policy to act with. parpi-policy
+ * writes policy and alpha on every frame of a ring, from --prime on
+ * (parpi-frame(5)): a frame with alpha but no policy, or after frames that
+ * had one, comes from a ring that lost it (a stage or --drop upstream), an
+ * error: a ring whose critic does not read the policy (--target sql) would
+ * not notice otherwise, and one that lost alpha too stops at the critic. A
+ * stream that never carried either (plain transitions, as 0.1.0 took them)
+ * still gets uniform random actions, with one warning on stderr. */
+static int no_policy(pp_collector *c, pp_frame *f)
+{
+    if (c->policy_seen || pp_frame_get(f, "alpha"))
+        return pp_fail("missing field policy at step %lld, past --learning-starts %lld (%s: a "
+                       "stage or --drop upstream removed it)", c->step + 1, c->learning_starts,
+                       c->policy_seen ? "earlier frames carried one" : "the frame has alpha, "
+                                                                        "which comes with it");
+    if (!c->warned_no_policy)
+        fprintf(stderr, "%s: warning: step %lld is past --learning-starts %lld, but the frames "
+                        "carry no policy: the actions stay uniform random (a ring starts with "
+                        "parpi-policy --prime)\n", pp_progname(), c->step + 1, c->learning_starts);
+    c->warned_no_policy = 1;
+    return 0;
+}
+
 static int collect_step(pp_stage *s, pp_frame *f)
 {
     pp_collector *c = s->self;
     if (c->until > 0 && c->step >= c->until) return 1; /* the last frame has gone round */
     const int O = c->info->obs_dim;
-    int use_policy = c->step + c->steps_per_frame > c->learning_starts && pp_frame_get(f, "policy");
-    if (use_policy && pp_actor_from_frame(f, "policy", 1, &c->actor) != 0) return -1;
-    if (use_policy) {
-        const pp_netmap *spec = pp_actor_spec(c->actor);
-        if (spec->obs_dim != O || spec->act_dim != c->info->act_dim)
-            return pp_fail("policy is for obs %d / act %d, but %s has obs %d / act %d", spec->obs_dim,
-                           spec->act_dim, c->env_name, O, c->info->act_dim);
-    }
+    int has_policy = pp_frame_get(f, "policy") != NULL;
+    int use_policy = c->step + c->steps_per_frame > c->learning_starts && has_policy;
+    if (c->step + c->steps_per_frame > c->learning_starts && !has_policy && no_policy(c, f) != 0)
+        return -1;
+    if (use_policy &&
+        pp_actor_from_frame_for(f, "policy", 1, O, c->info->act_dim, &c->actor) != 0)
+        return pp_fail_prefix("the frame's policy, to act in --env %s (obs %d, act %d): ",
+                              c->env_name, O, c->info->act_dim);
     if (pp_frame_remove(f, "metrics.collect") != 0) return -1;
     int ended = 0;
     double ret = 0;
@@ -312,6 +335,7 @@ static int collect_step(pp_stage *s, pp_frame *f)
     } else if (pp_frame_remove(f, "batch") != 0) {
         return -1;
     }
+    if (has_policy) c->policy_seen = 1;
     return 0;
 }
 

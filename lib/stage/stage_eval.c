@@ -332,6 +332,7 @@ typedef struct {
     int nrecent, recent_pos;
     double last_eval_return;
     int have_eval;
+    int policy_seen, warned_no_policy; /* a frame carried a policy; the warning of no_policy */
     double t0, wall_offset, last_status;
     char tmp_status[1100];
 } evaluator;
@@ -468,6 +469,28 @@ static int write_progress(evaluator *e, pp_frame *f, long long step)
     return csv_flush(fp, e->o.progress_path);
 }
 
+/* An evaluation is due but the frame has no policy. parpi-policy writes
+ * policy and alpha on every frame of a ring, from --prime on (parpi-frame(5)):
+ * a frame with alpha but no policy, or after frames that had one, comes from
+ * a ring that lost it (a stage or --drop upstream), an error. A stream that
+ * has carried neither yet (a ring not started with --prime, whose policy
+ * appears with the first batch) skips the evaluation with one warning, so
+ * that a missing policy is never silent. */
+static int no_policy(evaluator *e, pp_frame *f, long long step)
+{
+    if (e->policy_seen || pp_frame_get(f, "alpha"))
+        return pp_fail("missing field policy at step %lld, the frame of an evaluation (%s: a "
+                       "stage or --drop upstream removed it)", step,
+                       e->policy_seen ? "earlier frames carried one" : "the frame has alpha, "
+                                                                        "which comes with it");
+    if (!e->warned_no_policy)
+        fprintf(stderr, "%s: warning: no evaluation at step %lld: the frames carry no policy yet "
+                        "(a ring starts with parpi-policy --prime); evaluations are skipped until "
+                        "one comes\n", pp_progname(), step);
+    e->warned_no_policy = 1;
+    return 0;
+}
+
 static int eval_step(pp_stage *s, pp_frame *f)
 {
     evaluator *e = s->self;
@@ -486,9 +509,15 @@ static int eval_step(pp_stage *s, pp_frame *f)
         if (e->nrecent < RECENT) e->nrecent++;
         e->episodes++;
     }
-    int evaluated = 0;
-    if (e->o.every > 0 && step / e->o.every > e->last_eval / e->o.every && pp_frame_get(f, "policy")) {
-        if (pp_actor_from_frame(f, "policy", 1, &e->actor) != 0) return -1;
+    int evaluated = 0, has_policy = pp_frame_get(f, "policy") != NULL;
+    if (e->o.every > 0 && step / e->o.every > e->last_eval / e->o.every && !has_policy &&
+        no_policy(e, f, step) != 0)
+        return -1;
+    if (e->o.every > 0 && step / e->o.every > e->last_eval / e->o.every && has_policy) {
+        const pp_env_info *info = pp_env_get_info(e->env);
+        if (pp_actor_from_frame_for(f, "policy", 1, info->obs_dim, info->act_dim, &e->actor) != 0)
+            return pp_fail_prefix("the frame's policy, to evaluate on --env %s (obs %d, act %d): ",
+                                  e->o.env_name, info->obs_dim, info->act_dim);
         pp_eval_result r;
         if (pp_evaluate(e->env, e->o.env_name, e->actor, pp_actor_params(e->actor), e->o.episodes,
                         e->o.deterministic, e->o.seed, NULL, NULL, &r) != 0)
@@ -517,6 +546,7 @@ static int eval_step(pp_stage *s, pp_frame *f)
         write_status(e, step);
         e->last_status = now;
     }
+    if (has_policy) e->policy_seen = 1;
     return 0;
 }
 
