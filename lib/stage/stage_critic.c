@@ -13,8 +13,11 @@
  *
  * alpha is read from the frame (parpi-policy owns it). done is termination
  * only: a time-limit truncation arrives as done = 0 and bootstraps.
- * A frame without `batch` passes through untouched. A non-finite loss or
- * gradient returns -1 with params, targets, Adam and RNG as they were.
+ * A frame without `batch` passes through untouched. The batch is checked
+ * before any loss (every value finite, done 0 or 1, each refusal naming the
+ * element), and the SAC target's policy against the batch's sizes. A
+ * non-finite loss or gradient returns -1 with params, targets, Adam and RNG
+ * as they were.
  */
 #include <math.h>
 #include <stdio.h>
@@ -204,6 +207,17 @@ static int read_batch(critic *c, pp_frame *f, int *Bout)
         pp_frame_read_tensor(f, "batch.next_obs", PP_F32, 2, sh_o, c->next_obs, NULL) != 0 ||
         pp_frame_read_tensor(f, "batch.done", PP_F32, 1, sh_1, c->done, NULL) != 0)
         return -1;
+    /* refused by name before any loss: a NaN would otherwise surface only as
+     * "critic loss is nan", and a done of 7 would weigh the bootstrap by -6 */
+    if (pp_vec_check_finite(c->obs, (size_t)(B * O), (size_t)O, "batch.obs") != 0 ||
+        pp_vec_check_finite(c->act, (size_t)(B * A), (size_t)A, "batch.act") != 0 ||
+        pp_vec_check_finite(c->rew, (size_t)B, 0, "batch.rew") != 0 ||
+        pp_vec_check_finite(c->next_obs, (size_t)(B * O), (size_t)O, "batch.next_obs") != 0)
+        return -1;
+    for (int64_t b = 0; b < B; b++)
+        if (c->done[b] != 0.0f && c->done[b] != 1.0f)
+            return pp_fail("batch.done[%lld] is %g, expected 0 or 1 (1: the episode terminated)",
+                           (long long)b, (double)c->done[b]);
     *Bout = (int)B;
     return 0;
 }
@@ -223,11 +237,11 @@ static int sac_targets(critic *c, pp_frame *f, int B, double alpha)
     if (!pp_frame_get(f, "policy"))
         return pp_fail("missing field policy: --target sac samples a' from the frame's policy "
                        "(parpi-policy writes it; the ring is primed with parpi-policy --prime)");
-    if (pp_actor_from_frame(f, "policy", c->cfg.max_batch, &c->actor) != 0) return -1;
+    if (pp_actor_from_frame_for(f, "policy", c->cfg.max_batch, c->cfg.obs_dim, c->cfg.act_dim,
+                                &c->actor) != 0)
+        return pp_fail_prefix("the frame's policy, for --target sac on obs %d, act %d (the "
+                              "critic's): ", c->cfg.obs_dim, c->cfg.act_dim);
     const pp_netmap *ps = pp_actor_spec(c->actor);
-    if (ps->obs_dim != c->cfg.obs_dim || ps->act_dim != c->cfg.act_dim)
-        return pp_fail("policy is for obs_dim %d, act_dim %d, expected %d, %d (the batch's)",
-                       ps->obs_dim, ps->act_dim, c->cfg.obs_dim, c->cfg.act_dim);
     pp_policy *pi = pp_actor_gaussian(c->actor);
     if (!pi)
         return pp_fail("policy.arch is \"%s\": --target sac needs log pi, expected \"%s\" "

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "rl/actor.h"
+#include "rl/discrim.h"
 #include "stage/ckpt_state.h"
 #include "env/env.h"
 #include "base/err.h"
@@ -256,9 +257,9 @@ static int load_q(pol *p, pp_frame *f)
     if (pp_netmap_read(f, "q", &m) != 0) return -1;
     if (strcmp(m.arch, "twin-mlp") != 0)
         return pp_fail("q.arch is \"%s\", expected \"twin-mlp\"", m.arch);
-    if (m.obs_dim != p->cfg.obs_dim || m.act_dim != p->cfg.act_dim)
-        return pp_fail("q is for obs_dim %d, act_dim %d, expected %d, %d (the policy's)",
-                       m.obs_dim, m.act_dim, p->cfg.obs_dim, p->cfg.act_dim);
+    if (pp_netmap_check_dims(&m, "q", p->cfg.obs_dim, p->cfg.act_dim) != 0)
+        return pp_fail_prefix("q is not for the policy's obs %d, act %d: ", p->cfg.obs_dim,
+                              p->cfg.act_dim);
     if (!p->q_ready) {
         size_t want = pp_netmap_mlp_floats(m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 2);
         if (pp_netmap_check_size(f, "q", &m, want) != 0) return -1;
@@ -283,9 +284,13 @@ static int load_disc(pol *p, pp_frame *f)
                        "parpi-discrim before parpi-policy, or use --update sac)");
     pp_netmap m;
     if (pp_netmap_read(f, "disc", &m) != 0) return -1;
-    if (m.obs_dim != p->cfg.obs_dim || m.act_dim != p->cfg.act_dim)
-        return pp_fail("disc is for obs_dim %d, act_dim %d, expected %d, %d (the policy's)",
-                       m.obs_dim, m.act_dim, p->cfg.obs_dim, p->cfg.act_dim);
+    /* parpi-discrim's f is a plain MLP, and its map has no arch */
+    if (m.arch[0])
+        return pp_fail("disc.arch is \"%s\", but a disc map has no arch (parpi-discrim's f is an "
+                       "MLP)", m.arch);
+    if (pp_netmap_check_dims(&m, "disc", p->cfg.obs_dim, p->cfg.act_dim) != 0)
+        return pp_fail_prefix("disc is not for the policy's obs %d, act %d: ", p->cfg.obs_dim,
+                              p->cfg.act_dim);
     const char *dv;
     size_t dlen;
     if (pp_frame_get_str(f, "disc.divergence", &dv, &dlen) != 0) return -1;
@@ -296,6 +301,22 @@ static int load_disc(pol *p, pp_frame *f)
     if (sn && pp_node_as_f64(sn, &spec) != 0)
         return pp_fail("disc.spectral is %s, expected a bool", pp_node_type_name(pp_node_type_of(sn)));
     int spectral = spec != 0.0;
+    /* disc.lipschitz (written since the option table; optional before):
+     * known, and spectral exactly when it is sn */
+    if (pp_frame_get(f, "disc.lipschitz")) {
+        const char *ls;
+        size_t llen;
+        char name[16];
+        pp_lipschitz lip;
+        if (pp_frame_get_str(f, "disc.lipschitz", &ls, &llen) != 0) return -1;
+        snprintf(name, sizeof name, "%.*s", (int)(llen < sizeof name ? llen : sizeof name - 1), ls);
+        if (llen >= sizeof name || memchr(ls, '\0', llen) || pp_lipschitz_parse(name, &lip) != 0)
+            return pp_fail("disc.lipschitz is \"%.*s\", expected none, sn or gp",
+                           (int)(llen < 64 ? llen : 64), ls);
+        if ((lip == PP_LIP_SN) != spectral)
+            return pp_fail("disc.spectral is %s, but disc.lipschitz is %s (spectral exactly "
+                           "with sn)", spectral ? "true" : "false", name);
+    }
     if (!p->disc_ready) {
         size_t want = pp_netmap_mlp_floats(m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 1);
         if (pp_netmap_check_size(f, "disc", &m, want) != 0) return -1;
@@ -319,7 +340,9 @@ static int load_disc(pol *p, pp_frame *f)
     if (pp_netmap_read_params(f, "disc", p->disc_params, p->disc.nparams) != 0) return -1;
     if (spectral) {
         int64_t shape[1] = {(int64_t)p->disc.sn_state_floats};
-        if (pp_frame_read_tensor(f, "disc.sn", PP_F32, 1, shape, p->disc_sn, NULL) != 0)
+        if (pp_frame_read_tensor(f, "disc.sn", PP_F32, 1, shape, p->disc_sn, NULL) != 0 ||
+            pp_netmap_check_sn("disc.sn", p->disc_sn, p->disc.sn_state_floats,
+                               m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 1) != 0)
             return -1;
         pp_mlp_sn_set(&p->disc, p->disc_sn, p->disc_params);
     }
@@ -359,7 +382,10 @@ static int read_obs(pol *p, pp_frame *f, int *Bout)
         if (policy_alloc(p) != 0) return -1;
     }
     int64_t sh[2] = {so[0], p->cfg.obs_dim};
-    if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, sh, p->obs, NULL) != 0) return -1;
+    if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, sh, p->obs, NULL) != 0 ||
+        pp_vec_check_finite(p->obs, (size_t)(so[0] * p->cfg.obs_dim), (size_t)p->cfg.obs_dim,
+                            "batch.obs") != 0)
+        return -1;
     *Bout = (int)so[0];
     return 0;
 }
