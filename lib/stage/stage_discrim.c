@@ -7,7 +7,6 @@
  * langevin ran with --prior). A frame with neither batch nor particles (a
  * warm-up frame) passes untouched; a batch without particles is an error.
  */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,23 +51,23 @@ static const pp_opt discrim_options[] = {
                   "the divergence f estimates between particles and policy", PP_OPT_SHAPE),
     PP_OPT_CHOICE("lipschitz", discrim_config, lip, lipschitzes, "sn",
                   "Lipschitz control of f; jsd and rkl default to none", PP_OPT_SHAPE),
-    PP_OPT_INT("hidden", discrim_config, hidden, 1, 65536, "256", "width of the hidden layers",
-               PP_OPT_SHAPE),
+    PP_OPT_INT("hidden", discrim_config, hidden, 1, PP_NETMAP_MAX_DIM, "256",
+               "width of the hidden layers", PP_OPT_SHAPE),
     PP_OPT_INT("layers", discrim_config, layers, 1, PP_MLP_MAX_LAYERS - 1, "2",
                "number of hidden layers", PP_OPT_SHAPE),
-    PP_OPT_ROW("lr", PP_OPT_T_DOUBLE, discrim_config, lr, FLT_MIN, FLT_MAX, "3e-4", NULL, "RATE",
-               "Adam learning rate, positive", NULL, PP_OPT_F32),
-    PP_OPT_ROW("gp-weight", PP_OPT_T_DOUBLE, discrim_config, gp_weight, 0, FLT_MAX, "10", NULL, "W",
+    PP_OPT_ROW("lr", PP_OPT_T_DOUBLE, discrim_config, lr, 1e-12, 1, "3e-4", NULL, "RATE",
+               "Adam learning rate", NULL, PP_OPT_F32),
+    PP_OPT_ROW("gp-weight", PP_OPT_T_DOUBLE, discrim_config, gp_weight, 0, 1e6, "10", NULL, "W",
                "gradient-penalty weight", NULL, PP_OPT_F32),
     PP_OPT_INT("updates", discrim_config, updates, 1, 1000000, "1", "Adam updates per frame", 0),
     PP_OPT_SEED("seed", discrim_config, seed,
                 "seed of the initial weights and interpolates, stream 3", 0),
     PP_OPT_INT("max-batch", discrim_config, max_batch, 1, 1 << 20, "256", "largest batch accepted",
                0),
-    PP_OPT_INT("obs-dim", discrim_config, obs_dim, 0, 1 << 20, "0",
+    PP_OPT_INT("obs-dim", discrim_config, obs_dim, 0, PP_NETMAP_MAX_DIM, "0",
                "observation size to build f at start-up (0: at the first frame)",
                PP_OPT_SHAPE | PP_OPT_NEWKEY),
-    PP_OPT_INT("act-dim", discrim_config, act_dim, 0, 1 << 20, "0",
+    PP_OPT_INT("act-dim", discrim_config, act_dim, 0, PP_NETMAP_MAX_DIM, "0",
                "action size to build f at start-up (with --obs-dim)", PP_OPT_SHAPE | PP_OPT_NEWKEY),
     PP_OPT_END};
 

@@ -8,7 +8,6 @@
  * then particles.upi holds independent samples of the current policy, the
  * policy side of the discriminator.
  */
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +43,8 @@ typedef struct {
 static const pp_opt langevin_options[] = {
     PP_OPT_ROW("steps", PP_OPT_T_INT, langevin_config, steps, 0, 1000000, "5", NULL, "K",
                "Langevin steps per particle, 0 leaves uK = u0", NULL, 0),
-    PP_OPT_ROW("eps", PP_OPT_T_DOUBLE, langevin_config, eps, FLT_MIN, FLT_MAX, "3e-4", NULL,
-               "EPS", "step size, positive", NULL, PP_OPT_F32),
+    PP_OPT_ROW("eps", PP_OPT_T_DOUBLE, langevin_config, eps, 1e-12, 1, "3e-4", NULL,
+               "EPS", "step size (the noise's variance is 2 EPS)", NULL, PP_OPT_F32),
     PP_OPT_SEED("seed", langevin_config, seed, "seed of the noise and policy samples, stream 2", 0),
     PP_OPT_INT("max-batch", langevin_config, max_batch, 1, 1 << 20, "256",
                "largest batch accepted", 0),

@@ -39,7 +39,17 @@ load helpers
 @test "discrim: bad numbers exit 2" {
     run parpi-discrim --lr 0 </dev/null
     assert_equal "$status" 2
-    assert_output --partial "--lr: '0', expected a number in [1.17549e-38, 3.40282e+38]"
+    assert_output --partial "--lr: '0', expected a number in [1e-12, 1]"
+    # a learning rate is at most 1, as the critic's and the policy's (R13)
+    run parpi-discrim --lr 1e12 </dev/null
+    assert_equal "$status" 2
+    assert_output --partial "--lr: '1e12', expected a number in [1e-12, 1]"
+    run parpi-discrim --gp-weight 1e30 </dev/null
+    assert_equal "$status" 2
+    assert_output --partial "--gp-weight: '1e30', expected a number in [0, 1e+06]"
+    run parpi-discrim --obs-dim 100000 --act-dim 1 </dev/null
+    assert_equal "$status" 2
+    assert_output --partial "--obs-dim: '100000', expected an integer 0..65536"
     run parpi-discrim --layers 99 </dev/null
     assert_equal "$status" 2
     assert_output --partial "--layers: '99', expected an integer 1..7"

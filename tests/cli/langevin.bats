@@ -27,7 +27,14 @@ load helpers
 @test "langevin: bad values exit 2" {
     run parpi-langevin --eps -1 </dev/null
     assert_equal "$status" 2
-    assert_output --partial "--eps: '-1', expected a number in [1.17549e-38, 3.40282e+38]"
+    assert_output --partial "--eps: '-1', expected a number in [1e-12, 1]"
+    # a step size is bounded above too (R13): noise of variance 2 eps, at
+    # most 2, already spans tanh's working range
+    run parpi-langevin --eps 1e12 </dev/null
+    assert_equal "$status" 2
+    assert_output --partial "--eps: '1e12', expected a number in [1e-12, 1]"
+    run parpi-langevin --eps 0 </dev/null
+    assert_equal "$status" 2
     run parpi-langevin --steps many </dev/null
     assert_equal "$status" 2
     assert_output --partial "--steps: 'many', expected an integer 0..1000000"

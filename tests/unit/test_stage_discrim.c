@@ -200,32 +200,52 @@ static uint8_t *ckpt_bytes(pp_stage *s, size_t *len)
     return buf;
 }
 
-/* Divergence inside a frame: with an absurd learning rate (1e38) the first update
- * sends the weights to ~1e38 and the second overflows. With --updates 3 the
- * frame fails at update 2 and the stage is rolled back to before the frame
- * (the checkpoint bytes are identical). */
+/* Divergence inside a frame. --lr is at most 1, so the weights cannot be sent
+ * to overflow by the rate; instead the checkpoint s resumes holds an Adam
+ * first moment near FLT_MAX (finite, so it loads): the first update's loss is
+ * finite, its step sends the weights to infinity, and the second update's
+ * loss overflows. With --updates 3 the frame fails at update 2 and the stage
+ * is rolled back to before the frame (the checkpoint bytes are identical). */
 static void test_divergence_mid_frame(const char *lip)
 {
-    char *argv[] = {"discrim", "--hidden", "16", "--lr", "1e38", "--updates", "3",
+    char *argv[] = {"discrim", "--hidden", "16", "--lr", "1", "--updates", "3",
                     "--lipschitz", (char *)lip, NULL};
     pp_stage *s = fx_stage("discrim", 9, argv);
     pp_frame *f = particle_frame(30, 0);
-    size_t n0, n1;
+    size_t n0 = 0, n1 = 0;
     /* build the net first with a frame of one good update */
     char *argv1[] = {"discrim", "--hidden", "16", "--lipschitz", (char *)lip, NULL};
     pp_stage *t = fx_stage("discrim", 5, argv1);
     pp_frame *g = particle_frame(31, 0);
     int ok = s && t && t->ops->step(t, g) == 0;
-    /* s: resume t's state so it is built, then a frame that diverges */
-    size_t nt;
-    uint8_t *bt = ckpt_bytes(t, &nt);
+    /* s: resume t's state, with the huge first moment, so it is built; then a
+     * frame that diverges */
+    size_t nt = 0, nm = 0;
+    uint8_t *bt = ok ? ckpt_bytes(t, &nt) : NULL;
     pp_frame *ck = pp_frame_new();
-    ok &= bt && pp_frame_decode(ck, bt, nt, 0) == 0 && s->ops->load(s, ck) == 0;
+    ok = ok && bt && pp_frame_decode(ck, bt, nt, 0) == 0;
+    float *m = ok ? get_f32(ck, "adam.m", &nm) : NULL;
+    for (size_t i = 0; m && i < nm; i++) m[i] = 3e38f;
+    int64_t shape[1] = {(int64_t)nm};
+    ok = ok && m && pp_frame_put_tensor(ck, "adam.m", PP_F32, 1, shape, m) == 0 &&
+         s->ops->load(s, ck) == 0;
+    free(m);
+    if (!ok) {
+        CHECK(0, "%s: the diverging stage is set up: %s", lip, pp_error());
+        free(bt);
+        pp_frame_free(ck);
+        pp_frame_free(f);
+        pp_frame_free(g);
+        pp_stage_free(s);
+        pp_stage_free(t);
+        return;
+    }
     uint8_t *before = ckpt_bytes(s, &n0);
     int rc = s->ops->step(s, f);
     uint8_t *after = ckpt_bytes(s, &n1);
     CHECK(ok && rc == -1 && strstr(pp_error(), "update 2 of this frame") && strstr(pp_error(), "not finite"),
-          "%s: lr 1e38 diverges within the frame: %s", lip, pp_error());
+          "%s: the first update sends the weights to infinity, the second fails: %s", lip,
+          pp_error());
     CHECK(n0 > 0 && n0 == n1 && memcmp(before, after, n0) == 0,
           "%s: the stage is rolled back to before the frame (checkpoint bytes identical)", lip);
     free(before);
