@@ -15,6 +15,7 @@
 #include "base/opt.h"
 #include "frame/frame.h"
 #include "nn/netmap.h"
+#include "nn/vec.h"
 #include "rl/discrim.h"
 #include "stage/ckpt_state.h"
 #include "stage/stage.h"
@@ -218,15 +219,10 @@ static int discrim_step(pp_stage *st, pp_frame *f)
         return -1;
 
     /* a NaN would be masked by the ReLUs in f but poison the gradients: name it */
-    const float *arrays[3] = {D->obs, D->uk, D->upi};
-    const char *names[3] = {"particles.obs", "particles.uK", pi_path};
-    for (int k = 0; k < 3; k++) {
-        int cols = k == 0 ? O : A;
-        for (size_t i = 0; i < (size_t)B * cols; i++)
-            if (!isfinite(arrays[k][i]))
-                return pp_fail("%s[%zu][%zu] is not finite (%g)", names[k], i / cols, i % cols,
-                               (double)arrays[k][i]);
-    }
+    if (pp_vec_check_finite(D->obs, (size_t)B * O, (size_t)O, "particles.obs") != 0 ||
+        pp_vec_check_finite(D->uk, (size_t)B * A, (size_t)A, "particles.uK") != 0 ||
+        pp_vec_check_finite(D->upi, (size_t)B * A, (size_t)A, pi_path) != 0)
+        return -1;
     pp_discrim *d = &D->d;
     int in = O + A;
     for (int b = 0; b < B; b++) {

@@ -16,6 +16,7 @@
 #include "base/opt.h"
 #include "frame/frame.h"
 #include "nn/netmap.h"
+#include "nn/vec.h"
 #include "rl/actor.h"
 #include "rl/langevin.h"
 #include "rl/policy.h"
@@ -61,6 +62,9 @@ typedef struct {
     long long frames;
     /* built at the first frame with a batch */
     int ready, obs_dim, act_dim;
+    /* the sizes a resumed checkpoint was written for (0: not known): the
+     * first frame must have them, so a checkpoint of another task is refused */
+    int ck_obs_dim, ck_act_dim;
     pp_netmap pol_map, q_map;
     pp_policy pol;
     float *pol_params;
@@ -142,6 +146,11 @@ static int langevin_build(langevin *L, const pp_netmap *pm, const pp_netmap *qm)
     int obs_dim = pm->obs_dim, act_dim = pm->act_dim, nb_max = L->cfg.max_batch;
     int hq[PP_MLP_MAX_LAYERS];
     for (int i = 0; i < PP_MLP_MAX_LAYERS; i++) hq[i] = qm->hidden;
+    if (L->ck_obs_dim && (L->ck_obs_dim != obs_dim || L->ck_act_dim != act_dim))
+        return pp_fail("the frame's policy is for obs %d, act %d, but the checkpoint resumed "
+                       "(config.obs_dim, config.act_dim) was written for obs %d, act %d: a "
+                       "checkpoint of another task", obs_dim, act_dim, L->ck_obs_dim,
+                       L->ck_act_dim);
     if (L->prior) {
         const pp_netmap *bm = pp_actor_spec(L->prior);
         if (bm->obs_dim != obs_dim || bm->act_dim != act_dim)
@@ -218,12 +227,11 @@ static int langevin_step(pp_stage *st, pp_frame *f)
         return pp_fail("batch.obs is %s, expected [B,%d] with 1 <= B <= %d (--max-batch)",
                        pp_shape_str(nd, shape, (char[64]){0}, 64), L->obs_dim, L->cfg.max_batch);
     int B = (int)shape[0], d = L->act_dim;
-    if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, shape, L->obs, NULL) != 0) return -1;
-    /* a NaN state would be silently masked by the ReLUs: refuse it by name */
-    for (size_t i = 0; i < (size_t)B * L->obs_dim; i++)
-        if (!isfinite(L->obs[i]))
-            return pp_fail("batch.obs[%zu][%zu] is %g, expected a finite number", i / L->obs_dim,
-                           i % L->obs_dim, (double)L->obs[i]);
+    /* a NaN state would be silently masked by the ReLUs: refuse it by name
+     * (the params are checked as they are read) */
+    if (pp_frame_read_tensor(f, "batch.obs", PP_F32, 2, shape, L->obs, NULL) != 0 ||
+        pp_vec_check_finite(L->obs, (size_t)B * L->obs_dim, (size_t)L->obs_dim, "batch.obs") != 0)
+        return -1;
     if (pp_netmap_read_params(f, "policy", L->pol_params, L->pol.nparams) != 0 ||
         pp_netmap_read_params(f, "q", L->q_params, L->q.nparams) != 0)
         return -1;
@@ -306,12 +314,19 @@ static int langevin_step(pp_stage *st, pp_frame *f)
 
 /* ---- checkpoints ---- */
 /* config.{steps, eps, seed, max_batch, prior (only with a prior)}, rng,
- * frames: the stage has no parameters. */
+ * frames: the stage has no parameters. Once the sizes are known (a frame
+ * built the stage, or the checkpoint it resumed had them) also
+ * config.{obs_dim, act_dim}, which a resumed stage compares with its first
+ * frame. */
 static int langevin_save(pp_stage *st, pp_frame *ck)
 {
     langevin *L = st->self;
     if (pp_config_save(langevin_options, &L->cfg, ck) != 0) return -1;
     if (!L->cfg.prior[0]) pp_frame_remove(ck, "config.prior"); /* no key without a prior */
+    int od = L->ready ? L->obs_dim : L->ck_obs_dim, ad = L->ready ? L->act_dim : L->ck_act_dim;
+    if (od > 0 && (pp_frame_set_i64(ck, "config.obs_dim", od) != 0 ||
+                   pp_frame_set_i64(ck, "config.act_dim", ad) != 0))
+        return -1;
     if (pp_ckpt_put_rng(ck, "rng", &L->rng) != 0 || pp_frame_set_i64(ck, "frames", L->frames) != 0)
         return -1;
     return 0;
@@ -323,9 +338,19 @@ static int langevin_load(pp_stage *st, pp_frame *ck)
     langevin_config cfg = L->cfg;
     pp_rng rng;
     int64_t frames;
+    long long od = 0, ad = 0;
     if (pp_config_load(langevin_options, &cfg, sizeof cfg, ck, L->given, L->ready) != 0 ||
         pp_ckpt_get_rng(ck, "rng", &rng) != 0 || pp_frame_get_i64(ck, "frames", &frames) != 0)
         return -1;
+    /* the sizes (checkpoints before them have none: then nothing to compare) */
+    if (pp_frame_get(ck, "config.obs_dim") || pp_frame_get(ck, "config.act_dim")) {
+        if (pp_ckpt_get_int(ck, "config.obs_dim", 1, PP_NETMAP_MAX_DIM, &od) != 0 ||
+            pp_ckpt_get_int(ck, "config.act_dim", 1, PP_NETMAP_MAX_DIM, &ad) != 0)
+            return -1;
+        if (L->ready && (od != L->obs_dim || ad != L->act_dim))
+            return pp_fail("the checkpoint was written for obs %lld, act %lld, but this stage is "
+                           "built for obs %d, act %d", od, ad, L->obs_dim, L->act_dim);
+    }
     if (cfg.max_batch != L->cfg.max_batch) {
         if (L->ready)
             return pp_fail("config.max_batch is %d, but this stage was built for --max-batch %d",
@@ -345,6 +370,8 @@ static int langevin_load(pp_stage *st, pp_frame *ck)
     L->cfg = cfg;
     L->rng = rng;
     L->frames = frames;
+    L->ck_obs_dim = (int)od;
+    L->ck_act_dim = (int)ad;
     return 0;
 }
 
