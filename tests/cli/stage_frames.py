@@ -12,6 +12,10 @@
   stage_frames.py ring N      N frames {step, batch, policy, q, alpha} (random nets, B=16)
   stage_frames.py particles N N frames {step, batch, particles {obs, u0, uK, q0, qK}}
   stage_frames.py show FILE   one line per frame: the shapes of particles/disc and metrics
+  stage_frames.py case NAME   one frame as in stage-frames.mp (B=4, obs 3, act 2), with a
+                              disc map for spectral normalisation (lipschitz sn, sn of unit
+                              vectors), edited as NAME says (CASES below; "good": unedited);
+                              stage_checks.bats feeds them to the stages
 
 ring, particles and show run during langevin.bats and discrim.bats, which skip
 without Python. Needs Debian's /usr/bin/python3 with msgpack and msgpack_numpy.
@@ -102,6 +106,64 @@ def stream(kind, n):
         sys.stdout.buffer.write(pack(fr))
 
 
+def sn_state(rng, inp, hidden, layers, out):
+    """pp_mlp_sn_get's layout: per layer u [out], then v [in], unit vectors."""
+    widths = [inp] + [hidden] * layers + [out]
+    parts = []
+    for i in range(len(widths) - 1):
+        for n in (widths[i + 1], widths[i]):
+            x = rng.standard_normal(n)
+            parts.append(x / np.linalg.norm(x))
+    return np.concatenate(parts).astype(np.float32)
+
+
+def with_value(arr, index, value):
+    a = np.array(arr, dtype=np.float32, copy=True)
+    a[index] = value
+    return a
+
+
+# name -> (what it edits in the frame)
+CASES = {
+    "good": lambda fr, rng: None,
+    "done-half": lambda fr, rng: fr["batch"].update(done=with_value(fr["batch"]["done"], 1, 0.5)),
+    "done-seven": lambda fr, rng: fr["batch"].update(done=with_value(fr["batch"]["done"], 2, 7)),
+    "obs-nan": lambda fr, rng: fr["batch"].update(obs=with_value(fr["batch"]["obs"], (1, 2), np.nan)),
+    "act-nan": lambda fr, rng: fr["batch"].update(act=with_value(fr["batch"]["act"], (0, 1), np.nan)),
+    "rew-inf": lambda fr, rng: fr["batch"].update(rew=with_value(fr["batch"]["rew"], 3, np.inf)),
+    "next-obs-inf": lambda fr, rng: fr["batch"].update(
+        next_obs=with_value(fr["batch"]["next_obs"], (2, 0), -np.inf)),
+    "policy-nan": lambda fr, rng: fr["policy"].update(params=with_value(fr["policy"]["params"], 5, np.nan)),
+    "policy-obs4": lambda fr, rng: fr.update(
+        policy=dict(fr["policy"], obs_dim=4, params=f32(rng, mlp_size(4, H, L, 2 * A)))),
+    "q-inf": lambda fr, rng: fr["q"].update(params=with_value(fr["q"]["params"], 0, np.inf)),
+    "q-act3": lambda fr, rng: fr.update(
+        q=dict(fr["q"], act_dim=3, params=f32(rng, mlp_size(O + 3, H, L, 1, members=2)))),
+    "disc-nan": lambda fr, rng: fr["disc"].update(params=with_value(fr["disc"]["params"], 3, np.nan)),
+    "disc-sn-nan": lambda fr, rng: fr["disc"].update(sn=np.full_like(fr["disc"]["sn"], np.nan)),
+    "disc-sn-inf": lambda fr, rng: fr["disc"].update(sn=with_value(fr["disc"]["sn"], 0, np.inf)),
+    "disc-sn-zero": lambda fr, rng: fr["disc"].update(sn=np.zeros_like(fr["disc"]["sn"])),
+    "disc-sn-small": lambda fr, rng: fr["disc"].update(sn=(fr["disc"]["sn"] * 1e-20).astype(np.float32)),
+    "disc-arch": lambda fr, rng: fr["disc"].update(arch="resnet-9000"),
+    "disc-lipschitz": lambda fr, rng: fr["disc"].update(lipschitz="magic"),
+    "disc-spectral-flipped": lambda fr, rng: fr["disc"].update(spectral=False),
+    "disc-act3": lambda fr, rng: fr.update(
+        disc=dict(fr["disc"], act_dim=3, params=f32(rng, mlp_size(O + 3, H, L, 1)))),
+}
+
+
+def case(name):
+    if name not in CASES:
+        sys.exit("unknown case %s: %s" % (name, " ".join(sorted(CASES))))
+    rng = np.random.default_rng(2)
+    fr = {"step": 1, "alpha": 0.2, "policy": policy(rng), "q": twin_q(rng),
+          "disc": netmap(rng, None, mlp_size(O + A, H, L, 1), divergence="wd", lipschitz="sn",
+                         spectral=True, sn=sn_state(rng, O + A, H, L, 1)),
+          "batch": batch(rng, 4, done=[0, 0, 1, 0])}
+    CASES[name](fr, rng)
+    sys.stdout.buffer.write(pack(fr))
+
+
 def show(path):
     with open(path, "rb") as f:
         for fr in msgpack.Unpacker(f, object_hook=msgpack_numpy.decode, raw=False):
@@ -122,6 +184,8 @@ def main():
         fixtures()
     elif sys.argv[1:2] == ["show"]:
         show(sys.argv[2])
+    elif sys.argv[1:2] == ["case"] and len(sys.argv) == 3:
+        case(sys.argv[2])
     elif sys.argv[1:2] in (["ring"], ["particles"]):
         stream(sys.argv[1], int(sys.argv[2]))
     else:
