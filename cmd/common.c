@@ -23,6 +23,9 @@ void pp_cmd_start(const char *argv0)
 {
     pp_set_progname(argv0);
     signal(SIGPIPE, SIG_IGN);
+    /* Past a file size limit (ulimit -f) a write fails with EFBIG, which the
+     * writer reports with the file's name, instead of killing the program. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 int pp_cmd_help_or_version(int argc, char **argv)

@@ -22,7 +22,8 @@
 #include <stdio.h>
 
 /* The program's name in messages (the basename of argv0), and SIGPIPE
- * ignored: a closed pipe is an EPIPE error the program reports. */
+ * and SIGXFSZ ignored: a closed pipe is an EPIPE error, and a write past a
+ * file size limit (ulimit -f) an EFBIG error, that the program reports. */
 void pp_cmd_start(const char *argv0);
 
 /* -h, --help or --version among the options before "--" (the first one met). */

@@ -1,9 +1,12 @@
 #include "base/err.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static _Thread_local char err_msg[2048];
 static const char *progname = "parpi";
@@ -62,10 +65,12 @@ void pp_die(int code, const char *fmt, ...)
     exit(code);
 }
 
+/* Out of memory is an error like the others: a message and exit 1, not
+ * abort() (a core file, and "killed by signal 6" from parpi-train). */
 static void oom(size_t n)
 {
     fprintf(stderr, "%s: out of memory allocating %zu bytes\n", progname, n);
-    abort();
+    exit(PP_EXIT_FAILURE);
 }
 
 void *pp_xmalloc(size_t n)
@@ -78,7 +83,7 @@ void *pp_xmalloc(size_t n)
 void *pp_xcalloc(size_t n, size_t size)
 {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) oom(n * size);
+    if (!p) oom(size && n > SIZE_MAX / size ? SIZE_MAX : n * size);
     return p;
 }
 
@@ -91,9 +96,24 @@ void *pp_xrealloc(void *p, size_t n)
 
 float *pp_xalloc_f32(size_t n)
 {
+    if (n > (SIZE_MAX - 63) / sizeof(float)) oom(SIZE_MAX);
     size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
     void *p = NULL;
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) oom(bytes);
     memset(p, 0, bytes ? bytes : 64);
     return p;
+}
+
+int pp_check_memory(double bytes)
+{
+    const double gib = (double)(1u << 30);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double phys = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+    if (phys > 0 && bytes > phys)
+        return pp_fail("needs %.1f GiB, more than this machine's %.1f GiB", bytes / gib, phys / gib);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && bytes > (double)rl.rlim_cur)
+        return pp_fail("needs %.1f GiB, more than the address-space limit (ulimit -v) of %.1f GiB", bytes / gib,
+                       (double)rl.rlim_cur / gib);
+    return 0;
 }

@@ -38,12 +38,21 @@ void pp_die_error(int code) __attribute__((noreturn));
 /* Print "prog: <formatted>" to stderr and exit(code). */
 void pp_die(int code, const char *fmt, ...) PP_PRINTF(2, 3) __attribute__((noreturn));
 
-/* Allocation that never returns NULL: aborts with a message on OOM.
- * Only for bounded sizes; sizes derived from input are bounded by the caller. */
+/* Allocation that never returns NULL: on OOM it prints "prog: out of memory
+ * allocating N bytes" and exits PP_EXIT_FAILURE (no abort(), no core).
+ * Only for bounded sizes; sizes derived from input are bounded by the caller,
+ * and sizes that options choose are checked first with pp_check_memory. */
 void *pp_xmalloc(size_t n);
 void *pp_xcalloc(size_t n, size_t size);
 void *pp_xrealloc(void *p, size_t n);
 /* 64-byte aligned, zeroed; free with free(). */
 float *pp_xalloc_f32(size_t n);
+
+/* 0 if bytes fit in the memory a program may have: the machine's physical
+ * memory, and the address-space limit (ulimit -v) when one is set. Else -1
+ * with "needs 64.0 GiB, more than this machine's 23.5 GiB" (or "... more
+ * than the address-space limit (ulimit -v) of 2.0 GiB") for the caller to
+ * prefix with what needs it and the option that sized it. */
+int pp_check_memory(double bytes);
 
 #endif

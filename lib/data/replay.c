@@ -22,13 +22,9 @@ static int check_fits(int64_t capacity, int obs_dim, int act_dim, size_t *total)
     size_t rows = (size_t)capacity;
     size_t n = 2 * padded(rows * (size_t)obs_dim) + padded(rows * (size_t)act_dim) +
                3 * padded(rows);
-    double gib = (double)n * sizeof(float) / (1u << 30);
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    double mem_gib = pages > 0 && page > 0 ? (double)pages * page / (1u << 30) : 0;
-    if (mem_gib > 0 && gib > mem_gib)
-        return pp_fail("replay buffer of %lld rows x (2x%d obs + %d act + 3) floats needs "
-                       "%.1f GiB, more than this machine's %.1f GiB",
-                       (long long)capacity, obs_dim, act_dim, gib, mem_gib);
+    if (pp_check_memory((double)n * sizeof(float)) != 0)
+        return pp_fail_prefix("replay buffer of %lld rows x (2x%d obs + %d act + 3) floats ",
+                              (long long)capacity, obs_dim, act_dim);
     *total = n;
     return 0;
 }

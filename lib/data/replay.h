@@ -73,7 +73,7 @@ int pp_replay_sample_to_frame(pp_replay *r, pp_rng *rng, int64_t n, pp_frame *f,
 
 /* ---- files ---- */
 #define PP_REPLAY_FORMAT "parpi-replay"
-#define PP_REPLAY_VERSION 1
+#define PP_REPLAY_VERSION 2 /* 2: ends in a checksum (1: none, still read) */
 /* Write the filled rows atomically (temp file, fsync, rename). */
 int pp_replay_save(const pp_replay *r, const char *path);
 /* Read a replay file into a new buffer. capacity <= 0 keeps the file's

@@ -119,7 +119,8 @@ int pp_replay_load(pp_replay **out, const char *path, int64_t capacity)
     uint8_t *keep = NULL;
     pp_replay *file = NULL, *r = NULL;
     int rc = -1;
-    if (pp_frame_load_file(f, path, &keep) != 0) goto done;
+    bool had_sum = false;
+    if (pp_frame_load_file_sum(f, path, &keep, &had_sum) != 0) goto done;
     const char *fmt;
     size_t fmtlen;
     if (pp_frame_get_str(f, "format", &fmt, &fmtlen) != 0 ||
@@ -133,6 +134,12 @@ int pp_replay_load(pp_replay **out, const char *path, int64_t capacity)
     if (version > PP_REPLAY_VERSION) {
         pp_fail("%s: version %lld is newer than this parpi (%d)", path, (long long)version,
                 PP_REPLAY_VERSION);
+        goto done;
+    }
+    if (version >= 2 && !had_sum) {
+        pp_fail("%s: no checksum: a version %lld replay file ends in its \"checksum\" field; the "
+                "file was cut short, damaged or rewritten by another program",
+                path, (long long)version);
         goto done;
     }
     if (get_int(f, path, "obs_dim", 1, 1 << 20, &obs_dim) != 0 ||

@@ -136,21 +136,41 @@ void pp_writer_close(pp_writer *w); /* does not close the fd */
 
 /* Whole-file helpers: read one frame from a file (must contain exactly one),
  * or write one frame atomically: temp file in the same directory, fsync,
- * rename, fsync of the directory. A crash never leaves a torn file. */
+ * rename, fsync of the directory. A crash never leaves a torn file.
+ * A saved file ends in a checksum, the root map's last entry "checksum"
+ * (uint32): the CRC-32C of every byte of the file before its last four
+ * (parpi-frame(5), "Checkpoint"). */
 /* load_file: *keep_buf receives the file's bytes, which the frame points into:
- * free() it once the frame is no longer used (NULL on error). */
+ * free() it once the frame is no longer used (NULL on error). A file that
+ * ends in a checksum is checked before it is parsed ("PATH: checksum
+ * mismatch ..."), and the field is not part of the frame. */
 int pp_frame_load_file(pp_frame *f, const char *path, uint8_t **keep_buf);
+/* The same; *had_sum (may be NULL): whether the file had a checksum, for
+ * formats whose newer versions must have one. */
+int pp_frame_load_file_sum(pp_frame *f, const char *path, uint8_t **keep_buf, bool *had_sum);
+/* Saving replaces a "checksum" field of f by the file's own. */
 int pp_frame_save_file_atomic(pp_frame *f, const char *path);
+/* Remove PATH.tmp.XXXXXX, the temporaries a save killed half way leaves
+ * (regular files only). The number removed. */
+int pp_frame_remove_stale_temps(const char *path);
+/* At the start of a program that will save to path: remove its stale
+ * temporaries, refuse a path that is not a regular file, and write and
+ * remove a test file next to it, so a missing or read-only directory, a full
+ * disk or a file size limit is found before the work, not after it.
+ * 0, or -1 with a message naming path. */
+int pp_frame_prepare_save(const char *path);
 
 /* ---- checkpoints ---- */
 /* A checkpoint is a frame with "format": "parpi-checkpoint", "version": PP_CKPT_VERSION,
  * "kind": <stage kind>, plus whatever the stage stores. */
-#define PP_CKPT_VERSION 1
+#define PP_CKPT_VERSION 2 /* 2: ends in a checksum (1: none, still read) */
 /* Set format/version/kind on f and save atomically. */
 int pp_checkpoint_save(pp_frame *f, const char *kind, const char *path);
-/* Load and check format, version and kind (kind NULL: any). Messages:
- * "run/q.ckpt: not a parpi checkpoint (format is ...)", "...: kind is policy, expected critic",
- * "...: version 2 is newer than this parpi (1)". *keep_buf must be freed by the caller
+/* Load and check the checksum (required from version 2), format, version
+ * and kind (kind NULL: any), and that every f32/f64 tensor is finite. Messages:
+ * "run/q.ckpt: checksum mismatch (...)", "run/q.ckpt: not a parpi checkpoint (format is ...)",
+ * "...: kind is policy, expected critic", "...: version 3 is newer than this parpi (2)",
+ * "...: adam.v[17] is nan: ...". *keep_buf must be freed by the caller
  * after the frame is no longer used (the frame points into it). */
 int pp_checkpoint_load(pp_frame *f, const char *path, const char *kind, uint8_t **keep_buf);
 

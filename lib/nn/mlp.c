@@ -9,6 +9,7 @@
  * Layout and blob order: see mlp.h.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -41,6 +42,19 @@ int pp_mlp_init(pp_mlp *m, int in, int nhidden, const int *hidden, int out, int 
     m->out_act = out_act;
     m->spectral = spectral != 0;
     m->max_batch = max_batch;
+
+    /* Widths come from options (--hidden, --layers): a net that cannot fit
+     * is refused here, before any allocation, not by the allocator. Its
+     * parameters come with a gradient and Adam's two moments. */
+    double nparams = 0;
+    for (int l = 0; l < L; l++) nparams += (double)E * ((double)m->width[l] + 1) * m->width[l + 1];
+    if (pp_check_memory(nparams * sizeof(float) * 4) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", pp_error());
+        return pp_fail("a net of %d hidden layers of width %d (%.3g parameters, each with a gradient and two Adam "
+                       "moments) %s: lower --hidden or --layers",
+                       nhidden, nhidden > 0 ? hidden[0] : 0, nparams, msg);
+    }
 
     size_t off = 0;
     int maxw = 0;

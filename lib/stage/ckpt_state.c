@@ -1,10 +1,12 @@
 /* ckpt_state.c - stage state in checkpoint frames (see ckpt_state.h). */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "stage/ckpt_state.h"
 #include "base/err.h"
 #include "nn/adam.h"
+#include "nn/vec.h"
 
 int pp_ckpt_put_blob(pp_frame *f, const char *path, const float *data, size_t n)
 {
@@ -15,7 +17,13 @@ int pp_ckpt_put_blob(pp_frame *f, const char *path, const float *data, size_t n)
 int pp_ckpt_get_blob(pp_frame *f, const char *path, float *data, size_t n)
 {
     int64_t shape[1] = {(int64_t)n};
-    return pp_frame_read_tensor(f, path, PP_F32, 1, shape, data, NULL);
+    if (pp_frame_read_tensor(f, path, PP_F32, 1, shape, data, NULL) != 0) return -1;
+    if (pp_vec_all_finite(data, n)) return 0;
+    /* A NaN here would load and surface steps later as a NaN loss. */
+    size_t i = 0;
+    while (i < n && isfinite(data[i])) i++;
+    return pp_fail("%s[%zu] is %s: the checkpoint is damaged (its parameters and Adam moments are finite)",
+                   path, i, isnan(data[i]) ? "nan" : (data[i] > 0 ? "inf" : "-inf"));
 }
 
 int pp_ckpt_put_rng(pp_frame *f, const char *path, const pp_rng *r)

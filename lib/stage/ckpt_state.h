@@ -3,7 +3,8 @@
  * Blobs are 1-D f32 tensors of an exact length; the RNG is its
  * PP_RNG_STATE_WORDS words as an i64 tensor (bits kept); Adam is
  * prefix.{m, v} (f32[n]) and prefix.t (int). Reading checks every shape,
- * so a checkpoint of another network size fails with the field named.
+ * so a checkpoint of another network size fails with the field named, and
+ * that blobs (parameters, Adam's moments) are finite: "adam.v[17] is nan: ...".
  */
 #ifndef PP_CKPT_STATE_H
 #define PP_CKPT_STATE_H

@@ -165,6 +165,8 @@ int pp_collector_open(pp_collector *c)
     c->act_env = pp_xcalloc((size_t)A, sizeof(double));
     c->obs_f = pp_xalloc_f32((size_t)O);
     c->act = pp_xalloc_f32((size_t)A);
+    /* before the work: a torn save's temporaries go; a test write */
+    if (c->replay_path[0] && pp_frame_prepare_save(c->replay_path) != 0) return pp_fail_prefix("--replay: ");
     if (c->replay_path[0] && access(c->replay_path, F_OK) == 0) {
         if (pp_replay_load(&c->replay, c->replay_path, c->capacity) != 0)
             return pp_fail_prefix("--replay %s: ", c->replay_path);
@@ -172,7 +174,7 @@ int pp_collector_open(pp_collector *c)
             return pp_fail("--replay %s holds obs %d / act %d transitions, but %s has obs %d / act %d",
                            c->replay_path, c->replay->obs_dim, c->replay->act_dim, c->env_name, O, A);
     } else if (pp_replay_create(&c->replay, c->capacity, O, A) != 0) {
-        return -1;
+        return pp_fail_prefix("--capacity %lld: ", (long long)c->capacity);
     }
     if (c->log_path[0] && open_log(c) != 0) return -1;
     if (pp_env_reset(c->env, &c->env_rng, c->obs) != 0) return pp_fail_prefix("%s reset: ", c->env_name);

@@ -210,6 +210,10 @@ static int filter(pp_stage *s, pp_reader *r, pp_writer *w, const pp_run_opts *o,
 
 int pp_stage_run(pp_stage *s, pp_reader *r, pp_writer *w, const pp_run_opts *o)
 {
+    /* Before any work: a torn save's temporaries go, and a test write finds
+     * a read-only, missing or full destination now, not at the end. */
+    if (o->checkpoint && o->checkpoint[0] && pp_frame_prepare_save(o->checkpoint) != 0)
+        return pp_fail_prefix("--checkpoint: ");
     pp_frame *f = pp_frame_new();
     int rc = filter(s, r, w, o, f);
     pp_frame_free(f);

@@ -62,6 +62,7 @@ static int open_stages(pp_train *t, pp_stage **st)
         for (int k = 0; k < s->own.argc; k++) argv[n++] = s->own.argv[k];
         argv[n] = NULL;
         if (pp_stage_create(s->kind, n, argv, &st[i]) != 0 ||
+            (s->common.checkpoint[0] && pp_frame_prepare_save(s->common.checkpoint) != 0) ||
             (s->common.resume[0] && pp_stage_resume(st[i], s->common.resume) != 0))
             return pp_fail_prefix("stage %s: ", s->kind);
     }

@@ -200,6 +200,8 @@ static int find_preset(const pp_train *t, char *path, size_t cap)
             snprintf(path, cap, "%s", o->preset);
             return 0;
         }
+        /* there, but not readable (mode 600 of another user): say so */
+        if (errno != ENOENT) return pp_fail("--preset %s: cannot read it: %s", o->preset, strerror(errno));
         snprintf(rel, sizeof rel, "presets/%s.conf", o->preset);
         if (pp_share_path(rel, path, cap) == 0) return 0;
         return pp_fail("--preset %s: no such file, and no %s in share/parpi", o->preset, rel);

@@ -121,6 +121,12 @@ SMALL=(--hidden 8 --layers 2 --max-batch 4)
     assert_success
     fields="$output"
     for f in $fields; do
+        if [ "$f" = version ]; then # the format's: 1 then, 2 (with a checksum) now
+            [ "$(parpi-cat --csv version --no-header "$old")" = 1 ] &&
+                [ "$(parpi-cat --csv version --no-header "$T/again.ckpt")" = 2 ] ||
+                { echo "version is not 1 in the old file and 2 in the new" >&2; return 1; }
+            continue
+        fi
         [ "$(parpi-cat --csv "$f" --no-header "$old")" = "$(parpi-cat --csv "$f" --no-header "$T/again.ckpt")" ] ||
             { echo "$f differs" >&2; return 1; }
     done

@@ -1,7 +1,12 @@
 /* Checkpoints: atomic save (no temp file left, old file kept on failure),
- * checked load (format, version, kind), truncated files refused. */
+ * checked load (format, version, kind), truncated files refused; the
+ * checksum (every flipped byte refused, version 1 files without one still
+ * read), finiteness, stale temporaries, the test write at start. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +17,7 @@
 
 #include "check.h"
 #include "base/err.h"
+#include "frame/crc32c.h"
 #include "frame/frame.h"
 
 static char dir[256];
@@ -44,6 +50,252 @@ static void make_state(pp_frame *f, float scale)
     for (int i = 0; i < 1000; i++) w[i] = (float)i * scale;
     pp_frame_set_i64(f, "step", 42);
     pp_frame_set_str(f, "config.target", "sac");
+}
+
+
+static void put_file(const char *path, const uint8_t *p, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write(fd, p, n) != (ssize_t)n) printf("# cannot write %s\n", path);
+    if (fd >= 0) close(fd);
+}
+
+/* The file's layout: one map whose last entry is "checksum": uint32, the
+ * CRC-32C of every byte before its last four (parpi-frame(5)). */
+static void test_layout(const char *path)
+{
+    static uint8_t b[8192];
+    size_t n = file_bytes(path, b, sizeof b);
+    static const uint8_t head[10] = {0xa8, 'c', 'h', 'e', 'c', 'k', 's', 'u', 'm', 0xce};
+    uint32_t want = (uint32_t)b[n - 4] << 24 | (uint32_t)b[n - 3] << 16 | (uint32_t)b[n - 2] << 8 | b[n - 1];
+    CHECK(n > 14 && memcmp(b + n - 14, head, 10) == 0, "the file ends in \"checksum\" and a uint32's marker");
+    CHECK(want == pp_crc32c(0, b, n - 4), "its value is the CRC-32C of the bytes before it (%08x)", want);
+    CHECK(b[0] == 0x87, "one map of the six fields and the checksum (%02x)", b[0]);
+    /* Another reader sees the field; parpi's reader keeps it out of the frame. */
+    pp_frame *f = pp_frame_new();
+    CHECK(pp_frame_decode(f, b, n, 0) == 0 && pp_frame_get(f, "checksum"), "a plain msgpack read sees the field");
+    uint8_t *keep = NULL;
+    CHECK(pp_frame_load_file(f, path, &keep) == 0 && !pp_frame_get(f, "checksum"),
+          "a loaded frame has no checksum field");
+    /* Saving a frame that carries one (stale) writes the right one. */
+    pp_frame_set_i64(f, "checksum", 12345);
+    char again[512];
+    snprintf(again, sizeof again, "%s/again.ckpt", dir);
+    uint8_t *keep2 = NULL;
+    CHECK(pp_frame_save_file_atomic(f, again) == 0 && pp_checkpoint_load(f, again, "critic", &keep2) == 0,
+          "a frame with a stale checksum field saves and loads: %s", pp_error());
+    free(keep2);
+    static uint8_t c[8192];
+    CHECK(file_bytes(again, c, sizeof c) == n && memcmp(b, c, n) == 0, "and the file is the same bytes");
+    free(keep);
+    unlink(again);
+    pp_frame_free(f);
+}
+
+/* Every byte of the checkpoint XOR 0xff, one at a time: each load fails
+ * and names the file. */
+static void test_flips(const char *path)
+{
+    static uint8_t b[8192];
+    size_t n = file_bytes(path, b, sizeof b);
+    char bad[512];
+    snprintf(bad, sizeof bad, "%s/flip.ckpt", dir);
+    pp_frame *g = pp_frame_new();
+    int accepted = 0, unnamed = 0, sum_msgs = 0;
+    for (size_t i = 0; i < n; i++) {
+        b[i] ^= 0xff;
+        put_file(bad, b, n);
+        b[i] ^= 0xff;
+        uint8_t *keep = NULL;
+        if (pp_checkpoint_load(g, bad, "critic", &keep) == 0) {
+            if (accepted++ < 3) printf("#   byte %zu flipped: accepted\n", i);
+            free(keep);
+        } else if (!strstr(pp_error(), bad)) {
+            if (unnamed++ < 3) printf("#   byte %zu flipped: %s\n", i, pp_error());
+        } else if (strstr(pp_error(), "checksum")) {
+            sum_msgs++;
+        }
+    }
+    CHECK(accepted == 0 && unnamed == 0, "each of the %zu one-byte flips is refused naming the file "
+          "(%d accepted, %d without the name; %d by the checksum)", n, accepted, unnamed, sum_msgs);
+    CHECK(sum_msgs >= (int)n - 14, "the checksum catches every flip before its own entry (%d of %zu)", sum_msgs, n);
+    pp_frame_free(g);
+    unlink(bad);
+}
+
+/* Files without a checksum: version 1 (parpi 0.1) still reads, version 2
+ * must have one; a version 1 file with a wrong checksum is refused. */
+static void test_versions(void)
+{
+    pp_frame *f = pp_frame_new();
+    make_state(f, 1.0f);
+    pp_frame_set_str(f, "format", "parpi-checkpoint");
+    pp_frame_set_str(f, "kind", "critic");
+    uint8_t *buf = NULL, *keep = NULL;
+    size_t cap = 0, len = 0;
+    char p1[512];
+    snprintf(p1, sizeof p1, "%s/old.ckpt", dir);
+    pp_frame_set_i64(f, "version", 1);
+    pp_frame_encode(f, &buf, &cap, &len);
+    put_file(p1, buf, len);
+    pp_frame *g = pp_frame_new();
+    pp_error_clear();
+    CHECK(pp_checkpoint_load(g, p1, "critic", &keep) == 0, "version 1 without a checksum loads%s", pp_error());
+    free(keep);
+    pp_frame_set_i64(f, "version", 2);
+    pp_frame_encode(f, &buf, &cap, &len);
+    put_file(p1, buf, len);
+    CHECK(pp_checkpoint_load(g, p1, "critic", &keep) == -1 && strstr(pp_error(), "old.ckpt: no checksum"),
+          "version 2 without a checksum is refused: %s", pp_error());
+    /* version 1 with a checksum, then that checksum made wrong */
+    pp_frame_set_i64(f, "version", 1);
+    pp_frame_save_file_atomic(f, p1);
+    CHECK(pp_checkpoint_load(g, p1, "critic", &keep) == 0, "version 1 with a checksum loads");
+    free(keep);
+    static uint8_t b[8192];
+    size_t n = file_bytes(p1, b, sizeof b);
+    b[n - 1] ^= 1;
+    put_file(p1, b, n);
+    CHECK(pp_checkpoint_load(g, p1, "critic", &keep) == -1 && strstr(pp_error(), "old.ckpt: checksum mismatch"),
+          "version 1 with a wrong checksum is refused: %s", pp_error());
+    unlink(p1);
+    free(buf);
+    pp_frame_free(f);
+    pp_frame_free(g);
+
+    /* The checkpoints parpi 0.1 wrote (no checksum) still load. */
+    const char *pats[] = {"tests/cli/data/*-v0.1.ckpt", "tests/fixtures/compat-0.1.0/*/ckpt/*.ckpt"};
+    for (int k = 0; k < 2; k++) {
+        glob_t gl;
+        if (glob(pats[k], 0, NULL, &gl) != 0) {
+            CHECK(0, "%s: no files (run the tests from the source tree)", pats[k]);
+            continue;
+        }
+        int ok = 0;
+        g = pp_frame_new();
+        for (size_t i = 0; i < gl.gl_pathc; i++) {
+            if (pp_checkpoint_load(g, gl.gl_pathv[i], NULL, &keep) == 0) ok++;
+            else printf("#   %s\n", pp_error());
+            free(keep);
+        }
+        CHECK(ok == (int)gl.gl_pathc && ok >= 5, "the %d checkpoints %s of parpi 0.1 load", ok, pats[k]);
+        pp_frame_free(g);
+        globfree(&gl);
+    }
+}
+
+/* A non-finite float in a checkpoint is refused, naming file and field. */
+static void test_finite(void)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/nan.ckpt", dir);
+    pp_frame *f = pp_frame_new(), *g = pp_frame_new();
+    uint8_t *keep = NULL;
+    const float bads[3] = {NAN, INFINITY, -INFINITY};
+    const char *names[3] = {"nan", "inf", "-inf"};
+    for (int k = 0; k < 3; k++) {
+        make_state(f, 1.0f);
+        int64_t sh[1] = {4};
+        float *m = pp_frame_put_tensor_uninit(f, "adam.v", PP_F32, 1, sh);
+        m[0] = m[1] = m[3] = 1.0f;
+        m[2] = bads[k];
+        pp_checkpoint_save(f, "critic", p);
+        char want[600];
+        snprintf(want, sizeof want, "%s: adam.v[2] is %s", p, names[k]);
+        CHECK(pp_checkpoint_load(g, p, "critic", &keep) == -1 && keep == NULL && strstr(pp_error(), want),
+              "%s in adam.v is refused: %s", names[k], pp_error());
+    }
+    unlink(p);
+    pp_frame_free(f);
+    pp_frame_free(g);
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+/* Stale temporaries of one target go; nothing else does. */
+static void test_stale_temps(void)
+{
+    char target[512], p[600];
+    snprintf(target, sizeof target, "%s/t.ckpt", dir);
+    const char *stale[] = {"t.ckpt.tmp.AbC123", "t.ckpt.tmp.zzzzzz"};
+    const char *keep[] = {"t.ckpt", "t.ckpt.tmp.toolong1", "t.ckpt.tmp.ab", "u.ckpt.tmp.abcdef",
+                          "xt.ckpt.tmp.abcdef", "t.ckpt.tmp.ab-def"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, stale[i]);
+        put_file(p, (const uint8_t *)"x", 1);
+    }
+    for (int i = 0; i < 6; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, keep[i]);
+        put_file(p, (const uint8_t *)"x", 1);
+    }
+    snprintf(p, sizeof p, "%s/t.ckpt.tmp.dir123", dir);
+    mkdir(p, 0755);
+    CHECK(pp_frame_remove_stale_temps(target) == 2, "two stale temporaries removed");
+    int gone = 0, kept = 0;
+    for (int i = 0; i < 2; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, stale[i]);
+        gone += !exists(p);
+    }
+    for (int i = 0; i < 6; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, keep[i]);
+        kept += exists(p);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/t.ckpt.tmp.dir123", dir);
+    kept += exists(p);
+    rmdir(p);
+    CHECK(gone == 2 && kept == 7, "only t.ckpt.tmp.XXXXXX files went (%d gone, %d of 7 others kept)", gone, kept);
+    CHECK(pp_frame_remove_stale_temps("/nonexistent/dir/t.ckpt") == 0, "a missing directory has none");
+}
+
+/* The test write at start. */
+static void test_prepare(void)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/ok.ckpt", dir);
+    pp_error_clear();
+    CHECK(pp_frame_prepare_save(p) == 0 && !exists(p) && count_temp_files() == 0,
+          "a writable target: nothing left behind%s", pp_error());
+    snprintf(p, sizeof p, "%s/no/such/dir.ckpt", dir);
+    CHECK(pp_frame_prepare_save(p) == -1 && strstr(pp_error(), p) && strstr(pp_error(), "No such file"),
+          "a missing directory is named: %s", pp_error());
+    snprintf(p, sizeof p, "%s/fifo2.ckpt", dir);
+    mkfifo(p, 0600);
+    CHECK(pp_frame_prepare_save(p) == -1 && strstr(pp_error(), "is not a regular file"),
+          "a FIFO target is refused at start: %s", pp_error());
+    unlink(p);
+    char sub[300];
+    snprintf(sub, sizeof sub, "%s/ro", dir);
+    mkdir(sub, 0555);
+    snprintf(p, sizeof p, "%s/x.ckpt", sub);
+    if (geteuid() == 0) {
+        SKIP("a read-only directory (mode 555) is writable by root: tests/cli/faults.bats mounts a read-only tmpfs");
+    } else {
+        CHECK(pp_frame_prepare_save(p) == -1 && strstr(pp_error(), p) && strstr(pp_error(), "Permission denied"),
+              "a read-only directory is named: %s", pp_error());
+    }
+    rmdir(sub);
+    /* A file size limit below one block (run in a child: the limit stays) */
+    fflush(stdout); /* the child must not print this process's buffer again */
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit rl = {.rlim_cur = 100, .rlim_max = RLIM_INFINITY};
+        signal(SIGXFSZ, SIG_IGN);
+        setrlimit(RLIMIT_FSIZE, &rl);
+        snprintf(p, sizeof p, "%s/ok.ckpt", dir);
+        int rc = pp_frame_prepare_save(p);
+        printf("# child: %s\n", pp_error());
+        fflush(stdout);
+        _exit(rc == -1 && strstr(pp_error(), "File too large") ? 0 : 1);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0 && count_temp_files() == 0,
+          "a 100-byte file size limit is found by the test write, which leaves nothing");
 }
 
 int main(void)
@@ -96,7 +348,7 @@ int main(void)
         int64_t i;
         const char *s, *want, *what;
     } bad[] = {
-        {"version", 'i', 2, NULL, "new.ckpt: version 2 is newer than this parpi (1)", "newer version"},
+        {"version", 'i', 3, NULL, "new.ckpt: version 3 is newer than this parpi (2)", "newer version"},
         {"version", 'i', 0, NULL, "version 0 is not a valid checkpoint version", "version 0"},
         {"version", 's', 0, "1", "field version is str", "version as str"},
         {"format", 's', 0, "something-else", "new.ckpt: not a parpi checkpoint (format is \"something-else\"",
@@ -177,6 +429,15 @@ int main(void)
               count_temp_files() == 0,
           "a FIFO under the checkpoint's name is refused and left as it was: %s", pp_error());
     unlink(other);
+
+    make_state(f, 0.5f);
+    pp_checkpoint_save(f, "critic", path);
+    test_layout(path);
+    test_flips(path);
+    test_versions();
+    test_finite();
+    test_stale_temps();
+    test_prepare();
 
     pp_frame_free(f);
     pp_frame_free(g);

@@ -1,6 +1,8 @@
 /* test_replay_file.c - replay buffers through files: round trip (bit-exact,
  * same sampling afterwards), capacity changes, D4RL-style flags, corrupt and
- * foreign files, and sampled batches in frames. */
+ * foreign files, the checksum (every flipped byte refused; parpi 0.1's files
+ * without one still read), and sampled batches in frames. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -154,6 +156,78 @@ static void test_file_is_a_frame(void)
     CHECK(pp_replay_load(&r, tmp("torn.replay"), 0) == -1, "torn file refused: %s", pp_error());
 }
 
+
+static size_t slurp(const char *path, uint8_t *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, cap);
+    if (fd >= 0) close(fd);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static void spit(const char *path, const uint8_t *buf, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write(fd, buf, n) != (ssize_t)n) printf("# cannot write %s\n", path);
+    if (fd >= 0) close(fd);
+}
+
+static void test_checksum(void)
+{
+    pp_replay *r, *back = NULL;
+    pp_replay_create(&r, 12, 3, 2);
+    for (int k = 0; k < 17; k++) add_k(r, k);
+    CHECK(pp_replay_save(r, tmp("s.replay")) == 0, "save a small wrapped buffer");
+    static uint8_t b[4096];
+    size_t n = slurp(tmp("s.replay"), b, sizeof b);
+    int accepted = 0, unnamed = 0;
+    const char *bad = tmp("flip.replay");
+    for (size_t i = 0; i < n; i++) {
+        b[i] ^= 0xff;
+        spit(bad, b, n);
+        b[i] ^= 0xff;
+        if (pp_replay_load(&back, bad, 0) == 0) {
+            if (accepted++ < 3) printf("#   byte %zu flipped: accepted\n", i);
+            pp_replay_free(back);
+        } else if (!strstr(pp_error(), bad)) {
+            if (unnamed++ < 3) printf("#   byte %zu flipped: %s\n", i, pp_error());
+        }
+    }
+    CHECK(n > 500 && accepted == 0 && unnamed == 0,
+          "each of the %zu one-byte flips of a replay file is refused naming the file (%d accepted, %d unnamed)", n,
+          accepted, unnamed);
+
+    /* version 1 without a checksum reads; version 2 without one does not */
+    pp_frame *f = pp_frame_new();
+    uint8_t *keep = NULL, *enc = NULL;
+    size_t cap = 0, len = 0;
+    CHECK(pp_frame_load_file(f, tmp("s.replay"), &keep) == 0, "the replay file loads as a frame");
+    pp_frame_set_i64(f, "version", 1);
+    pp_frame_encode(f, &enc, &cap, &len);
+    spit(tmp("old.replay"), enc, len);
+    CHECK(pp_replay_load(&back, tmp("old.replay"), 0) == 0 && same_contents(r, back),
+          "version 1 without a checksum loads, the same buffer: %s", pp_error());
+    pp_replay_free(back);
+    pp_frame_set_i64(f, "version", 2);
+    pp_frame_encode(f, &enc, &cap, &len);
+    spit(tmp("old.replay"), enc, len);
+    CHECK(pp_replay_load(&back, tmp("old.replay"), 0) == -1 && strstr(pp_error(), "old.replay: no checksum"),
+          "version 2 without a checksum is refused: %s", pp_error());
+    free(enc);
+    free(keep);
+    pp_frame_free(f);
+    pp_replay_free(r);
+
+    /* parpi 0.1's replay files */
+    const char *old[] = {"tests/cli/data/collect-v0.1-replay.mp", "tests/fixtures/compat-0.1.0/run/replay.mp",
+                         "tests/fixtures/compat-0.1.0/expected/replay.mp"};
+    for (int k = 0; k < 3; k++) {
+        CHECK(pp_replay_load(&back, old[k], 0) == 0 && back->size > 0, "%s (parpi 0.1, no checksum) loads: %s",
+              old[k], pp_error());
+        pp_replay_free(back);
+    }
+}
+
 static void test_batch_frame(void)
 {
     pp_replay *r;
@@ -186,6 +260,7 @@ int main(void)
     if (!mkdtemp(dir)) return 1;
     test_round_trip();
     test_file_is_a_frame();
+    test_checksum();
     test_batch_frame();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -1,0 +1,18 @@
+/* crc32c.h - CRC-32C (Castagnoli), the checksum of checkpoint and replay
+ * files (parpi-frame(5), "Checkpoint").
+ *
+ * Reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF:
+ * the CRC of iSCSI, ext4 and Python's crc32c package;
+ * pp_crc32c(0, "123456789", 9) == 0xE3069283. Slicing by 8, in portable C.
+ */
+#ifndef PP_CRC32C_H
+#define PP_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The CRC of data[0..n) continued from crc, the CRC of what came before (0
+ * to start): pp_crc32c(pp_crc32c(0, a, na), b, nb) is the CRC of a then b. */
+uint32_t pp_crc32c(uint32_t crc, const void *data, size_t n);
+
+#endif
