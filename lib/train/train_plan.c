@@ -42,7 +42,8 @@ typedef struct {
 #define COLLECT {"collect", "{env} --seed={seed} --until={steps} --replay={dir}/replay.mp --log={dir}/episodes.csv"}
 #define EVAL                                                                                     \
     {"eval", "{env} --seed={seed} --every={eval_every} --episodes={eval_episodes} --log={dir}/eval.csv " \
-             "--progress-log={dir}/progress.csv --log-every={log_every} --status={dir}/status"}
+             "--progress-log={dir}/progress.csv --log-every={log_every} --status={dir}/status "  \
+             "--best={dir}/ckpt/best/policy.ckpt"}
 #define CRITIC(target) {"critic", "--seed={seed}" target}
 #define POLICY(update) {"policy", "--seed={seed} --update=" update " --obs-dim={obs_dim} --act-dim={act_dim} --prime"}
 #define LANGEVIN {"langevin", "--seed={seed}"}
