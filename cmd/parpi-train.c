@@ -110,8 +110,48 @@ static int take(cli *c, const pp_opt *row)
     return 0;
 }
 
+/* Edits between a and b (Levenshtein; long strings count as far). */
+static int edits(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63) return 99;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= m; j++) prev[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]), del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (m + 1) * sizeof *prev);
+    }
+    return prev[m];
+}
+
+/* An option word that is no row's name (an unknown or abbreviated one):
+ * the message, with the nearest names (within 2 edits, or those it begins). */
+static int unknown_option(const char *word)
+{
+    char name[64], hint[256] = "";
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(word + 2, "="), word + 2);
+    int best = strlen(name) >= 4 ? 3 : 2, k = 0; /* at most 2 edits (1 for a short name) */
+    for (int i = 0; options[i].name; i++) {
+        int d = edits(name, options[i].name);
+        if (d < best) best = d;
+    }
+    if (best == (strlen(name) >= 4 ? 3 : 2)) best = -1; /* none near */
+    for (int i = 0; options[i].name && k < 3; i++)
+        if (edits(name, options[i].name) == best ||
+            (name[0] && strncmp(options[i].name, name, strlen(name)) == 0)) {
+            size_t o = strlen(hint);
+            snprintf(hint + o, sizeof hint - o, "%s--%s", k++ ? " or " : " (did you mean ", options[i].name);
+        }
+    if (k) strncat(hint, "?)", sizeof hint - strlen(hint) - 1);
+    return pp_fail("unknown option --%s%s", name, hint);
+}
+
 /* Parse argv into c (usage errors: -1 with a message). *given: bit i for
- * each row i met. */
+ * each row i met. Options are not abbreviated (--step is not --steps). */
 static int parse(cli *c, int argc, char **argv, uint64_t *given)
 {
     memset(c, 0, sizeof *c);
@@ -132,8 +172,15 @@ static int parse(cli *c, int argc, char **argv, uint64_t *given)
             c->help = 1;
             continue;
         }
+        if (ch == '?' && optind > 0 && strncmp(argv[optind - 1], "--", 2) == 0 && argv[optind - 1][2])
+            return unknown_option(argv[optind - 1]);
         if (ch < 256 || ch >= 256 + n) return pp_optarg_unknown(argv, optind, optopt, ch == ':');
         const pp_opt *row = &options[ch - 256];
+        /* the word as typed: getopt_long takes a unique prefix, we do not */
+        const char *word = optarg && optind >= 2 && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+        size_t len = strcspn(word + 2, "=");
+        if (strncmp(word, "--", 2) == 0 && (len != strlen(row->name) || strncmp(word + 2, row->name, len) != 0))
+            return unknown_option(word);
         if (pp_opt_set(row, c, optarg ? optarg : "") != 0 || take(c, row) != 0) return -1;
         *given |= (uint64_t)1 << (ch - 256);
     }
@@ -323,10 +370,21 @@ static long long first_update(const pp_train *t)
     return ls > bs ? ls : bs;
 }
 
-/* What the stages' options must agree on (R10): the collector's batch fits
- * every learner's --max-batch and the replay. Usage errors. */
-static int check_batch(const pp_train *t)
+/* What the stages' options must agree on (R10): every stage's task is the
+ * run's; the collector's batch fits every learner's --max-batch and the
+ * replay. Usage errors. */
+static int check_agree(const pp_train *t)
 {
+    for (int i = 0; i < t->nstages; i++) {
+        const char *kind = t->stage[i].kind;
+        char v[600];
+        if (plan_value(t, kind, "env", v, sizeof v) && v[0] && strcmp(v, t->o.env) != 0)
+            return pp_fail("stage %s is given --env %s, but the run's is %s: every stage acts in the run's "
+                           "task (give --env)", kind, v, t->o.env);
+        if (plan_value(t, kind, "env-options", v, sizeof v) && v[0] && strcmp(v, t->o.env_options) != 0)
+            return pp_fail("stage %s is given --env-options %s, but the run's are '%s' (give --env-options)",
+                           kind, v, t->o.env_options);
+    }
     long long bs = plan_count(t, "collect", "batch-size", 0), cap = plan_count(t, "collect", "capacity", 0);
     if (bs > 0 && cap > 0 && bs > cap)
         return pp_fail("--batch-size %lld is larger than the replay buffer (collect --capacity %lld): "
@@ -490,7 +548,7 @@ static int start_run(pp_train *t, int *lock)
                 t->o.dir, cfg, t->o.dir);
         return PP_EXIT_FAILURE;
     }
-    if (canonical_env(&t->o) != 0 || pp_train_plan(t) != 0 || check_stages(t) != 0 || check_batch(t) != 0)
+    if (canonical_env(&t->o) != 0 || pp_train_plan(t) != 0 || check_stages(t) != 0 || check_agree(t) != 0)
         return PP_EXIT_USAGE;
     warn_no_learning(t);
     if (t->o.dry_run) return 0;

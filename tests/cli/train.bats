@@ -158,6 +158,18 @@ b"
     assert_output --partial "warning: --steps 50 ends the run before learning starts (step 100"
     run parpi-train --env Pendulum-v1 --steps 500 --out "$T/r" --dry-run --learning-starts 100 --batch-size 32
     refute_output --partial "warning"
+    # every stage acts in the run's task
+    run parpi-train --env Pendulum-v1 --set collect.env=Hopper-v4 --out "$T/r" --dry-run
+    assert_failure 2
+    assert_output --partial "stage collect is given --env Hopper-v4, but the run's is Pendulum-v1"
+    # options are whole words, and a near miss is named
+    run parpi-train --env Pendulum-v1 --step 500 --out "$T/r" --dry-run
+    assert_failure 2
+    assert_line --index 0 "parpi-train: unknown option --step (did you mean --steps?)"
+    run parpi-train --env Pendulum-v1 --stpes=500 --out "$T/r" --dry-run
+    assert_line --index 0 "parpi-train: unknown option --stpes (did you mean --steps?)"
+    assert_line --index 1 "Try 'parpi-train --help'."
+    [ "${#lines[@]}" -eq 2 ]
     # -h is --help
     run parpi-train -h
     assert_success
