@@ -102,11 +102,15 @@ static int log_mentions_pipe(const pp_train *t, const char *kind)
 }
 
 /* Stage i ended with status st while the driver was stopping the ring: did
- * it end because of the stop (our SIGTERM, or the pipe its neighbour closed)? */
+ * it end because of the stop (our SIGTERM, or the pipe its neighbour closed)?
+ * Not if it could not save its checkpoint: that is a failure to report. */
 static int stopped_by_us(const pp_train *t, int i, int st)
 {
     if (WIFSIGNALED(st)) return WTERMSIG(st) == SIGTERM;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 1 && log_mentions_pipe(t, t->stage[i].kind);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 1) || !log_mentions_pipe(t, t->stage[i].kind)) return 0;
+    char tail[2048];
+    log_tail(t, t->stage[i].kind, tail, sizeof tail, 3);
+    return !strstr(tail, "saving checkpoint");
 }
 
 /* A frame of the ring carries every network's parameters (about 1.7 MB for
