@@ -3,10 +3,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -71,6 +73,25 @@ int pp_cmd_refuse_tty(int fd, const char *why)
     if (!isatty(fd)) return 0;
     fprintf(stderr, "%s: %s\n", pp_progname(), why);
     return -1;
+}
+
+/* ---- a closed pipe on stdout ---- */
+
+int pp_cmd_stdout_closed(void)
+{
+    static const char msg[] = "stdout: write error: the reader has gone";
+    if (strncmp(pp_error(), msg, sizeof msg - 1) != 0 || strstr(pp_error(), "; and ")) return 0;
+    /* a pipe whose every reader has gone polls as an error */
+    struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* Frames come from a pipe, a FIFO or a socket (a ring or a chain), not a file. */
+static int input_is_pipe(const pp_stage_common *c)
+{
+    struct stat st;
+    int rc = c->in[0] ? stat(c->in, &st) : fstat(STDIN_FILENO, &st);
+    return rc == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 }
 
 /* ---- signals ---- */
@@ -222,7 +243,10 @@ int pp_stage_main(const char *kind, int argc, char **argv)
                              .progress = pp_stage_common_progress(&c),
                              .stop = &pp_stop_signal};
     int status = PP_EXIT_OK;
-    if (pp_stage_run(s, r, w, &run) != 0) {
+    /* A reader that stopped reading (| head) ends a stage that reads a file
+     * quietly, its checkpoint saved. A stage that reads a pipe may be in a
+     * ring, where a closed pipe means the ring broke: that stays an error. */
+    if (pp_stage_run(s, r, w, &run) != 0 && !(pp_cmd_stdout_closed() && !input_is_pipe(&c))) {
         fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
         status = PP_EXIT_FAILURE;
     }

@@ -22,8 +22,9 @@
 #include <stdio.h>
 
 /* The program's name in messages (the basename of argv0), and SIGPIPE
- * and SIGXFSZ ignored: a closed pipe is an EPIPE error, and a write past a
- * file size limit (ulimit -f) an EFBIG error, that the program reports. */
+ * and SIGXFSZ ignored: a closed pipe is an EPIPE error the program reports
+ * (or not: pp_cmd_stdout_closed), and a write past a file size limit
+ * (ulimit -f) an EFBIG error it reports. */
 void pp_cmd_start(const char *argv0);
 
 /* -h, --help or --version among the options before "--" (the first one met). */
@@ -43,6 +44,14 @@ int pp_cmd_has_option(int argc, char **argv, const char *const *names);
  * caller exits PP_EXIT_USAGE). For frames, which a terminal cannot show or
  * type. */
 int pp_cmd_refuse_tty(int fd, const char *why);
+
+/* After a failure: 1 if pp_error() is stdout's "the reader has gone" and
+ * stdout is a pipe that nobody reads any more (`parpi-cat FILE | head`):
+ * the program may stop quietly, with status 0, as Unix filters do. A stage
+ * does so only when its frames come from a file (--in, or stdin redirected
+ * from one): one that reads a pipe may be in a ring, where a closed pipe is
+ * a broken ring and stays an error (exit 1, "the reader has gone"). */
+int pp_cmd_stdout_closed(void);
 
 /* Stop on SIGINT and SIGTERM (and SIGHUP with PP_STOP_HUP): the handler only
  * records the signal in pp_stop_signal; the program finishes what it is doing

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +56,21 @@ static void usage(FILE *out)
             "Example: parpi-cat --csv particles.uK run/particles.mp\n");
 }
 
+/* stdout is a pipe that nobody reads any more */
+static bool reader_gone(void)
+{
+    struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+/* A write error ends the program; a reader that has gone (parpi-cat FILE |
+ * head) ends it quietly with status 0, as cat and jq do. */
 static void check_output(void)
 {
-    if (fflush(stdout) != 0 || ferror(stdout))
-        pp_die(PP_EXIT_FAILURE, "write error on stdout: %s",
-               errno == EPIPE ? "the reader has gone (broken pipe)" : strerror(errno));
+    if (fflush(stdout) == 0 && !ferror(stdout)) return;
+    int err = errno;
+    if (err == EPIPE || reader_gone()) exit(PP_EXIT_OK);
+    pp_die(PP_EXIT_FAILURE, "write error on stdout: %s", strerror(err));
 }
 
 static int show(opts *o, pp_frame *f, const char *name, unsigned long long at, unsigned long long len)
@@ -146,6 +157,7 @@ int main(int argc, char **argv)
 {
     pp_set_progname(argv[0]);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* past ulimit -f: EFBIG, reported as a write error */
     opts o = {.mode = MODE_SUMMARY, .header = true, .frame = -1, .max_frame = PP_DEFAULT_MAX_FRAME};
     bool fields_mode = false, frame_given = false;
     char *csv_arg = NULL;
@@ -189,7 +201,9 @@ int main(int argc, char **argv)
         }
         case 'h': usage(stdout); return PP_EXIT_OK;
         case OPT_VERSION: printf("parpi-cat %s\n", PARPI_VERSION); return PP_EXIT_OK;
-        case ':': pp_die(PP_EXIT_USAGE, "option %s needs a value (see --help)", argv[optind - 1]);
+        case ':':
+            fprintf(stderr, "%s: option %s needs a value\nTry 'parpi-cat --help'.\n", pp_progname(), argv[optind - 1]);
+            return PP_EXIT_USAGE;
         default:
             fprintf(stderr, "%s: unknown option '%s'\nTry 'parpi-cat --help'.\n", pp_progname(), argv[optind - 1]);
             return PP_EXIT_USAGE;
@@ -245,6 +259,12 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: none of the %lld frames has the field %s (parpi-cat --fields lists a frame's fields)\n",
                     pp_progname(), o.csv_skipped, o.csv_missing);
             status = PP_EXIT_FAILURE;
+        } else if (o.mode == MODE_CSV && o.csv_skipped > 0) {
+            /* said after the rows, so that a tap's CSV stays clean */
+            check_output();
+            fprintf(stderr, "%s: --csv: skipped %lld of %lld frames, which lack %s%s%s\n", pp_progname(),
+                    o.csv_skipped, o.csv_skipped + o.printed, o.nfields > 1 ? "one of the fields (first: " : "",
+                    o.csv_missing, o.nfields > 1 ? ")" : "");
         }
     }
     check_output();

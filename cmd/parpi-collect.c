@@ -197,6 +197,7 @@ int main(int argc, char **argv)
     pp_env_free(probe);
     int rc = run_standalone(&c);
     pp_collector_close(&c);
+    if (rc != 0 && pp_cmd_stdout_closed()) return PP_EXIT_OK; /* | head: the replay is saved */
     if (rc != 0) pp_die_error(PP_EXIT_FAILURE);
     return pp_stop_status();
 }

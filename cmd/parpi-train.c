@@ -4,6 +4,7 @@
  * file and the two ways of running are lib/train/.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,10 +12,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/opt.h"
 #include "base/optarg.h"
+#include "env/env.h"
+#include "stage/stage.h"
 #include "train/train.h"
+#include "train/train_lock.h"
 
 #include "common.h"
 
@@ -41,7 +46,8 @@ static const pp_opt options[] = {
     PP_OPT_STRING("preset", cli, o.preset, "FILE|NAME|none", NULL,
                   "stage options (default: share/parpi/presets/<env>.conf)", 0),
     PP_OPT_STRING("set", cli, set, "STAGE.OPT[=V]", NULL,
-                  "one more stage option, e.g. critic.gamma=0.98 (repeatable)", 0),
+                  "one more stage option, e.g. critic.gamma=0.98; all.OPT: every stage that takes it",
+                  0),
     PP_OPT_COUNT("batch-size", cli, batch_size, 1, 1e9, "256", "collect's batch size", 0),
     PP_OPT_COUNT("learning-starts", cli, learning_starts, 0, 1e15, "5000", "random-action steps before learning",
                  0),
@@ -51,9 +57,13 @@ static const pp_opt options[] = {
     PP_OPT_COUNT("save-every", cli, o.save_every, 0, 1e15, "10000", "checkpoints every N steps (0: at the end)", 0),
     PP_OPT_INT("threads", cli, o.threads, 1, 256, "1", "BLAS threads per stage", 0),
     PP_OPT_FLAG("in-process", cli, o.in_process, "chain the stages in this process (no pipes)", 0),
-    PP_OPT_FLAG("progress", cli, progress, "progress line on stderr (default: if it is a terminal)", 0),
-    PP_OPT_FLAG("no-progress", cli, no_progress, "no progress line", 0),
-    PP_OPT_FLAG("dry-run", cli, o.dry_run, "print the stages' command lines and exit", 0),
+    PP_OPT_FLAG("progress", cli, progress,
+                "progress on stderr (the default): a live line on a terminal, else lines", 0),
+    PP_OPT_FLAG("no-progress", cli, no_progress, "no progress lines (the summary line stays)", 0),
+    PP_OPT_ROW("print-every", PP_OPT_T_DOUBLE, cli, o.print_every, 0, 86400, "30", NULL, "SECONDS",
+               "no terminal: a line every SECONDS and at each evaluation (0: evaluations only)", NULL, 0),
+    PP_OPT_FLAG("dry-run", cli, o.dry_run, "print the ring as a pipeline to paste (mkfifo, the stages) and exit",
+                0),
     PP_OPT_FLAG("help", cli, help, "this text (also -h)", 0),
     PP_OPT_FLAG("version", cli, version, "the version", 0),
     PP_OPT_END,
@@ -71,8 +81,9 @@ static void usage(FILE *out)
           "Train a policy: SAC, SQL, or ParPI on top of either, as a ring of parpi stages.\n\n",
           out);
     pp_opt_help(options, out);
-    fputs("\nRun directory: config, ckpt/, replay.mp, progress.csv, eval.csv, episodes.csv,\n"
-          "logs/<stage>.log. See parpi-train(1).\n",
+    fputs("\nRun directory: config, lock, ckpt/ (ckpt/best/policy.ckpt: the best evaluation's\n"
+          "policy), replay.mp, progress.csv, eval.csv, episodes.csv, status, logs/<stage>.log.\n"
+          "See parpi-train(1).\n",
           out);
 }
 
@@ -99,8 +110,48 @@ static int take(cli *c, const pp_opt *row)
     return 0;
 }
 
+/* Edits between a and b (Levenshtein; long strings count as far). */
+static int edits(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63) return 99;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= m; j++) prev[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]), del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (m + 1) * sizeof *prev);
+    }
+    return prev[m];
+}
+
+/* An option word that is no row's name (an unknown or abbreviated one):
+ * the message, with the nearest names (within 2 edits, or those it begins). */
+static int unknown_option(const char *word)
+{
+    char name[64], hint[256] = "";
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(word + 2, "="), word + 2);
+    int best = strlen(name) >= 4 ? 3 : 2, k = 0; /* at most 2 edits (1 for a short name) */
+    for (int i = 0; options[i].name; i++) {
+        int d = edits(name, options[i].name);
+        if (d < best) best = d;
+    }
+    if (best == (strlen(name) >= 4 ? 3 : 2)) best = -1; /* none near */
+    for (int i = 0; options[i].name && k < 3; i++)
+        if (edits(name, options[i].name) == best ||
+            (name[0] && strncmp(options[i].name, name, strlen(name)) == 0)) {
+            size_t o = strlen(hint);
+            snprintf(hint + o, sizeof hint - o, "%s--%s", k++ ? " or " : " (did you mean ", options[i].name);
+        }
+    if (k) strncat(hint, "?)", sizeof hint - strlen(hint) - 1);
+    return pp_fail("unknown option --%s%s", name, hint);
+}
+
 /* Parse argv into c (usage errors: -1 with a message). *given: bit i for
- * each row i met. */
+ * each row i met. Options are not abbreviated (--step is not --steps). */
 static int parse(cli *c, int argc, char **argv, uint64_t *given)
 {
     memset(c, 0, sizeof *c);
@@ -121,8 +172,15 @@ static int parse(cli *c, int argc, char **argv, uint64_t *given)
             c->help = 1;
             continue;
         }
+        if (ch == '?' && optind > 0 && strncmp(argv[optind - 1], "--", 2) == 0 && argv[optind - 1][2])
+            return unknown_option(argv[optind - 1]);
         if (ch < 256 || ch >= 256 + n) return pp_optarg_unknown(argv, optind, optopt, ch == ':');
         const pp_opt *row = &options[ch - 256];
+        /* the word as typed: getopt_long takes a unique prefix, we do not */
+        const char *word = optarg && optind >= 2 && optarg == argv[optind - 1] ? argv[optind - 2] : argv[optind - 1];
+        size_t len = strcspn(word + 2, "=");
+        if (strncmp(word, "--", 2) == 0 && (len != strlen(row->name) || strncmp(word + 2, row->name, len) != 0))
+            return unknown_option(word);
         if (pp_opt_set(row, c, optarg ? optarg : "") != 0 || take(c, row) != 0) return -1;
         *given |= (uint64_t)1 << (ch - 256);
     }
@@ -137,19 +195,268 @@ static int given_row(uint64_t given, const char *name)
     return 0;
 }
 
-static int mkdir_p(const char *path)
+/* ---- the run directory ---- */
+
+/* Directories this start made (to take away again if it fails before the
+ * run exists), deepest last. */
+typedef struct {
+    char path[8][1200];
+    int n;
+} made_dirs;
+
+static int make_dir(const char *path, made_dirs *made)
+{
+    if (mkdir(path, 0755) == 0) {
+        if (made && made->n < 8) snprintf(made->path[made->n++], sizeof made->path[0], "%s", path);
+        return 0;
+    }
+    if (errno == EEXIST) {
+        struct stat st;
+        if (stat(path, &st) == 0 && !S_ISDIR(st.st_mode)) return pp_fail("cannot make %s: a file is in the way", path);
+        return 0;
+    }
+    return pp_fail("cannot make %s: %s", path, strerror(errno));
+}
+
+static int mkdir_p(const char *path, made_dirs *made)
 {
     char buf[1200];
-    snprintf(buf, sizeof buf, "%s", path);
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return pp_fail("%s: the name is too long", path);
     for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
+        if (*p == '/' && p[-1] != '/') {
             *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return pp_fail("cannot make %s: %s", buf, strerror(errno));
+            if (make_dir(buf, made) != 0) return -1;
             *p = '/';
         }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return pp_fail("cannot make %s: %s", buf, strerror(errno));
+    return make_dir(buf, made);
+}
+
+/* A start that failed before the run existed leaves nothing: what it made,
+ * deepest first (a directory that is not empty stays). */
+static void undo_dirs(const char *dir, made_dirs *made)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/.config.tmp", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/lock", dir);
+    unlink(path);
+    while (made->n > 0) rmdir(made->path[--made->n]);
+}
+
+/* Can this process make files in dir? A read-only or full file system is
+ * found now, not at the first checkpoint. */
+static int probe_write(const char *dir)
+{
+    char path[1300];
+    snprintf(path, sizeof path, "%s/.parpi-write-test.%ld", dir, (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return pp_fail("cannot write in %s: %s", dir, strerror(errno));
+    int bad = write(fd, "x", 1) != 1;
+    int err = errno;
+    close(fd);
+    unlink(path);
+    if (bad) return pp_fail("cannot write in %s: %s", dir, strerror(err));
     return 0;
+}
+
+/* The folders the stages write into: logs/, ckpt/, ckpt/best/. */
+static int make_subdirs(const char *dir, made_dirs *made)
+{
+    static const char *const sub[] = {"logs", "ckpt", "ckpt/best", NULL};
+    char path[1200];
+    for (int i = 0; sub[i]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, sub[i]);
+        if (make_dir(path, made) != 0) return -1;
+    }
+    if (probe_write(dir) != 0) return -1;
+    snprintf(path, sizeof path, "%s/ckpt", dir);
+    return probe_write(path);
+}
+
+/* ---- checking a plan before anything is made ---- */
+
+/* The file options the stages write: left out of the check (they are made
+ * only when the run starts). */
+static const char *const output_options[] = {"replay", "log", "progress-log", "status", "best", NULL};
+
+/* The row of option word w ("--name" or "--name=V") in the stage's table
+ * (name copied into name), or NULL. */
+static const pp_opt *option_row(const pp_stage_ops *ops, const char *w, char *name, size_t cap)
+{
+    if (strncmp(w, "--", 2) != 0) return NULL;
+    size_t n = strcspn(w + 2, "=");
+    if (n == 0 || n >= cap) return NULL;
+    memcpy(name, w + 2, n);
+    name[n] = '\0';
+    return ops->options ? pp_opt_find(ops->options, name) : NULL;
+}
+
+static int listed(const char *const *list, const char *name)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], name) == 0) return 1;
+    return 0;
+}
+
+/* Create each stage of the plan from its own options, as the run will (but
+ * with no output files), and free it: a bad --set or preset value, an
+ * unknown option or a stage's own check fails here, before the run
+ * directory exists. The message names the stage. */
+static int check_stages(const pp_train *t)
+{
+    for (int i = 0; i < t->nstages; i++) {
+        const pp_train_stage *s = &t->stage[i];
+        const pp_stage_ops *ops = pp_stage_lookup(s->kind);
+        if (!ops) return pp_fail("unknown stage kind '%s'", s->kind);
+        pp_argv a = {0};
+        pp_argv_addf(&a, "parpi-%s", s->kind);
+        for (int k = 0; k < s->own.argc; k++) {
+            const char *w = s->own.argv[k];
+            char name[64];
+            const pp_opt *row = option_row(ops, w, name, sizeof name);
+            if (row && row->type == PP_OPT_T_STRING && listed(output_options, name)) {
+                pp_argv_addf(&a, "--%s=", name);
+                if (!strchr(w, '=') && k + 1 < s->own.argc) k++; /* its value */
+                continue;
+            }
+            pp_argv_add(&a, w);
+        }
+        pp_stage *st = NULL;
+        int rc = pp_stage_create(s->kind, a.argc, a.argv, &st);
+        pp_stage_free(st);
+        pp_argv_free(&a);
+        if (rc != 0) return pp_fail_prefix("stage %s: ", s->kind);
+    }
+    return 0;
+}
+
+/* The value stage kind gets for option name in the plan (its last
+ * occurrence, else the row's default) into buf: 1, or 0 when the ring has
+ * no such stage or the stage no such option. */
+static int plan_value(const pp_train *t, const char *kind, const char *name, char *buf, size_t cap)
+{
+    for (int i = 0; i < t->nstages; i++) {
+        const pp_train_stage *s = &t->stage[i];
+        if (strcmp(s->kind, kind) != 0) continue;
+        const pp_stage_ops *ops = pp_stage_lookup(kind);
+        const pp_opt *row = ops && ops->options ? pp_opt_find(ops->options, name) : NULL;
+        if (!row) return 0;
+        snprintf(buf, cap, "%s", row->def ? row->def : "");
+        for (int k = 0; k < s->own.argc; k++) {
+            char n[64];
+            const char *w = s->own.argv[k];
+            if (!option_row(ops, w, n, sizeof n) || strcmp(n, name) != 0) continue;
+            const char *eq = strchr(w, '=');
+            if (eq) snprintf(buf, cap, "%s", eq + 1);
+            else if (row->type == PP_OPT_T_FLAG) snprintf(buf, cap, "1");
+            else if (k + 1 < s->own.argc) snprintf(buf, cap, "%s", s->own.argv[++k]);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static long long plan_count(const pp_train *t, const char *kind, const char *name, long long dflt)
+{
+    char v[64];
+    return plan_value(t, kind, name, v, sizeof v) ? (long long)strtod(v, NULL) : dflt;
+}
+
+/* The first step with an update: the collector gives a batch from step
+ * --learning-starts on, once its replay holds --batch-size transitions. */
+static long long first_update(const pp_train *t)
+{
+    long long ls = plan_count(t, "collect", "learning-starts", 0), bs = plan_count(t, "collect", "batch-size", 1);
+    return ls > bs ? ls : bs;
+}
+
+/* What the stages' options must agree on (R10): every stage's task is the
+ * run's; the collector's batch fits every learner's --max-batch and the
+ * replay. Usage errors. */
+static int check_agree(const pp_train *t)
+{
+    for (int i = 0; i < t->nstages; i++) {
+        const char *kind = t->stage[i].kind;
+        char v[600];
+        if (plan_value(t, kind, "env", v, sizeof v) && v[0] && strcmp(v, t->o.env) != 0)
+            return pp_fail("stage %s is given --env %s, but the run's is %s: every stage acts in the run's "
+                           "task (give --env)", kind, v, t->o.env);
+        if (plan_value(t, kind, "env-options", v, sizeof v) && v[0] && strcmp(v, t->o.env_options) != 0)
+            return pp_fail("stage %s is given --env-options %s, but the run's are '%s' (give --env-options)",
+                           kind, v, t->o.env_options);
+    }
+    long long bs = plan_count(t, "collect", "batch-size", 0), cap = plan_count(t, "collect", "capacity", 0);
+    if (bs > 0 && cap > 0 && bs > cap)
+        return pp_fail("--batch-size %lld is larger than the replay buffer (collect --capacity %lld): "
+                       "no batch would ever fill", bs, cap);
+    for (int i = 0; i < t->nstages; i++) {
+        long long max = plan_count(t, t->stage[i].kind, "max-batch", 0);
+        if (max > 0 && bs > max)
+            return pp_fail("--batch-size %lld is above parpi-%s's --max-batch %lld: raise it with "
+                           "--set %s.max-batch=%lld (or --set all.max-batch=%lld)",
+                           bs, t->stage[i].kind, max, t->stage[i].kind, bs, bs);
+    }
+    return 0;
+}
+
+/* A run that ends before its first update trains nothing: say so. */
+static void warn_no_learning(const pp_train *t)
+{
+    long long first = first_update(t);
+    if (t->o.steps > first) return;
+    fprintf(stderr, "%s: warning: --steps %lld ends the run before learning starts (step %lld: "
+            "--learning-starts %lld, --batch-size %lld): the policy will not be trained; give more "
+            "--steps or a smaller --learning-starts\n",
+            pp_progname(), t->o.steps, first, plan_count(t, "collect", "learning-starts", 0),
+            plan_count(t, "collect", "batch-size", 0));
+}
+
+/* ---- --dry-run ---- */
+
+static void put_quoted(FILE *out, const char *word)
+{
+    char q[PP_STAGE_PATH_MAX + 512];
+    pp_shell_quote(word, q, sizeof q);
+    fputs(q, out);
+}
+
+/* The ring as a shell pipeline to paste: the folders and the FIFO, then one
+ * stage a line, each but the last ending in '|'. */
+static int print_pipeline(const pp_train *t, FILE *out)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/ckpt/best", t->o.dir);
+    fputs("mkdir -p ", out);
+    put_quoted(out, path);
+    snprintf(path, sizeof path, "%s/ring", t->o.dir);
+    fputs(" && rm -f ", out);
+    put_quoted(out, path);
+    fputs(" && mkfifo ", out);
+    put_quoted(out, path);
+    fputc('\n', out);
+    for (int i = 0; i < t->nstages; i++) {
+        char prog[32];
+        snprintf(prog, sizeof prog, "parpi-%s", t->stage[i].kind);
+        pp_argv a = {0};
+        pp_train_stage_argv(&t->stage[i], prog, &a);
+        for (int k = 0; k < a.argc; k++) {
+            if (k) fputc(' ', out);
+            put_quoted(out, a.argv[k]);
+        }
+        pp_argv_free(&a);
+        if (i == 0) {
+            fputs(" <", out);
+            put_quoted(out, path);
+        }
+        if (i == t->nstages - 1) {
+            fputs(" >", out);
+            put_quoted(out, path);
+        } else {
+            fputs(" |", out);
+        }
+        fputc('\n', out);
+    }
+    return ferror(out) ? pp_fail("writing the plan: %s", strerror(errno)) : 0;
 }
 
 /* --resume DIR: the plan and the run's options from DIR/config; of this
@@ -182,10 +489,105 @@ static int load_run(pp_train *t, const cli *c, uint64_t given)
     t->o = run.o;
     t->o.in_process = c->o.in_process;
     t->o.progress = c->o.progress;
+    t->o.print_every = c->o.print_every;
     t->o.dry_run = c->o.dry_run;
     t->o.resume = 1;
     if (given_row(given, "steps")) pp_train_set_steps(t, c->o.steps);
     pp_train_add_resume(t);
+    return 0;
+}
+
+/* Usage errors found after parsing. */
+static int check_cli(const cli *c, uint64_t given)
+{
+    if (!c->o.dir[0]) return pp_fail("--out DIR (a new run) or --resume DIR is required");
+    if (c->o.resume && given_row(given, "out"))
+        return pp_fail("give --out DIR (a new run) or --resume DIR (an old one), not both");
+    if (c->o.resume) return 0;
+    if (!c->o.env[0]) return pp_fail("--env NAME is required (parpi-collect --list-envs lists them)");
+    if (strcmp(pp_train_algos[c->o.algo], "parpi") != 0)
+        for (int i = 0; i < 2; i++) {
+            const char *flag = i ? "base" : "divergence";
+            if (given_row(given, flag))
+                return pp_fail("--%s is for --algo parpi: --algo %s has no %s", flag, pp_train_algos[c->o.algo],
+                               i ? "ParPI base (its critic target is its own)" : "divergence");
+        }
+    /* the config file is one line per stage */
+    if (strpbrk(c->o.dir, "\n\r"))
+        return pp_fail("--out: a run directory's name cannot hold a line break");
+    return 0;
+}
+
+/* --env by its registered name (the alias Pendulum is Pendulum-v1), so the
+ * preset and every stage see the same task. */
+static int canonical_env(pp_train_opts *o)
+{
+    pp_env *env = NULL;
+    if (pp_env_create(o->env, o->env_options[0] ? o->env_options : NULL, &env) != 0)
+        return pp_fail_prefix("--env %s: ", o->env);
+    snprintf(o->env, sizeof o->env, "%s", pp_env_get_info(env)->name);
+    pp_env_free(env);
+    return 0;
+}
+
+/* A new run: check it all, then make the directory, lock it and write the
+ * config. A failure before the config is written takes away what it made.
+ * The exit status on failure (2: usage, 1: the directory), or 0 with *lock. */
+static int start_run(pp_train *t, int *lock)
+{
+    *lock = -1;
+    char cfg[1200], lockpath[1200];
+    snprintf(cfg, sizeof cfg, "%s/config", t->o.dir);
+    snprintf(lockpath, sizeof lockpath, "%s/lock", t->o.dir);
+    if (access(cfg, F_OK) == 0) {
+        /* a run that is going says who runs it */
+        if (access(lockpath, F_OK) == 0 && pp_train_lock(t->o.dir, lock) == 1) return PP_EXIT_FAILURE;
+        pp_train_unlock(*lock);
+        *lock = -1;
+        pp_fail("%s already holds a run (%s exists): continue it with --resume %s, or choose another --out",
+                t->o.dir, cfg, t->o.dir);
+        return PP_EXIT_FAILURE;
+    }
+    if (canonical_env(&t->o) != 0 || pp_train_plan(t) != 0 || check_stages(t) != 0 || check_agree(t) != 0)
+        return PP_EXIT_USAGE;
+    warn_no_learning(t);
+    if (t->o.dry_run) return 0;
+
+    made_dirs made = {.n = 0};
+    if (mkdir_p(t->o.dir, &made) != 0) {
+        undo_dirs(t->o.dir, &made);
+        return PP_EXIT_FAILURE;
+    }
+    if (pp_train_lock(t->o.dir, lock) != 0) { /* someone else's: touch nothing */
+        while (made.n > 0) rmdir(made.path[--made.n]);
+        return PP_EXIT_FAILURE;
+    }
+    int rc = 0;
+    if (access(cfg, F_OK) == 0) /* made while we were checking */
+        rc = pp_fail("%s already holds a run (%s exists): continue it with --resume %s, or choose another --out",
+                     t->o.dir, cfg, t->o.dir);
+    if (rc == 0) rc = make_subdirs(t->o.dir, &made);
+    if (rc == 0) rc = pp_train_config_write(t);
+    if (rc != 0) {
+        undo_dirs(t->o.dir, &made);
+        pp_train_unlock(*lock);
+        *lock = -1;
+        return PP_EXIT_FAILURE;
+    }
+    return 0;
+}
+
+/* --resume: lock the directory (when there is one; else reading its config
+ * says what is wrong), then read its plan. */
+static int resume_run(pp_train *t, const cli *c, uint64_t given, int *lock)
+{
+    *lock = -1;
+    struct stat st;
+    if (!c->o.dry_run && stat(c->o.dir, &st) == 0 && S_ISDIR(st.st_mode) && pp_train_lock(c->o.dir, lock) != 0)
+        return PP_EXIT_FAILURE;
+    if (load_run(t, c, given) != 0) return PP_EXIT_FAILURE;
+    if (given_row(given, "steps")) warn_no_learning(t);
+    if (!t->o.dry_run && make_subdirs(t->o.dir, NULL) != 0) return PP_EXIT_FAILURE;
     return 0;
 }
 
@@ -199,58 +601,48 @@ int main(int argc, char **argv)
     static cli c;
     static pp_train t; /* large: the stages' paths */
     uint64_t given;
-    if (parse(&c, argc, argv, &given) != 0 ||
-        (!c.o.dir[0] && pp_fail("--out DIR (a new run) or --resume DIR is required") != 0) ||
-        (!c.o.resume && !c.o.env[0] && pp_fail("--env NAME is required (parpi-collect --list-envs lists them)") != 0)) {
+    if (parse(&c, argc, argv, &given) != 0 || check_cli(&c, given) != 0) {
         fprintf(stderr, "%s: %s\nTry 'parpi-train --help'.\n", pp_progname(), pp_error());
         pp_argv_free(&c.o.sets);
         return PP_EXIT_USAGE;
     }
-
+    double t0 = pp_now();
+    int lock = -1, rc;
     if (c.o.resume) {
         pp_argv_free(&c.o.sets); /* the run's own --set list counts */
-        if (load_run(&t, &c, given) != 0) {
-            pp_train_free(&t);
-            pp_die_error(PP_EXIT_FAILURE);
-        }
+        rc = resume_run(&t, &c, given, &lock);
     } else {
         t.o = c.o;
-        char cfg[1200];
-        snprintf(cfg, sizeof cfg, "%s/config", t.o.dir);
-        if (access(cfg, F_OK) == 0 && !t.o.dry_run) {
-            pp_train_free(&t);
-            pp_die(PP_EXIT_FAILURE, "%s already holds a run (%s exists): continue it with --resume %s, "
-                   "or choose another --out", c.o.dir, cfg, c.o.dir);
-        }
-        if (pp_train_plan(&t) != 0) {
-            fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
-            pp_train_free(&t);
-            return PP_EXIT_USAGE;
-        }
+        rc = start_run(&t, &lock);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
+        if (rc == PP_EXIT_USAGE) fprintf(stderr, "Try 'parpi-train --help'.\n");
+        pp_train_free(&t);
+        pp_train_unlock(lock);
+        return rc;
     }
     if (t.o.dry_run) {
-        int rc = pp_train_print_plan(&t, stdout);
+        rc = print_pipeline(&t, stdout);
         pp_train_free(&t);
-        return rc != 0 ? PP_EXIT_FAILURE : pp_cmd_flush_stdout();
-    }
-    char logs[1200], ckpt[1200];
-    snprintf(logs, sizeof logs, "%s/logs", t.o.dir);
-    snprintf(ckpt, sizeof ckpt, "%s/ckpt", t.o.dir);
-    if (mkdir_p(logs) != 0 || mkdir_p(ckpt) != 0 || (!t.o.resume && pp_train_config_write(&t) != 0)) {
-        pp_train_free(&t);
-        pp_die_error(PP_EXIT_FAILURE);
+        if (rc != 0) pp_die_error(PP_EXIT_FAILURE);
+        return pp_cmd_flush_stdout();
     }
     const char *algo = pp_train_algos[t.o.algo];
     int parpi = strcmp(algo, "parpi") == 0;
-    pp_train_log(&t, 0, "%s %s: %s %s%s%s, %lld steps, seed %llu, %s", t.o.resume ? "resume" : "start",
+    /* a batch log gets the start line too */
+    int echo = t.o.progress != 0 && !isatty(STDERR_FILENO);
+    pp_train_log(&t, echo, "%s %s: %s %s%s%s, %lld steps, seed %llu, %s", t.o.resume ? "resume" : "start",
                  t.o.dir, t.o.env, algo, parpi ? "-" : "", parpi ? pp_train_divergences[t.o.divergence] : "",
                  t.o.steps, t.o.seed, t.o.in_process ? "in-process" : "ring");
     /* A signal stops the run: the stages save their checkpoints, and the
      * driver exits 128 + the signal. */
     pp_stop_on_signals(PP_STOP_HUP);
     t.stop = &pp_stop_signal;
+    long long start_step = pp_train_status_step(&t);
     int status = t.o.in_process ? pp_train_run_inprocess(&t) : pp_train_run_ring(&t);
-    if (status == PP_EXIT_OK) pp_train_log(&t, 0, "finished");
+    pp_train_summary(&t, status, pp_now() - t0, start_step < 0 ? 0 : start_step);
     pp_train_free(&t);
+    pp_train_unlock(lock);
     return status;
 }

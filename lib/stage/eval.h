@@ -12,7 +12,11 @@
  * episodes, return_recent, length_recent, eval_return, then every other
  * stage's metrics and step_ms, named kind.metric, from the stage contract in
  * ring order) and the one-line status file the driver's progress display
- * reads (--status).
+ * reads (--status). With --best FILE it keeps the policy of the best
+ * evaluation so far in FILE (a checkpoint of kind best-policy: step, env,
+ * eval.* and the frame's policy map, which parpi-eval --policy and
+ * parpi-collect --policy read), written atomically whenever an evaluation's
+ * return_mean beats every earlier one, FILE's included.
  *
  * Each evaluation restarts the same random streams (stream 6 of --seed:
  * child 1 resets, child 2 stochastic actions), so successive evaluations of
@@ -67,6 +71,7 @@ typedef struct {
     char log_path[1024];
     long long every, log_every;                       /* ring */
     char progress_path[1024], status_path[1024];      /* ring */
+    char best_path[1024];                             /* ring: the best evaluation's policy */
     char policy_path[1024];                           /* standalone */
 } pp_eval_config;
 

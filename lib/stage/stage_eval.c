@@ -221,6 +221,8 @@ const pp_opt pp_eval_options[] = {
                  PP_OPT_NOSAVE),
     PP_OPT_STRING("status", pp_eval_config, status_path, "FILE", NULL,
                   "ring: rewrite one status line about once a second", PP_OPT_NOSAVE),
+    PP_OPT_STRING("best", pp_eval_config, best_path, "FILE", NULL,
+                  "ring: keep the best evaluation's policy in FILE (a checkpoint --policy reads)", PP_OPT_NOSAVE),
     PP_OPT_END};
 
 const pp_opt pp_eval_standalone_options[] = {
@@ -333,6 +335,8 @@ typedef struct {
     double last_eval_return;
     int have_eval;
     int policy_seen, warned_no_policy; /* a frame carried a policy; the warning of no_policy */
+    double best_return; /* of --best FILE (have_best), read at the first evaluation (best_read) */
+    int have_best, best_read;
     double t0, wall_offset, last_status;
     char tmp_status[1100];
 } evaluator;
@@ -491,6 +495,57 @@ static int no_policy(evaluator *e, pp_frame *f, long long step)
     return 0;
 }
 
+#define BEST_KIND "best-policy"
+
+/* The return of the policy in --best FILE, when there is one (an earlier
+ * session of the run wrote it). A file of another task is an error. */
+static int read_best(evaluator *e)
+{
+    e->best_read = 1;
+    if (access(e->o.best_path, F_OK) != 0) return 0;
+    pp_frame *ck = pp_frame_new();
+    uint8_t *buf = NULL;
+    const char *env;
+    size_t len;
+    int rc = pp_checkpoint_load(ck, e->o.best_path, BEST_KIND, &buf);
+    if (rc == 0 && (pp_frame_get_str(ck, "env", &env, &len) != 0 ||
+                    pp_frame_get_f64(ck, "eval.return_mean", &e->best_return) != 0))
+        rc = pp_fail_prefix("%s: ", e->o.best_path);
+    if (rc == 0 && (len != strlen(e->o.env_name) || memcmp(env, e->o.env_name, len) != 0))
+        rc = pp_fail("%s holds a policy for %.*s, but --env is %s", e->o.best_path, (int)(len > 64 ? 64 : len), env,
+                     e->o.env_name);
+    pp_frame_free(ck);
+    free(buf);
+    e->have_best = rc == 0;
+    return rc;
+}
+
+/* After an evaluation: the frame's policy into --best FILE if it beats
+ * every evaluation before (FILE's included). */
+static int keep_best(evaluator *e, pp_frame *f, long long step, const pp_eval_result *r)
+{
+    if (!e->best_read && read_best(e) != 0) return pp_fail_prefix("--best: ");
+    if (e->have_best && !(r->return_mean > e->best_return)) return 0;
+    pp_frame *b = pp_frame_new();
+    int rc = 0;
+    rc |= pp_frame_set_i64(b, "step", step);
+    rc |= pp_frame_set_str(b, "env", e->o.env_name);
+    rc |= pp_frame_set_i64(b, "eval.episodes", r->episodes);
+    rc |= pp_frame_set_f64(b, "eval.return_mean", r->return_mean);
+    rc |= pp_frame_set_f64(b, "eval.return_std", r->return_std);
+    rc |= pp_frame_set_f64(b, "eval.return_min", r->return_min);
+    rc |= pp_frame_set_f64(b, "eval.return_max", r->return_max);
+    rc |= pp_frame_set_f64(b, "eval.length_mean", r->length_mean);
+    if (r->have_score) rc |= pp_frame_set_f64(b, "eval.score", r->score);
+    if (rc == 0) rc = pp_frame_copy(b, "policy", f, "policy");
+    if (rc == 0) rc = pp_checkpoint_save(b, BEST_KIND, e->o.best_path);
+    pp_frame_free(b);
+    if (rc != 0) return pp_fail_prefix("--best %s: ", e->o.best_path);
+    e->best_return = r->return_mean;
+    e->have_best = 1;
+    return 0;
+}
+
 static int eval_step(pp_stage *s, pp_frame *f)
 {
     evaluator *e = s->self;
@@ -532,6 +587,7 @@ static int eval_step(pp_stage *s, pp_frame *f)
         if (r.goals > 0) rc |= pp_frame_set_f64(f, "metrics.eval.goals_reached", r.goals_reached);
         if (rc) return -1;
         if (e->log && pp_eval_csv_row(e->log, e->o.log_path, step, &r) != 0) return -1;
+        if (e->o.best_path[0] && keep_best(e, f, step, &r) != 0) return -1;
         e->last_eval = step;
         e->last_eval_return = r.return_mean;
         e->have_eval = 1;

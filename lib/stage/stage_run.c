@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -34,7 +35,7 @@ const pp_opt pp_stage_common_options[] = {
                "remove these fields before writing each frame",
                NULL, PP_OPT_NOSAVE),
     PP_OPT_FLAG("progress", pp_stage_common, progress,
-                "frames/s on stderr (default: if it is a terminal)", PP_OPT_NOSAVE),
+                "frames/s on stderr (default: if it is a terminal and stdout is not a pipe)", PP_OPT_NOSAVE),
     PP_OPT_FLAG("no-progress", pp_stage_common, no_progress, "no progress line", PP_OPT_NOSAVE),
     PP_OPT_END,
 };
@@ -121,6 +122,14 @@ int pp_stage_common_progress(const pp_stage_common *c)
 {
     if (c->progress) return 1;
     if (c->no_progress) return 0;
+    /* By default only a stage whose frames do not go on down a pipe: in a
+     * ring built by hand every stage writes a pipe, and their lines would
+     * fight over one terminal line (give --progress to the one to watch);
+     * in a chain the last stage shows it, and a reader that prints
+     * (| parpi-cat) is not written over. */
+    struct stat st;
+    int rc = c->out[0] ? stat(c->out, &st) : fstat(STDOUT_FILENO, &st);
+    if (rc == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) return 0;
     return isatty(STDERR_FILENO);
 }
 

@@ -57,7 +57,9 @@ void pp_stage_common_unset(pp_stage_common *c, const char *name);
 /* Row i as a command-line word ("--threads=2", "--progress") in buf when it
  * was given: 1; 0 when it was not (buf is then ""). */
 int pp_stage_common_word(const pp_stage_common *c, int i, char *buf, size_t cap);
-/* Whether the progress line is on: the flags as given, else isatty(stderr). */
+/* Whether the progress line is on: the flags as given, else when stderr is a
+ * terminal and the frames do not go to a pipe or FIFO (in a ring every stage
+ * writes one: only a stage given --progress shows its line). */
 int pp_stage_common_progress(const pp_stage_common *c);
 
 /* ---- running ---- */

@@ -15,8 +15,10 @@
  *
  * Run directory:
  *   config          the train options and each stage's full command line
+ *   lock            flock'd by the driver for the whole run (train_lock.h)
  *   ring            the FIFO that closes the ring (piped mode)
  *   ckpt/<kind>.ckpt  each stage's checkpoint (atomic)
+ *   ckpt/best/policy.ckpt  the policy of the best evaluation so far (eval --best)
  *   replay.mp       collect's replay buffer (saved with its checkpoint)
  *   progress.csv    step, time, recent return and the stages' metrics
  *   eval.csv        one row per evaluation
@@ -73,7 +75,8 @@ typedef struct {
     int eval_episodes;
     int threads;
     int in_process;
-    int progress;       /* 1 on, 0 off, -1 auto (stderr is a tty) */
+    int progress;       /* 1 on, 0 off, -1 auto: on (a live line on a terminal, else plain lines) */
+    double print_every; /* seconds between plain progress lines (no terminal); 0: only at evaluations */
     int dry_run;
     int resume;
     pp_argv sets;       /* "kind.option=value" from --set and the shortcut options */
@@ -124,15 +127,40 @@ int pp_train_config_read(pp_train *t, const char *dir, pp_argv *train_args);
 int pp_train_run_ring(pp_train *t);
 int pp_train_run_inprocess(pp_train *t);
 
-/* Progress display shared by both modes: reads DIR/status. */
+/* Progress shared by both modes (train_progress.c): it reads DIR/status (the
+ * step, episodes, recent return the eval stage rewrites about once a second)
+ * and the new rows of DIR/eval.csv. On a terminal (stderr) one live line,
+ * cut to the terminal's width; without one, a plain line every
+ * o.print_every seconds and one at every evaluation; nothing with
+ * --no-progress. steps/s and the ETA come from the recent rate (the last
+ * window of about print_every seconds, 20 s on a terminal), not the
+ * average since the start. */
+#define PP_TRAIN_RATE_SAMPLES 64
 typedef struct {
-    double t0, last;
+    int mode;                 /* 0 off, 1 live line, 2 plain lines */
+    double t0, last, last_print, window;
     long long start_step;
-    int shown;
+    int shown;                /* a live line is on the terminal */
+    double sample_t[PP_TRAIN_RATE_SAMPLES];
+    long long sample_step[PP_TRAIN_RATE_SAMPLES];
+    int nsamples, sample_pos;
+    long long eval_offset;    /* bytes of eval.csv already read */
+    long long eval_step;
+    double eval_return;
+    int have_eval;
 } pp_train_progress;
 void pp_train_progress_init(pp_train_progress *p, const pp_train *t);
 void pp_train_progress_show(pp_train_progress *p, const pp_train *t, int force);
 void pp_train_progress_end(pp_train_progress *p);
+/* The step in DIR/status (-1: none yet). */
+long long pp_train_status_step(const pp_train *t);
+/* The line at the end of a run that finished (status 0) or was stopped by
+ * a signal (128 + sig), on stderr and in logs/train.log: the step, the wall
+ * time of this session and its steps/s, the last and the best evaluation
+ * (from DIR/eval.csv) and where the best policy is. Nothing for a failure. */
+void pp_train_summary(const pp_train *t, int status, double wall_s, long long start_step);
+/* "SIGINT", "SIGTERM", "SIGHUP", else "signal N". */
+const char *pp_train_signal_name(int sig);
 
 /* Where the stage programs are: next to this program, else on PATH. */
 void pp_train_program_path(const char *kind, char *buf, size_t cap);

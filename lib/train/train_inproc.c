@@ -128,7 +128,8 @@ static int run_rounds(pp_train *t, pp_stage **st)
         status = PP_EXIT_FAILURE;
     }
     if (status > 128)
-        pp_train_log(t, 1, "stopped; checkpoints saved. Resume with: parpi-train --resume %s", t->o.dir);
+        pp_train_log(t, 1, "stopped by %s; checkpoints saved. Resume with: parpi-train --resume %s",
+                     pp_train_signal_name(status - 128), t->o.dir);
     return status;
 }
 

@@ -42,7 +42,8 @@ typedef struct {
 #define COLLECT {"collect", "{env} --seed={seed} --until={steps} --replay={dir}/replay.mp --log={dir}/episodes.csv"}
 #define EVAL                                                                                     \
     {"eval", "{env} --seed={seed} --every={eval_every} --episodes={eval_episodes} --log={dir}/eval.csv " \
-             "--progress-log={dir}/progress.csv --log-every={log_every} --status={dir}/status"}
+             "--progress-log={dir}/progress.csv --log-every={log_every} --status={dir}/status "  \
+             "--best={dir}/ckpt/best/policy.ckpt"}
 #define CRITIC(target) {"critic", "--seed={seed}" target}
 #define POLICY(update) {"policy", "--seed={seed} --update=" update " --obs-dim={obs_dim} --act-dim={act_dim} --prime"}
 #define LANGEVIN {"langevin", "--seed={seed}"}
@@ -166,12 +167,22 @@ static int apply_set(pp_train *t, const char *set, const char *where)
     if (n >= sizeof kind) return pp_fail("%s: stage name too long in '%s'", where, set);
     memcpy(kind, set, n);
     kind[n] = '\0';
-    if (strcmp(kind, "all") == 0) {
+    if (strcmp(kind, "all") == 0) { /* every stage of the ring that takes the option */
+        char name[64];
+        size_t len = strcspn(dot + 1, "=");
+        if (len == 0 || len >= sizeof name) return pp_fail("%s: no option name in '%s'", where, set);
+        memcpy(name, dot + 1, len);
+        name[len] = '\0';
+        int takers = 0;
         for (int i = 0; i < t->nstages; i++) {
+            const pp_stage_ops *ops = pp_stage_lookup(t->stage[i].kind);
+            if (!ops || !ops->options || !pp_opt_find(ops->options, name)) continue;
             char buf[600];
             snprintf(buf, sizeof buf, "%s%s", t->stage[i].kind, dot);
             if (apply_set(t, buf, where) != 0) return -1;
+            takers++;
         }
+        if (!takers) return pp_fail("%s: '%s': no stage of this ring takes --%s", where, set, name);
         return 0;
     }
     pp_train_stage *s = find_stage(t, kind);

@@ -101,6 +101,18 @@ static int log_mentions_pipe(const pp_train *t, const char *kind)
            strstr(tail, "truncated");
 }
 
+/* Stage i ended with status st while the driver was stopping the ring: did
+ * it end because of the stop (our SIGTERM, or the pipe its neighbour closed)?
+ * Not if it could not save its checkpoint: that is a failure to report. */
+static int stopped_by_us(const pp_train *t, int i, int st)
+{
+    if (WIFSIGNALED(st)) return WTERMSIG(st) == SIGTERM;
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 1) || !log_mentions_pipe(t, t->stage[i].kind)) return 0;
+    char tail[2048];
+    log_tail(t, t->stage[i].kind, tail, sizeof tail, 3);
+    return !strstr(tail, "saving checkpoint");
+}
+
 /* A frame of the ring carries every network's parameters (about 1.7 MB for
  * HalfCheetah's ParPI). Through the default 64 KiB pipe that is some thirty
  * writer/reader hand-overs per stage per frame; a pipe as large as the
@@ -139,7 +151,13 @@ void pp_train_program_path(const char *kind, char *buf, size_t cap)
 static int open_fifo(const char *ring, int *rfd, int *wfd)
 {
     unlink(ring);
-    if (mkfifo(ring, 0600) != 0) return pp_fail("cannot make the FIFO %s: %s", ring, strerror(errno));
+    if (mkfifo(ring, 0600) != 0) {
+        int err = errno;
+        struct stat st;
+        if (err == EEXIST && lstat(ring, &st) == 0 && S_ISDIR(st.st_mode))
+            return pp_fail("cannot make the FIFO %s: a directory of that name is in the way", ring);
+        return pp_fail("cannot make the FIFO %s: %s", ring, strerror(err));
+    }
     /* read end non-blocking first, so that neither open waits for the other */
     *rfd = open(ring, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     *wfd = *rfd >= 0 ? open(ring, O_WRONLY | O_CLOEXEC) : -1;
@@ -264,6 +282,11 @@ static ring_outcome supervise(const pp_train *t, child *kids, int running, pid_t
                 if (bad && term_sent > 0 && WIFEXITED(st) &&
                     (WEXITSTATUS(st) == 128 + SIGINT || WEXITSTATUS(st) == 128 + SIGTERM))
                     bad = 0;
+                /* Stopped by a signal to the driver, the ring drains: a stage
+                 * that finished one more frame finds its neighbour gone (EPIPE,
+                 * end of file) and exits 1 for it, and one that had no handler
+                 * yet dies of our SIGTERM. Neither is a failure of the run. */
+                if (bad && (out.interrupted || (t->stop && *t->stop)) && stopped_by_us(t, i, st)) bad = 0;
                 if (bad && out.first_bad < 0) out.first_bad = i;
                 if (bad && term_due == 0) term_due = pp_now() + drain_s;
             }
@@ -274,7 +297,8 @@ static ring_outcome supervise(const pp_train *t, child *kids, int running, pid_t
         if (t->stop && *t->stop && !out.interrupted) {
             out.interrupted = *t->stop;
             pp_train_progress_end(&prog);
-            pp_train_log(t, 1, "interrupted: stopping the stages (each saves its checkpoint)");
+            pp_train_log(t, 1, "%s: stopping the stages (each saves its checkpoint)",
+                         pp_train_signal_name(out.interrupted));
             if (term_due == 0 || term_due > now) term_due = now;
         }
         if (term_due > 0 && term_sent == 0 && now >= term_due) {
@@ -360,7 +384,8 @@ int pp_train_run_ring(pp_train *t)
         return PP_EXIT_FAILURE;
     }
     if (out.interrupted) {
-        pp_train_log(t, 1, "stopped; checkpoints saved. Resume with: parpi-train --resume %s", t->o.dir);
+        pp_train_log(t, 1, "stopped by %s; checkpoints saved. Resume with: parpi-train --resume %s",
+                     pp_train_signal_name(out.interrupted), t->o.dir);
         return 128 + out.interrupted;
     }
     return PP_EXIT_OK;

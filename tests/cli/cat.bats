@@ -85,12 +85,39 @@ C="$ROOT/tests/fuzz/corpus"
   # frame 0 is {} (no step): skipped, not an error, so that a tap
   # tee >(parpi-cat --csv metrics.critic.q_loss) keeps reading and the ring lives
   cat "$C/ok-empty-map.mp" "$C/stream-3-frames.mp" "$C/ok-empty-map.mp" >"$BATS_TEST_TMPDIR/warm.mp"
-  run parpi-cat --csv step "$BATS_TEST_TMPDIR/warm.mp"
+  # the count of frames skipped goes to stderr, after the rows
+  run --separate-stderr parpi-cat --csv step "$BATS_TEST_TMPDIR/warm.mp"
   assert_success
   assert_output "$(printf 'step\n0\n1\n2')"
-  run bash -c "parpi-cat --csv step <'$BATS_TEST_TMPDIR/warm.mp'"
+  # shellcheck disable=SC2154
+  assert_equal "$stderr" "parpi-cat: --csv: skipped 2 of 5 frames, which lack step"
+  run --separate-stderr bash -c "parpi-cat --csv step <'$BATS_TEST_TMPDIR/warm.mp'"
   assert_success
   assert_output "$(printf 'step\n0\n1\n2')"
+  run --separate-stderr parpi-cat --csv metrics.critic.q_loss,metrics.policy.entropy "$BATS_TEST_TMPDIR/warm.mp" "$C/ok-nested-metrics.mp"
+  assert_success
+  assert_output "$(printf 'q_loss,entropy\n0.5,-1')"
+  assert_equal "$stderr" "parpi-cat: --csv: skipped 5 of 6 frames, which lack one of the fields (first: metrics.critic.q_loss)"
+  # none skipped, nothing said
+  run --separate-stderr parpi-cat --csv step "$C/stream-3-frames.mp"
+  assert_equal "$stderr" ""
+}
+
+@test "a reader that stops early (| head) ends parpi-cat quietly with 0" {
+  for _ in $(seq 2000); do cat "$C/stream-3-frames.mp"; done >"$BATS_TEST_TMPDIR/long.mp"
+  for mode in "" "--json" "--csv step"; do
+    # shellcheck disable=SC2086
+    run --separate-stderr bash -c "parpi-cat $mode '$BATS_TEST_TMPDIR/long.mp' | head -n 1; echo \"rc \${PIPESTATUS[0]}\""
+    assert_success
+    assert_line --index 1 "rc 0"
+    assert_equal "$stderr" ""
+  done
+  # another write error is still one
+  if [ -w /dev/full ]; then
+    run bash -c "parpi-cat '$BATS_TEST_TMPDIR/long.mp' >/dev/full"
+    assert_failure 1
+    assert_output "parpi-cat: write error on stdout: No space left on device"
+  fi
 }
 
 @test "--csv: a field that no frame has is an error after the whole input; --frame N must have it" {
@@ -169,6 +196,7 @@ C="$ROOT/tests/fuzz/corpus"
     assert_output --partial "--frame takes a frame number"
     run parpi-cat --csv
     assert_failure 2
+    assert_output "$(printf "parpi-cat: option --csv needs a value\nTry 'parpi-cat --help'.")"
     run parpi-cat --no-header "$C/ok-empty-map.mp"
     assert_failure 2
 }

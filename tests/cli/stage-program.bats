@@ -5,6 +5,7 @@
 
 load /usr/lib/bats/bats-support/load.bash
 load /usr/lib/bats/bats-assert/load.bash
+bats_require_minimum_version 1.5.0
 
 DATA="$BATS_TEST_DIRNAME/data"
 SMALL=(--hidden 8 --layers 2 --max-batch 4)
@@ -98,4 +99,41 @@ stop_with() {
     cat "$T/err"
     [ "$rc" -eq 130 ]
     [ -s "$T/c.ckpt" ]
+}
+
+@test "stage program: a reader that stops (| head) ends a stage that reads a file quietly, saved" {
+    for _ in $(seq 300); do cat "$DATA/stage-frames.mp"; done >"$T/many.mp"
+    run --separate-stderr bash -c "parpi-critic --in '$T/many.mp' --checkpoint '$T/c.ckpt' ${SMALL[*]} | head -c 10 >/dev/null; echo \"rc \${PIPESTATUS[0]}\""
+    assert_output "rc 0"
+    assert_equal "$stderr" ""
+    [ -s "$T/c.ckpt" ]
+    run --separate-stderr bash -c "parpi-critic ${SMALL[*]} <'$T/many.mp' | head -c 10 >/dev/null; echo \"rc \${PIPESTATUS[0]}\""
+    assert_output "rc 0"
+    assert_equal "$stderr" ""
+    # parpi-collect --steps N | head: the same
+    run --separate-stderr bash -c "parpi-collect --env Pendulum-v1 --steps 1000000 | head -c 10 >/dev/null; echo \"rc \${PIPESTATUS[0]}\""
+    assert_output "rc 0"
+    assert_equal "$stderr" ""
+}
+
+@test "stage program: a stage that reads a pipe (it may be in a ring) still fails when its reader goes" {
+    for _ in $(seq 300); do cat "$DATA/stage-frames.mp"; done >"$T/many.mp"
+    run --separate-stderr bash -c "cat '$T/many.mp' | parpi-critic --checkpoint '$T/c.ckpt' ${SMALL[*]} | head -c 10 >/dev/null; echo \"rc \${PIPESTATUS[1]}\""
+    assert_output "rc 1"
+    assert_equal "$stderr" "parpi-critic: stdout: write error: the reader has gone (broken pipe)"
+    [ -s "$T/c.ckpt" ]
+}
+
+@test "stage program: frames/s on a terminal only for a stage whose frames do not go down a pipe" {
+    command -v script >/dev/null || skip "needs script(1) for a terminal"
+    # frames, a pause of over a second (the line comes once a second), frames
+    feed="{ cat '$DATA/stage-frames.mp'; sleep 1.3; cat '$DATA/stage-frames.mp'; }"
+    crit="parpi-critic ${SMALL[*]}"
+    run script -qec "$feed | $crit >'$T/o.mp'" /dev/null
+    assert_output --partial "frames/s"
+    # in a ring every stage writes a pipe: none shows it unless asked
+    run script -qec "$feed | $crit | cat >/dev/null" /dev/null
+    refute_output --partial "frames/s"
+    run script -qec "$feed | $crit --progress | cat >/dev/null" /dev/null
+    assert_output --partial "frames/s"
 }

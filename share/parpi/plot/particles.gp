@@ -1,7 +1,8 @@
 # particles.gp - policy samples vs Langevin particles for parpi-plot.
-# Variables: out, u0, uK (files of a = tanh(u): one column, or two), ttl,
-# dimx, dimy (-1 for a 1-D histogram), w, h.
-set terminal pngcairo size w, h enhanced font "sans,10"
+# Variables: out, text (1: a text plot, w x h characters), u0, uK (files of a = tanh(u): one column, or two), pairs
+# (row r of u0 and row r of uK on one line: x0 y0 xK yK), ttl, dimx, dimy
+# (-1 for a 1-D histogram), w, h.
+if (exists("text") && text) { set terminal dumb size w, h } else { set terminal pngcairo size w, h enhanced font "sans,10" }
 set output out
 set title ttl noenhanced
 set key top left
@@ -24,6 +25,7 @@ if (dimy < 0) {
     set key outside bottom center horizontal
     set xlabel sprintf("action dimension %d (a = tanh u)", dimx)
     set ylabel sprintf("action dimension %d", dimy)
-    plot u0 using 1:2 with points pt 7 ps 0.5 lc rgb "#1f77b4" title "policy samples u_0", \
+    plot pairs using 1:2:($3-$1):($4-$2) with vectors nohead lw 0.5 lc rgb "#b0b0b0" title "u_0 to its u_K", \
+         u0 using 1:2 with points pt 7 ps 0.5 lc rgb "#1f77b4" title "policy samples u_0", \
          uK using 1:2 with points pt 7 ps 0.5 lc rgb "#d62728" title "Langevin particles u_K"
 }
