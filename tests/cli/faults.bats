@@ -229,5 +229,6 @@ EOF
         run parpi-train --env Pendulum-v1 --out "$T/run" --preset "$T/p.conf" --dry-run
     fi
     assert_failure 2
-    assert_output "parpi-train: --preset $T/p.conf: cannot read it: Permission denied"
+    assert_output "$(printf '%s\n' "parpi-train: --preset $T/p.conf: cannot read it: Permission denied" \
+        "Try 'parpi-train --help'.")"
 }
