@@ -152,13 +152,81 @@ static int mkdir_p(const char *path)
     return 0;
 }
 
+/* The options a resume may give besides --resume: how the run goes on
+ * from here (its end, its cadence of snapshots, its threads, how it runs),
+ * not its course. */
+static const char *const resume_may[] = {"resume", "steps", "save-every", "threads", "in-process", "progress",
+                                         "no-progress", "dry-run", "help", "version", NULL};
+
+static int listed(const char *const *list, const char *name)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], name) == 0) return 1;
+    return 0;
+}
+
+/* The preset as the plan resolved it (a path, or "none"). */
+static void resolved_preset(const char *preset, const char *env, char *buf, size_t cap)
+{
+    pp_train_opts o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.preset, sizeof o.preset, "%s", preset);
+    snprintf(o.env, sizeof o.env, "%s", env);
+    int found = pp_train_preset_path(&o, buf, cap);
+    if (found != 0) snprintf(buf, cap, "%s", found > 0 ? "none" : preset);
+}
+
+/* A resumed run goes on as it was started: an option of this command line
+ * that fixes its course (--env, --algo, --seed, --set, ...) must be the
+ * run's. -1 with the difference named. */
+static int check_fixed(const cli *c, uint64_t given, const cli *run, const char *dir)
+{
+    for (int i = 0; options[i].name; i++) {
+        const pp_opt *row = &options[i];
+        if (!(given >> i & 1) || listed(resume_may, row->name)) continue;
+        if (strcmp(row->name, "out") == 0)
+            return pp_fail("--out and --resume: --out starts a new run, --resume %s continues one in its own "
+                           "directory",
+                           dir);
+        if (strcmp(row->name, "set") == 0 || strcmp(row->name, "batch-size") == 0 ||
+            strcmp(row->name, "learning-starts") == 0) {
+            for (int k = 0; k < c->o.sets.argc; k++) {
+                int found = 0;
+                for (int j = 0; j < run->o.sets.argc && !found; j++)
+                    found = strcmp(c->o.sets.argv[k], run->o.sets.argv[j]) == 0;
+                if (!found)
+                    return pp_fail("--set %s: the run in %s was started without it, and a resume goes on with the "
+                                   "run's stage options (%s/config)",
+                                   c->o.sets.argv[k], dir, dir);
+            }
+            continue;
+        }
+        char mine[1100], theirs[1100];
+        if (strcmp(row->name, "preset") == 0) {
+            resolved_preset(c->o.preset, run->o.env, mine, sizeof mine);
+            snprintf(theirs, sizeof theirs, "%s", run->o.preset[0] ? run->o.preset : "none");
+        } else {
+            pp_opt_format(row, c, mine, sizeof mine);
+            pp_opt_format(row, run, theirs, sizeof theirs);
+        }
+        if (strcmp(mine, theirs) != 0)
+            return pp_fail("--%s %s: the run in %s was started with --%s %s, and a resume goes on as the run was "
+                           "started (it may change --steps, --save-every, --threads, --in-process)",
+                           row->name, mine, dir, row->name, theirs);
+    }
+    return 0;
+}
+
 /* --resume DIR: the plan and the run's options from DIR/config; of this
- * command line only --in-process, --progress, --dry-run and --steps (which
- * moves the end of the run) count. */
-static int load_run(pp_train *t, const cli *c, uint64_t given)
+ * command line only --steps (which moves the end of the run, and is kept in
+ * the config), --save-every, --threads, --in-process, --progress and
+ * --dry-run count, and any other option must be the run's. *from: the step
+ * of the snapshot it goes on from (-1: from the start). 0; 2 for a usage
+ * error; -1 for another (the message kept). */
+static int load_run(pp_train *t, const cli *c, uint64_t given, long long *from)
 {
     char dir[sizeof t->o.dir];
-    memcpy(dir, c->o.dir, sizeof dir);
+    memcpy(dir, c->resume_dir, sizeof dir);
     pp_argv words = {0};
     if (pp_train_config_read(t, dir, &words) != 0) {
         pp_argv_free(&words);
@@ -179,13 +247,24 @@ static int load_run(pp_train *t, const cli *c, uint64_t given)
         pp_argv_free(&run.o.sets);
         return pp_fail_prefix("%s/config, the train line: ", dir);
     }
+    if (check_fixed(c, given, &run, dir) != 0) {
+        pp_argv_free(&run.o.sets);
+        return 2;
+    }
     t->o = run.o;
     t->o.in_process = c->o.in_process;
     t->o.progress = c->o.progress;
     t->o.dry_run = c->o.dry_run;
     t->o.resume = 1;
+    if (pp_train_config_upgrade(t) < 0) return pp_fail_prefix("%s/config: ", dir);
     if (given_row(given, "steps")) pp_train_set_steps(t, c->o.steps);
-    pp_train_add_resume(t);
+    if (given_row(given, "save-every")) pp_train_set_save_every(t, c->o.save_every);
+    if (given_row(given, "threads")) pp_train_set_threads(t, c->o.threads);
+    if (pp_train_resume_point(t, from) != 0) return pp_fail_prefix("--resume %s: ", dir);
+    if (given_row(given, "steps") && c->o.steps < *from) {
+        pp_fail("--steps %lld: the run in %s is at step %lld already", c->o.steps, dir, *from);
+        return 2;
+    }
     return 0;
 }
 
@@ -207,9 +286,16 @@ int main(int argc, char **argv)
         return PP_EXIT_USAGE;
     }
 
+    long long from = -1; /* the step a resumed run goes on from */
     if (c.o.resume) {
+        int rc = load_run(&t, &c, given, &from);
         pp_argv_free(&c.o.sets); /* the run's own --set list counts */
-        if (load_run(&t, &c, given) != 0) {
+        if (rc == 2) {
+            fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
+            pp_train_free(&t);
+            return PP_EXIT_USAGE;
+        }
+        if (rc != 0) {
             pp_train_free(&t);
             pp_die_error(PP_EXIT_FAILURE);
         }
@@ -236,21 +322,27 @@ int main(int argc, char **argv)
     char logs[1200], ckpt[1200];
     snprintf(logs, sizeof logs, "%s/logs", t.o.dir);
     snprintf(ckpt, sizeof ckpt, "%s/ckpt", t.o.dir);
-    if (mkdir_p(logs) != 0 || mkdir_p(ckpt) != 0 || (!t.o.resume && pp_train_config_write(&t) != 0)) {
+    if (mkdir_p(logs) != 0 || mkdir_p(ckpt) != 0 ||
+        (t.o.resume ? pp_train_resume_prepare(&t, from) : pp_train_config_write(&t)) != 0) {
         pp_train_free(&t);
         pp_die_error(PP_EXIT_FAILURE);
     }
+    if (!t.o.resume) pp_train_links(&t);
     const char *algo = pp_train_algos[t.o.algo];
     int parpi = strcmp(algo, "parpi") == 0;
     pp_train_log(&t, 0, "%s %s: %s %s%s%s, %lld steps, seed %llu, %s", t.o.resume ? "resume" : "start",
                  t.o.dir, t.o.env, algo, parpi ? "-" : "", parpi ? pp_train_divergences[t.o.divergence] : "",
                  t.o.steps, t.o.seed, t.o.in_process ? "in-process" : "ring");
+    if (t.o.resume)
+        pp_train_log(&t, 0, from >= 0 ? "going on from the snapshot at step %lld" : "no snapshot yet: from step 0",
+                     from);
     /* A signal stops the run: the stages save their checkpoints, and the
      * driver exits 128 + the signal. */
     pp_stop_on_signals(PP_STOP_HUP);
     t.stop = &pp_stop_signal;
     int status = t.o.in_process ? pp_train_run_inprocess(&t) : pp_train_run_ring(&t);
     if (status == PP_EXIT_OK) pp_train_log(&t, 0, "finished");
+    pp_train_links(&t); /* a run of parpi 0.1: its files are now the snapshot's links */
     pp_train_free(&t);
     return status;
 }
