@@ -37,7 +37,7 @@ static const pp_opt options[] = {
     PP_OPT_COUNT("steps", cli, o.steps, 1, 1e15, "1000000", "environment steps", 0),
     PP_OPT_SEED("seed", cli, o.seed, "seed of every stage", 0),
     PP_OPT_STRING("out", cli, o.dir, "DIR", NULL, "run directory (created; must not hold a run)", 0),
-    PP_OPT_STRING("resume", cli, resume_dir, "DIR", NULL, "continue the run in DIR from its checkpoints", 0),
+    PP_OPT_STRING("resume", cli, resume_dir, "DIR", NULL, "continue the run in DIR from its last snapshot", 0),
     PP_OPT_STRING("preset", cli, o.preset, "FILE|NAME|none", NULL,
                   "stage options (default: share/parpi/presets/<env>.conf)", 0),
     PP_OPT_STRING("set", cli, set, "STAGE.OPT[=V]", NULL,
@@ -48,7 +48,7 @@ static const pp_opt options[] = {
     PP_OPT_COUNT("eval-every", cli, o.eval_every, 1, 1e15, "1000", "evaluate every N steps", 0),
     PP_OPT_INT("eval-episodes", cli, o.eval_episodes, 1, 100000, "10", "deterministic episodes per evaluation", 0),
     PP_OPT_COUNT("log-every", cli, o.log_every, 1, 1e15, "1000", "a progress.csv row every N steps", 0),
-    PP_OPT_COUNT("save-every", cli, o.save_every, 0, 1e15, "10000", "checkpoints every N steps (0: at the end)", 0),
+    PP_OPT_COUNT("save-every", cli, o.save_every, 0, 1e15, "10000", "a snapshot of every stage every N steps (0: at the end)", 0),
     PP_OPT_INT("threads", cli, o.threads, 1, 256, "1", "BLAS threads per stage", 0),
     PP_OPT_FLAG("in-process", cli, o.in_process, "chain the stages in this process (no pipes)", 0),
     PP_OPT_FLAG("progress", cli, progress, "progress line on stderr (default: if it is a terminal)", 0),
@@ -67,12 +67,12 @@ static const struct {
 static void usage(FILE *out)
 {
     fputs("Usage: parpi-train --env NAME --out DIR [OPTIONS]\n"
-          "       parpi-train --resume DIR [--steps N] [--in-process]\n"
+          "       parpi-train --resume DIR [--steps N] [--save-every N] [--threads N] [--in-process]\n"
           "Train a policy: SAC, SQL, or ParPI on top of either, as a ring of parpi stages.\n\n",
           out);
     pp_opt_help(options, out);
-    fputs("\nRun directory: config, ckpt/, replay.mp, progress.csv, eval.csv, episodes.csv,\n"
-          "logs/<stage>.log. See parpi-train(1).\n",
+    fputs("\nRun directory: config, ckpt/ (the last snapshot), replay.mp, progress.csv, eval.csv,\n"
+          "episodes.csv, status, logs/<stage>.log. See parpi-train(1).\n",
           out);
 }
 
@@ -333,10 +333,9 @@ int main(int argc, char **argv)
     pp_train_log(&t, 0, "%s %s: %s %s%s%s, %lld steps, seed %llu, %s", t.o.resume ? "resume" : "start",
                  t.o.dir, t.o.env, algo, parpi ? "-" : "", parpi ? pp_train_divergences[t.o.divergence] : "",
                  t.o.steps, t.o.seed, t.o.in_process ? "in-process" : "ring");
-    if (t.o.resume)
-        pp_train_log(&t, 0, from >= 0 ? "going on from the snapshot at step %lld" : "no snapshot yet: from step 0",
-                     from);
-    /* A signal stops the run: the stages save their checkpoints, and the
+    if (t.o.resume && from >= 0) pp_train_log(&t, 0, "going on from the snapshot at step %lld", from);
+    if (t.o.resume && from < 0) pp_train_log(&t, 0, "no snapshot yet: from step 0");
+    /* A signal stops the run: the ring ends with a last snapshot, and the
      * driver exits 128 + the signal. */
     pp_stop_on_signals(PP_STOP_HUP);
     t.stop = &pp_stop_signal;

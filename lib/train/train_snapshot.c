@@ -70,7 +70,7 @@ static long long folder_step(const char *name)
 
 /* Load stage kind's checkpoint at DIR/rel and check it: its kind, and when
  * want is given, that it carries want's mark. *got: its mark; *step (may be
- * NULL): collect's step. With quiet, no message is kept (0 or -1 only). */
+ * NULL): collect's step. */
 static int check_ckpt(const pp_train *t, const char *kind, const char *rel, const pp_snapshot_mark *want,
                       pp_snapshot_mark *got, long long *step)
 {
@@ -80,11 +80,14 @@ static int check_ckpt(const pp_train *t, const char *kind, const char *rel, cons
     uint8_t *buf = NULL;
     int rc = pp_checkpoint_load(ck, path, kind, &buf);
     if (rc == 0 && pp_checkpoint_mark(ck, got) != 0) rc = pp_fail_prefix("%s: ", path);
-    if (rc == 0 && want && (got->step != want->step || strcmp(got->run, want->run) != 0))
-        rc = pp_fail("%s is %s step %lld of run %s, but the snapshot is step %lld of run %s: the files are not "
-                     "one snapshot",
-                     path, got->step < 0 ? "no snapshot's checkpoint, not" : "the checkpoint of", got->step,
-                     got->run[0] ? got->run : "(none)", want->step, want->run);
+    if (rc == 0 && want && got->step < 0)
+        rc = pp_fail("%s carries no snapshot mark, but the snapshot is step %lld of run %s: the files are not one "
+                     "snapshot",
+                     path, want->step, want->run);
+    else if (rc == 0 && want && (got->step != want->step || strcmp(got->run, want->run) != 0))
+        rc = pp_fail("%s is the checkpoint of step %lld of run %s, but the snapshot is step %lld of run %s: the "
+                     "files are not one snapshot",
+                     path, got->step, got->run, want->step, want->run);
     int64_t v;
     if (rc == 0 && step && pp_frame_get(ck, "step") && pp_frame_get_i64(ck, "step", &v) == 0) *step = v;
     /* the replay buffer the collector's checkpoint names lies beside it */
