@@ -274,8 +274,7 @@ int pp_stage_snapshot_save(pp_stage *s, const char *dir, const pp_snapshot_mark 
     return 0;
 }
 
-/* A snapshot folder's name: the step, digits only. -1 for any other name. */
-static long long folder_step(const char *name)
+long long pp_snapshot_folder_step(const char *name)
 {
     if (!*name || strlen(name) > 18) return -1;
     for (const char *p = name; *p; p++)
@@ -283,8 +282,7 @@ static long long folder_step(const char *name)
     return atoll(name);
 }
 
-/* Remove dir/name and the files in it (a snapshot folder holds files only). */
-static int remove_folder(const char *dir, const char *name)
+int pp_snapshot_remove_folder(const char *dir, const char *name)
 {
     char sub[PP_STAGE_PATH_MAX + 32], path[PP_STAGE_PATH_MAX + 320];
     snprintf(sub, sizeof sub, "%s/%s", dir, name);
@@ -342,8 +340,8 @@ int pp_snapshot_commit(const char *dir, const pp_snapshot_mark *m, const char *s
     if (!d) return pp_fail("cannot read %s: %s", dir, strerror(errno));
     struct dirent *de;
     while (rc == 0 && (de = readdir(d)) != NULL) {
-        long long st = folder_step(de->d_name);
-        if (st >= 0 && st < m->step) rc = remove_folder(dir, de->d_name);
+        long long st = pp_snapshot_folder_step(de->d_name);
+        if (st >= 0 && st < m->step) rc = pp_snapshot_remove_folder(dir, de->d_name);
     }
     closedir(d);
     return rc;
@@ -377,8 +375,8 @@ int pp_snapshot_read(const char *dir, pp_snapshot_mark *m, char *stages, size_t 
         if (strcmp(line, "run") == 0 && strlen(v) < sizeof m->run) {
             snprintf(m->run, sizeof m->run, "%s", v);
             have_run = 1;
-        } else if (strcmp(line, "step") == 0 && folder_step(v) >= 0) {
-            m->step = folder_step(v);
+        } else if (strcmp(line, "step") == 0 && pp_snapshot_folder_step(v) >= 0) {
+            m->step = pp_snapshot_folder_step(v);
             have_step = 1;
         } else if (strcmp(line, "stages") == 0 && strlen(v) < cap) {
             snprintf(stages, cap, "%s", v);

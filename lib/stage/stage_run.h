@@ -112,6 +112,10 @@ int pp_snapshot_commit(const char *dir, const pp_snapshot_mark *m, const char *s
 int pp_snapshot_read(const char *dir, pp_snapshot_mark *m, char *stages, size_t cap);
 /* The mark a checkpoint frame carries (m->step -1: none); -1 if malformed. */
 int pp_checkpoint_mark(pp_frame *ck, pp_snapshot_mark *m);
+/* A snapshot folder's name is its step: the step, or -1 for another name. */
+long long pp_snapshot_folder_step(const char *name);
+/* Remove the snapshot folder dir/name and its files. 0 or -1. */
+int pp_snapshot_remove_folder(const char *dir, const char *name);
 /* Is a snapshot due at step after one at last? (every 0: never) */
 int pp_snapshot_due(long long last, long long step, long long every);
 

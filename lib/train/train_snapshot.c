@@ -59,15 +59,6 @@ static int listed(const char *list, const char *kind)
     return 0;
 }
 
-/* A snapshot folder's name is its step (digits only); -1 for other names. */
-static long long folder_step(const char *name)
-{
-    if (!*name || strlen(name) > 18) return -1;
-    for (const char *p = name; *p; p++)
-        if (*p < '0' || *p > '9') return -1;
-    return atoll(name);
-}
-
 /* Load stage kind's checkpoint at DIR/rel and check it: its kind, and when
  * want is given, that it carries want's mark. *got: its mark; *step (may be
  * NULL): collect's step. */
@@ -129,7 +120,7 @@ static int newest_complete(const pp_train *t, pp_snapshot_mark *m)
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL && n < 256) {
-        long long s = folder_step(de->d_name);
+        long long s = pp_snapshot_folder_step(de->d_name);
         if (s >= 0) steps[n++] = s;
     }
     closedir(d);
@@ -234,23 +225,6 @@ static void remove_temps(const char *dir)
     closedir(d);
 }
 
-static int remove_folder(const char *dir, const char *name)
-{
-    char sub[PATH_CAP + 300], path[PATH_CAP + 600];
-    snprintf(sub, sizeof sub, "%s/%s", dir, name);
-    DIR *d = opendir(sub);
-    if (!d) return pp_fail("cannot read %s: %s", sub, strerror(errno));
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-        snprintf(path, sizeof path, "%s/%s", sub, de->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    if (rmdir(sub) != 0) return pp_fail("cannot remove %s: %s", sub, strerror(errno));
-    return 0;
-}
-
 int pp_train_resume_prepare(pp_train *t, long long step)
 {
     char ckdir[PATH_CAP], path[PATH_CAP];
@@ -263,7 +237,7 @@ int pp_train_resume_prepare(pp_train *t, long long step)
     if (d) {
         struct dirent *de;
         while ((de = readdir(d)) != NULL) {
-            long long s = folder_step(de->d_name);
+            long long s = pp_snapshot_folder_step(de->d_name);
             if (s < 0) continue;
             char sub[PATH_CAP + 300];
             snprintf(sub, sizeof sub, "%s/%s", ckdir, de->d_name);
@@ -271,7 +245,7 @@ int pp_train_resume_prepare(pp_train *t, long long step)
                 strchr(t->stage[0].common.resume + 5, '/')) {
                 remove_temps(sub);
                 resumed_folder = 1;
-            } else if (remove_folder(ckdir, de->d_name) != 0) {
+            } else if (pp_snapshot_remove_folder(ckdir, de->d_name) != 0) {
                 closedir(d);
                 return -1;
             }
