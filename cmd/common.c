@@ -232,16 +232,22 @@ int pp_stage_main(const char *kind, int argc, char **argv)
     pp_reader *r = NULL;
     pp_writer *w = NULL;
     int out_fd = -1;
-    if ((c.resume[0] && pp_stage_resume(s, c.resume) != 0) || open_streams(&c, &r, &w, &out_fd) != 0) {
+    pp_run_opts run = {.checkpoint = c.checkpoint,
+                       .save_every = c.save_every,
+                       .drop = c.drop,
+                       .progress = pp_stage_common_progress(&c),
+                       .stop = &pp_stop_signal,
+                       .snapshots = c.snapshots,
+                       .snapshot_origin = pp_stage_common_given(&c, "snapshot-every"),
+                       .snapshot_every = c.snapshot_every,
+                       .run_id = c.run_id,
+                       .resumed = {.step = -1}};
+    if ((c.resume[0] && pp_stage_resume_mark(s, c.resume, &run.resumed) != 0) ||
+        open_streams(&c, &r, &w, &out_fd) != 0) {
         pp_stage_free(s);
         pp_die_error(PP_EXIT_FAILURE);
     }
     pp_stop_on_signals(PP_STOP_SECOND_KILLS);
-    const pp_run_opts run = {.checkpoint = c.checkpoint,
-                             .save_every = c.save_every,
-                             .drop = c.drop,
-                             .progress = pp_stage_common_progress(&c),
-                             .stop = &pp_stop_signal};
     int status = PP_EXIT_OK;
     /* A reader that stopped reading (| head) ends a stage that reads a file
      * quietly, its checkpoint saved. A stage that reads a pipe may be in a

@@ -42,7 +42,7 @@ static const pp_opt options[] = {
     PP_OPT_COUNT("steps", cli, o.steps, 1, 1e15, "1000000", "environment steps", 0),
     PP_OPT_SEED("seed", cli, o.seed, "seed of every stage", 0),
     PP_OPT_STRING("out", cli, o.dir, "DIR", NULL, "run directory (created; must not hold a run)", 0),
-    PP_OPT_STRING("resume", cli, resume_dir, "DIR", NULL, "continue the run in DIR from its checkpoints", 0),
+    PP_OPT_STRING("resume", cli, resume_dir, "DIR", NULL, "continue the run in DIR from its last snapshot", 0),
     PP_OPT_STRING("preset", cli, o.preset, "FILE|NAME|none", NULL,
                   "stage options (default: share/parpi/presets/<env>.conf)", 0),
     PP_OPT_STRING("set", cli, set, "STAGE.OPT[=V]", NULL,
@@ -54,7 +54,7 @@ static const pp_opt options[] = {
     PP_OPT_COUNT("eval-every", cli, o.eval_every, 1, 1e15, "1000", "evaluate every N steps", 0),
     PP_OPT_INT("eval-episodes", cli, o.eval_episodes, 1, 100000, "10", "deterministic episodes per evaluation", 0),
     PP_OPT_COUNT("log-every", cli, o.log_every, 1, 1e15, "1000", "a progress.csv row every N steps", 0),
-    PP_OPT_COUNT("save-every", cli, o.save_every, 0, 1e15, "10000", "checkpoints every N steps (0: at the end)", 0),
+    PP_OPT_COUNT("save-every", cli, o.save_every, 0, 1e15, "10000", "a snapshot of every stage every N steps (0: at the end)", 0),
     PP_OPT_INT("threads", cli, o.threads, 1, 256, "1", "BLAS threads per stage", 0),
     PP_OPT_FLAG("in-process", cli, o.in_process, "chain the stages in this process (no pipes)", 0),
     PP_OPT_FLAG("progress", cli, progress,
@@ -77,13 +77,13 @@ static const struct {
 static void usage(FILE *out)
 {
     fputs("Usage: parpi-train --env NAME --out DIR [OPTIONS]\n"
-          "       parpi-train --resume DIR [--steps N] [--in-process]\n"
+          "       parpi-train --resume DIR [--steps N] [--save-every N] [--threads N] [--in-process]\n"
           "Train a policy: SAC, SQL, or ParPI on top of either, as a ring of parpi stages.\n\n",
           out);
     pp_opt_help(options, out);
-    fputs("\nRun directory: config, lock, ckpt/ (ckpt/best/policy.ckpt: the best evaluation's\n"
-          "policy), replay.mp, progress.csv, eval.csv, episodes.csv, status, logs/<stage>.log.\n"
-          "See parpi-train(1).\n",
+    fputs("\nRun directory: config, lock, ckpt/ (the last snapshot; ckpt/best/policy.ckpt: the best\n"
+          "evaluation's policy), replay.mp, progress.csv, eval.csv, episodes.csv, status,\n"
+          "logs/<stage>.log. See parpi-train(1).\n",
           out);
 }
 
@@ -291,6 +291,12 @@ static const pp_opt *option_row(const pp_stage_ops *ops, const char *w, char *na
     return ops->options ? pp_opt_find(ops->options, name) : NULL;
 }
 
+/* The options a resume may give besides --resume: how the run goes on
+ * from here (its end, its cadence of snapshots, its threads, how it runs),
+ * not its course. */
+static const char *const resume_may[] = {"resume", "steps", "save-every", "threads", "in-process", "progress",
+                                         "no-progress", "dry-run", "help", "version", NULL};
+
 static int listed(const char *const *list, const char *name)
 {
     for (int i = 0; list[i]; i++)
@@ -438,7 +444,7 @@ static int print_pipeline(const pp_train *t, FILE *out)
         char prog[32];
         snprintf(prog, sizeof prog, "parpi-%s", t->stage[i].kind);
         pp_argv a = {0};
-        pp_train_stage_argv(&t->stage[i], prog, &a);
+        pp_train_stage_argv(t, &t->stage[i], prog, &a);
         for (int k = 0; k < a.argc; k++) {
             if (k) fputc(' ', out);
             put_quoted(out, a.argv[k]);
@@ -459,13 +465,72 @@ static int print_pipeline(const pp_train *t, FILE *out)
     return ferror(out) ? pp_fail("writing the plan: %s", strerror(errno)) : 0;
 }
 
+/* The preset as the plan resolved it (a path, or "none"). */
+static void resolved_preset(const char *preset, const char *env, char *buf, size_t cap)
+{
+    pp_train_opts o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.preset, sizeof o.preset, "%s", preset);
+    snprintf(o.env, sizeof o.env, "%s", env);
+    int found = pp_train_preset_path(&o, buf, cap);
+    if (found != 0) snprintf(buf, cap, "%s", found > 0 ? "none" : preset);
+}
+
+/* A resumed run goes on as it was started: an option of this command line
+ * that fixes its course (--env, --algo, --seed, --set, ...) must be the
+ * run's. -1 with the difference named. */
+static int check_fixed(const cli *c, uint64_t given, const cli *run, const char *dir)
+{
+    for (int i = 0; options[i].name; i++) {
+        const pp_opt *row = &options[i];
+        if (!(given >> i & 1) || listed(resume_may, row->name)) continue;
+        if (strcmp(row->name, "out") == 0)
+            return pp_fail("--out and --resume: --out starts a new run, --resume %s continues one in its own "
+                           "directory",
+                           dir);
+        if (strcmp(row->name, "set") == 0 || strcmp(row->name, "batch-size") == 0 ||
+            strcmp(row->name, "learning-starts") == 0) {
+            for (int k = 0; k < c->o.sets.argc; k++) {
+                int found = 0;
+                for (int j = 0; j < run->o.sets.argc && !found; j++)
+                    found = strcmp(c->o.sets.argv[k], run->o.sets.argv[j]) == 0;
+                if (!found)
+                    return pp_fail("--set %s: the run in %s was started without it, and a resume goes on with the "
+                                   "run's stage options (%s/config)",
+                                   c->o.sets.argv[k], dir, dir);
+            }
+            continue;
+        }
+        char mine[1100], theirs[1100];
+        if (strcmp(row->name, "preset") == 0) {
+            /* the run keeps the file the name found at its start; the same
+             * file name will do (the share folder may be elsewhere now) */
+            resolved_preset(c->o.preset, run->o.env, mine, sizeof mine);
+            snprintf(theirs, sizeof theirs, "%s", run->o.preset[0] ? run->o.preset : "none");
+            const char *a = strrchr(mine, '/'), *b = strrchr(theirs, '/');
+            if (strcmp(a ? a + 1 : mine, b ? b + 1 : theirs) == 0) continue;
+        } else {
+            pp_opt_format(row, c, mine, sizeof mine);
+            pp_opt_format(row, run, theirs, sizeof theirs);
+        }
+        if (strcmp(mine, theirs) != 0)
+            return pp_fail("--%s %s: the run in %s was started with --%s %s, and a resume goes on as the run was "
+                           "started (it may change --steps, --save-every, --threads, --in-process)",
+                           row->name, mine, dir, row->name, theirs);
+    }
+    return 0;
+}
+
 /* --resume DIR: the plan and the run's options from DIR/config; of this
- * command line only --in-process, --progress, --dry-run and --steps (which
- * moves the end of the run) count. */
-static int load_run(pp_train *t, const cli *c, uint64_t given)
+ * command line only --steps (which moves the end of the run, and is kept in
+ * the config), --save-every, --threads, --in-process, --progress and
+ * --dry-run count, and any other option must be the run's. *from: the step
+ * of the snapshot it goes on from (-1: from the start). 0; 2 for a usage
+ * error; -1 for another (the message kept). */
+static int load_run(pp_train *t, const cli *c, uint64_t given, long long *from)
 {
     char dir[sizeof t->o.dir];
-    memcpy(dir, c->o.dir, sizeof dir);
+    memcpy(dir, c->resume_dir, sizeof dir);
     pp_argv words = {0};
     if (pp_train_config_read(t, dir, &words) != 0) {
         pp_argv_free(&words);
@@ -486,14 +551,25 @@ static int load_run(pp_train *t, const cli *c, uint64_t given)
         pp_argv_free(&run.o.sets);
         return pp_fail_prefix("%s/config, the train line: ", dir);
     }
+    if (check_fixed(c, given, &run, dir) != 0) {
+        pp_argv_free(&run.o.sets);
+        return 2;
+    }
     t->o = run.o;
     t->o.in_process = c->o.in_process;
     t->o.progress = c->o.progress;
     t->o.print_every = c->o.print_every;
     t->o.dry_run = c->o.dry_run;
     t->o.resume = 1;
+    if (pp_train_config_upgrade(t) < 0) return pp_fail_prefix("%s/config: ", dir);
     if (given_row(given, "steps")) pp_train_set_steps(t, c->o.steps);
-    pp_train_add_resume(t);
+    if (given_row(given, "save-every")) pp_train_set_save_every(t, c->o.save_every);
+    if (given_row(given, "threads")) pp_train_set_threads(t, c->o.threads);
+    if (pp_train_resume_point(t, from) != 0) return pp_fail_prefix("--resume %s: ", dir);
+    if (given_row(given, "steps") && c->o.steps < *from) {
+        pp_fail("--steps %lld: the run in %s is at step %lld already", c->o.steps, dir, *from);
+        return 2;
+    }
     return 0;
 }
 
@@ -579,13 +655,16 @@ static int start_run(pp_train *t, int *lock)
 
 /* --resume: lock the directory (when there is one; else reading its config
  * says what is wrong), then read its plan. */
-static int resume_run(pp_train *t, const cli *c, uint64_t given, int *lock)
+static int resume_run(pp_train *t, const cli *c, uint64_t given, int *lock, long long *from)
 {
     *lock = -1;
     struct stat st;
-    if (!c->o.dry_run && stat(c->o.dir, &st) == 0 && S_ISDIR(st.st_mode) && pp_train_lock(c->o.dir, lock) != 0)
+    if (!c->o.dry_run && stat(c->resume_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+        pp_train_lock(c->resume_dir, lock) != 0)
         return PP_EXIT_FAILURE;
-    if (load_run(t, c, given) != 0) return PP_EXIT_FAILURE;
+    int rc = load_run(t, c, given, from);
+    if (rc == 2) return PP_EXIT_USAGE;
+    if (rc != 0) return PP_EXIT_FAILURE;
     if (given_row(given, "steps")) warn_no_learning(t);
     if (!t->o.dry_run && make_subdirs(t->o.dir, NULL) != 0) return PP_EXIT_FAILURE;
     return 0;
@@ -608,9 +687,10 @@ int main(int argc, char **argv)
     }
     double t0 = pp_now();
     int lock = -1, rc;
+    long long from = -1; /* the step a resumed run goes on from */
     if (c.o.resume) {
         pp_argv_free(&c.o.sets); /* the run's own --set list counts */
-        rc = resume_run(&t, &c, given, &lock);
+        rc = resume_run(&t, &c, given, &lock, &from);
     } else {
         t.o = c.o;
         rc = start_run(&t, &lock);
@@ -628,6 +708,12 @@ int main(int argc, char **argv)
         if (rc != 0) pp_die_error(PP_EXIT_FAILURE);
         return pp_cmd_flush_stdout();
     }
+    if (t.o.resume && pp_train_resume_prepare(&t, from) != 0) {
+        pp_train_free(&t);
+        pp_train_unlock(lock);
+        pp_die_error(PP_EXIT_FAILURE);
+    }
+    if (!t.o.resume) pp_train_links(&t);
     const char *algo = pp_train_algos[t.o.algo];
     int parpi = strcmp(algo, "parpi") == 0;
     /* a batch log gets the start line too */
@@ -635,13 +721,17 @@ int main(int argc, char **argv)
     pp_train_log(&t, echo, "%s %s: %s %s%s%s, %lld steps, seed %llu, %s", t.o.resume ? "resume" : "start",
                  t.o.dir, t.o.env, algo, parpi ? "-" : "", parpi ? pp_train_divergences[t.o.divergence] : "",
                  t.o.steps, t.o.seed, t.o.in_process ? "in-process" : "ring");
-    /* A signal stops the run: the stages save their checkpoints, and the
+    if (t.o.resume && from >= 0) pp_train_log(&t, 0, "going on from the snapshot at step %lld", from);
+    if (t.o.resume && from < 0) pp_train_log(&t, 0, "no snapshot yet: from step 0");
+    /* A signal stops the run: the ring ends with a last snapshot, and the
      * driver exits 128 + the signal. */
     pp_stop_on_signals(PP_STOP_HUP);
     t.stop = &pp_stop_signal;
     long long start_step = pp_train_status_step(&t);
     int status = t.o.in_process ? pp_train_run_inprocess(&t) : pp_train_run_ring(&t);
+    if (status == PP_EXIT_OK) pp_train_log(&t, 0, "finished");
     pp_train_summary(&t, status, pp_now() - t0, start_step < 0 ? 0 : start_step);
+    pp_train_links(&t); /* a run of parpi 0.1: its files are now the snapshot's links */
     pp_train_free(&t);
     pp_train_unlock(lock);
     return status;

@@ -189,6 +189,34 @@ int pp_env_goal_reached(const pp_env *e)
     return e && e->ops->goal_reached ? e->ops->goal_reached(e) : -1;
 }
 
+/* ---- state: word 0 is the wrapper's step count, then the family's words ---- */
+
+size_t pp_env_state_size(const pp_env *e) { return 1 + e->ops->state_size(e); }
+
+void pp_env_get_state(const pp_env *e, double *out)
+{
+    out[0] = (double)e->steps;
+    e->ops->get_state(e, out + 1);
+}
+
+int pp_env_set_state(pp_env *e, const double *in, size_t n)
+{
+    size_t want = pp_env_state_size(e);
+    if (n != want)
+        return pp_fail("%s: the state has %zu words, expected %zu for this task and its options",
+                       e->info.name, n, want);
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(in[i])) return pp_fail("%s: state word %zu is %g, expected a finite number", e->info.name, i, in[i]);
+    /* -1: no episode yet; a step that reaches the limit ends the episode, and
+     * the collector resets at once, so a kept state is below it */
+    if (in[0] != floor(in[0]) || in[0] < -1 || in[0] >= e->info.max_steps)
+        return pp_fail("%s: the state's step count is %g, expected a whole number in -1..%d", e->info.name, in[0],
+                       e->info.max_steps - 1);
+    if (e->ops->set_state(e, in + 1) != 0) return pp_fail_prefix("%s: ", e->info.name);
+    e->steps = (int)in[0];
+    return 0;
+}
+
 void pp_env_scale_action(const pp_env_info *info, const float *a, double *act)
 {
     /* centre + half-width * a: exact a * high for symmetric bounds */

@@ -44,6 +44,16 @@ int pp_env_step(pp_env *e, const double *act, double *obs, double *reward, int *
  * episode; -1 otherwise (no goal reached yet, after a reset, a truncated
  * episode, or a task without goals). */
 int pp_env_goal_reached(const pp_env *e);
+/* The env's state as float64 words: everything its next steps depend on
+ * (the physics, derived quantities a step reads before it recomputes them,
+ * the step count of the episode), so that an env of the same task and
+ * options set to it continues bit for bit: the same observations, rewards
+ * and ends. A collector checkpoints it to resume the episode it was in.
+ * pp_env_state_size words; set_state refuses another count, a word that is
+ * not finite or a step count outside the episode limit (-1, message). */
+size_t pp_env_state_size(const pp_env *e);
+void pp_env_get_state(const pp_env *e, double *out);
+int pp_env_set_state(pp_env *e, const double *in, size_t n);
 /* Map a in [-1,1]^d to [low, high]. */
 void pp_env_scale_action(const pp_env_info *info, const float *a, double *act);
 

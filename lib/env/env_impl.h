@@ -12,6 +12,13 @@ typedef struct {
     void (*destroy)(pp_env *e);
     /* Optional, for a task with info.goals > 0: pp_env_goal_reached. */
     int (*goal_reached)(const pp_env *e);
+    /* The family's part of pp_env_get_state / pp_env_set_state: state_size
+     * float64 words that get_state writes and set_state reads back, so that
+     * the env steps on bit for bit (set_state may check them: -1 with a
+     * message; env.c has checked that they are finite). */
+    size_t (*state_size)(const pp_env *e);
+    void (*get_state)(const pp_env *e, double *out);
+    int (*set_state)(pp_env *e, const double *in);
 } pp_env_ops;
 
 struct pp_env {

@@ -359,9 +359,80 @@ static void mujoco_destroy(pp_env *e)
     free(e);
 }
 
+/* ---- state ----
+ *
+ * What mj_step reads from mjData besides the model: time, qpos, qvel, act,
+ * qacc_warmstart (the constraint solver's warm start), ctrl, the applied
+ * forces, the mocap poses and userdata; it recomputes everything else from
+ * them. A step here also reads two derived arrays before mj_step refreshes
+ * them (xpos for Ant's torso, xipos for Humanoid's centre of mass: they lag
+ * the state by a substep, as in Gym), so those are kept too. set_state
+ * clears the data (mj_resetData) and copies the words back, with no
+ * mj_forward, which would refresh the lagging arrays. */
+typedef struct {
+    size_t off;   /* of the mjtNum * in mjData */
+    int per;      /* words per unit */
+    int unit;     /* 0 one, 1 nq, 2 nv, 3 na, 4 nu, 5 nbody, 6 nmocap, 7 nuserdata */
+} state_part;
+
+static const state_part state_parts[] = {
+    {offsetof(mjData, qpos), 1, 1},           {offsetof(mjData, qvel), 1, 2},
+    {offsetof(mjData, act), 1, 3},            {offsetof(mjData, qacc_warmstart), 1, 2},
+    {offsetof(mjData, ctrl), 1, 4},           {offsetof(mjData, qfrc_applied), 1, 2},
+    {offsetof(mjData, xfrc_applied), 6, 5},   {offsetof(mjData, mocap_pos), 3, 6},
+    {offsetof(mjData, mocap_quat), 4, 6},     {offsetof(mjData, userdata), 1, 7},
+    {offsetof(mjData, xpos), 3, 5},           {offsetof(mjData, xipos), 3, 5},
+};
+#define NPARTS (sizeof state_parts / sizeof state_parts[0])
+
+static size_t part_words(const mjModel *m, const state_part *p)
+{
+    const int units[] = {1, m->nq, m->nv, m->na, m->nu, m->nbody, m->nmocap, m->nuserdata};
+    return (size_t)p->per * (size_t)units[p->unit];
+}
+
+static mjtNum *part_ptr(mjData *d, const state_part *p) { return *(mjtNum **)((char *)d + p->off); }
+
+static size_t mujoco_state_size(const pp_env *e)
+{
+    const mj_env *me = e->impl;
+    size_t n = 1; /* time */
+    for (size_t i = 0; i < NPARTS; i++) n += part_words(me->m, &state_parts[i]);
+    return n;
+}
+
+static void mujoco_get_state(const pp_env *e, double *out)
+{
+    const mj_env *me = e->impl;
+    size_t k = 0;
+    out[k++] = me->d->time;
+    for (size_t i = 0; i < NPARTS; i++) {
+        size_t n = part_words(me->m, &state_parts[i]);
+        if (n) memcpy(out + k, part_ptr(me->d, &state_parts[i]), n * sizeof(double));
+        k += n;
+    }
+}
+
+static int mujoco_set_state(pp_env *e, const double *in)
+{
+    mj_env *me = e->impl;
+    mj_resetData(me->m, me->d);
+    size_t k = 0;
+    me->d->time = in[k++];
+    for (size_t i = 0; i < NPARTS; i++) {
+        size_t n = part_words(me->m, &state_parts[i]);
+        if (n) memcpy(part_ptr(me->d, &state_parts[i]), in + k, n * sizeof(double));
+        k += n;
+    }
+    return 0;
+}
+
 static const pp_env_ops mujoco_ops = {.reset = mujoco_reset,
                                       .step = mujoco_step,
-                                      .destroy = mujoco_destroy};
+                                      .destroy = mujoco_destroy,
+                                      .state_size = mujoco_state_size,
+                                      .get_state = mujoco_get_state,
+                                      .set_state = mujoco_set_state};
 
 int pp_env_mujoco_model(pp_env *e, const mjModel **m, mjData **d)
 {

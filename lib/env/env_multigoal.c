@@ -81,10 +81,41 @@ static void multigoal_destroy(pp_env *e)
 
 static int multigoal_goal_reached(const pp_env *e) { return ((const multigoal *)e->impl)->goal_reached; }
 
+/* The state is the position and the goal the last step reached (-1: none). */
+static size_t multigoal_state_size(const pp_env *e)
+{
+    (void)e;
+    return 3;
+}
+
+static void multigoal_get_state(const pp_env *e, double *out)
+{
+    const multigoal *m = e->impl;
+    out[0] = m->s[0];
+    out[1] = m->s[1];
+    out[2] = m->goal_reached;
+}
+
+static int multigoal_set_state(pp_env *e, const double *in)
+{
+    multigoal *m = e->impl;
+    for (int i = 0; i < 2; i++)
+        if (fabs(in[i]) > BOUND) return pp_fail("position %g is outside [-%g, %g]", in[i], BOUND, BOUND);
+    if (in[2] != floor(in[2]) || in[2] < -1 || in[2] >= PP_MULTIGOAL_NGOALS)
+        return pp_fail("goal reached %g, expected -1..%d", in[2], PP_MULTIGOAL_NGOALS - 1);
+    m->s[0] = in[0];
+    m->s[1] = in[1];
+    m->goal_reached = (int)in[2];
+    return 0;
+}
+
 static const pp_env_ops multigoal_ops = {.reset = multigoal_reset,
                                          .step = multigoal_step,
                                          .destroy = multigoal_destroy,
-                                         .goal_reached = multigoal_goal_reached};
+                                         .goal_reached = multigoal_goal_reached,
+                                         .state_size = multigoal_state_size,
+                                         .get_state = multigoal_get_state,
+                                         .set_state = multigoal_set_state};
 
 int pp_env_multigoal_goal_reached(const pp_env *e)
 {

@@ -76,9 +76,35 @@ static void pendulum_destroy(pp_env *e)
     free(e);
 }
 
+/* The state is (th, thdot); g, m and l are options. */
+static size_t pendulum_state_size(const pp_env *e)
+{
+    (void)e;
+    return 2;
+}
+
+static void pendulum_get_state(const pp_env *e, double *out)
+{
+    const pendulum *p = e->impl;
+    out[0] = p->th;
+    out[1] = p->thdot;
+}
+
+static int pendulum_set_state(pp_env *e, const double *in)
+{
+    pendulum *p = e->impl;
+    if (fabs(in[1]) > MAX_SPEED) return pp_fail("thdot %g is beyond the speed limit %g", in[1], MAX_SPEED);
+    p->th = in[0];
+    p->thdot = in[1];
+    return 0;
+}
+
 static const pp_env_ops pendulum_ops = {.reset = pendulum_reset,
                                         .step = pendulum_step,
-                                        .destroy = pendulum_destroy};
+                                        .destroy = pendulum_destroy,
+                                        .state_size = pendulum_state_size,
+                                        .get_state = pendulum_get_state,
+                                        .set_state = pendulum_set_state};
 
 static int pendulum_option(void *ctx, const char *key, const char *value)
 {

@@ -31,6 +31,8 @@
 #include "data/replay.h"
 #include "base/rng.h"
 
+#define PP_COLLECT_PATH_MAX 4096
+
 typedef struct {
     /* options: the rows of pp_collect_options and pp_collect_standalone_options */
     char env_name[64], env_options[512];
@@ -38,7 +40,8 @@ typedef struct {
     int batch_size, steps_per_frame, deterministic;
     long long learning_starts, until, capacity;
     double reward_scale;
-    char replay_path[1024], log_path[1024], policy_path[1024], out_path[1024];
+    char replay_path[PP_COLLECT_PATH_MAX], log_path[PP_COLLECT_PATH_MAX], policy_path[PP_COLLECT_PATH_MAX],
+        out_path[PP_COLLECT_PATH_MAX];
     long long want_steps, want_episodes; /* standalone */
     int list_envs, chunk;
     uint64_t given;       /* the rows of pp_collect_options given (pp_opt_parse) */

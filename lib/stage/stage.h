@@ -65,6 +65,13 @@ typedef struct {
 struct pp_stage {
     const pp_stage_ops *ops;
     void *self;
+    /* The folder of the checkpoint being written or read, while the runner
+     * saves the stage into a snapshot (pp_stage_snapshot_save) or resumes it
+     * (pp_stage_resume: the checkpoint file's folder, links resolved); NULL
+     * otherwise. A stage that keeps part of its state in a file of its own
+     * (the collector's replay buffer) writes it there and reads it back
+     * from there, so the snapshot holds it too. */
+    const char *snapshot_dir;
 };
 
 /* Create a stage of this kind from its long options (argv[0] is ignored,

@@ -11,6 +11,7 @@
 
 #include "stage/ckpt_state.h"
 #include "stage/collect.h"
+#include "stage/csv_log.h"
 #include "base/err.h"
 #include "base/opt.h"
 #include "stage/stage.h"
@@ -341,6 +342,9 @@ static int collect_step(pp_stage *s, pp_frame *f)
     return 0;
 }
 
+/* The replay buffer of a snapshot, beside its checkpoint. */
+#define SNAPSHOT_REPLAY "replay.mp"
+
 static int collect_save(pp_stage *s, pp_frame *ck)
 {
     pp_collector *c = s->self;
@@ -348,37 +352,139 @@ static int collect_save(pp_stage *s, pp_frame *ck)
     rc |= pp_frame_set_i64(ck, "step", c->step);
     rc |= pp_frame_set_i64(ck, "episodes", c->episodes);
     rc |= pp_frame_set_i64(ck, "replay_size", c->replay->size);
+    rc |= pp_frame_set_i64(ck, "replay_added", c->replay->added);
     if (rc) return -1;
     if (pp_ckpt_put_rng(ck, "rng.env", &c->env_rng) != 0 || pp_ckpt_put_rng(ck, "rng.act", &c->act_rng) != 0 ||
         pp_ckpt_put_rng(ck, "rng.batch", &c->batch_rng) != 0)
         return -1;
+    /* The episode in progress: the env's state, the observation the next
+     * action sees, and the episode's accounts, so that a resumed run goes on
+     * with it as if never stopped. */
+    size_t n = pp_env_state_size(c->env);
+    double *state = pp_xcalloc(n, sizeof *state);
+    pp_env_get_state(c->env, state);
+    int64_t shape_state[1] = {(int64_t)n}, shape_obs[1] = {c->info->obs_dim};
+    rc = pp_frame_put_tensor(ck, "episode.env_state", PP_F64, 1, shape_state, state);
+    free(state);
+    rc |= pp_frame_put_tensor(ck, "episode.obs", PP_F64, 1, shape_obs, c->obs);
+    rc |= pp_frame_set_f64(ck, "episode.return", c->ep_return);
+    rc |= pp_frame_set_i64(ck, "episode.length", c->ep_len);
+    if (rc) return -1;
     /* The replay goes to its own file first, so a checkpoint never names
-     * transitions that are not on disk. */
+     * transitions that are not on disk: in a snapshot, beside the checkpoint
+     * (named by replay_file); else to --replay. */
+    if (s->snapshot_dir) {
+        char path[PP_COLLECT_PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", s->snapshot_dir, SNAPSHOT_REPLAY);
+        if (pp_frame_set_str(ck, "replay_file", SNAPSHOT_REPLAY) != 0) return -1;
+        if (pp_replay_save(c->replay, path) != 0) return pp_fail_prefix("saving the replay buffer %s: ", path);
+        return 0;
+    }
     return pp_collector_save_replay(c);
+}
+
+/* The replay buffer a checkpoint names (replay_file, beside it): into *out,
+ * checked against the task and against the checkpoint's counts. */
+static int load_snapshot_replay(pp_stage *s, pp_frame *ck, long long step, pp_replay **out)
+{
+    pp_collector *c = s->self;
+    const char *name;
+    size_t len;
+    long long size, added;
+    if (pp_frame_get_str(ck, "replay_file", &name, &len) != 0 ||
+        pp_ckpt_get_int(ck, "replay_size", 0, INT64_MAX, &size) != 0 ||
+        pp_ckpt_get_int(ck, "replay_added", 0, INT64_MAX, &added) != 0)
+        return -1;
+    if (len == 0 || len > 255 || memchr(name, '/', len))
+        return pp_fail("replay_file is \"%.*s\", expected a file name", (int)(len > 64 ? 64 : len), name);
+    if (!s->snapshot_dir) return pp_fail("the checkpoint names its replay buffer, but not where it lies");
+    char path[PP_COLLECT_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%.*s", s->snapshot_dir, (int)len, name);
+    if (pp_replay_load(out, path, c->capacity) != 0) return -1;
+    const pp_replay *r = *out;
+    if (r->obs_dim != c->info->obs_dim || r->act_dim != c->info->act_dim)
+        return pp_fail("%s holds obs %d / act %d transitions, but %s has obs %d / act %d", path, r->obs_dim,
+                       r->act_dim, c->env_name, c->info->obs_dim, c->info->act_dim);
+    if (r->added != added || r->size != size)
+        return pp_fail("%s holds %lld transitions (%lld added), but the checkpoint at step %lld says %lld (%lld "
+                       "added): they are not of one snapshot",
+                       path, (long long)r->size, (long long)r->added, step, size, added);
+    return 0;
+}
+
+/* The episode in progress (episode.*), into the env and the buffers given;
+ * 0 if the checkpoint has none (written before parpi kept it). */
+static int load_episode(pp_collector *c, pp_frame *ck, double *obs, double *ret, long long *len)
+{
+    if (!pp_frame_get(ck, "episode")) return 0;
+    size_t n = pp_env_state_size(c->env);
+    int64_t shape[1] = {(int64_t)n}, shape_obs[1] = {c->info->obs_dim};
+    double *state = pp_xcalloc(n, sizeof *state);
+    int rc = pp_frame_read_tensor(ck, "episode.env_state", PP_F64, 1, shape, state, NULL);
+    if (rc == 0) rc = pp_frame_read_tensor(ck, "episode.obs", PP_F64, 1, shape_obs, obs, NULL);
+    if (rc == 0) rc = pp_frame_get_f64(ck, "episode.return", ret);
+    if (rc == 0) rc = pp_ckpt_get_int(ck, "episode.length", 0, c->info->max_steps, len);
+    for (int i = 0; rc == 0 && i < c->info->obs_dim; i++)
+        if (!isfinite(obs[i])) rc = pp_fail("episode.obs[%d] is %g, expected a finite number", i, obs[i]);
+    if (rc == 0 && !isfinite(*ret)) rc = pp_fail("episode.return is %g, expected a finite number", *ret);
+    if (rc == 0) rc = pp_env_set_state(c->env, state, n);
+    free(state);
+    return rc == 0 ? 1 : pp_fail_prefix("episode: ");
 }
 
 static int collect_load(pp_stage *s, pp_frame *ck)
 {
     pp_collector *c = s->self;
     /* the env, the replay and the log are built: the task must be the checkpoint's */
+    pp_collector saved = *c;
     if (pp_config_load(pp_collect_options, c, sizeof *c, ck, c->given, 1) != 0) return -1;
-    long long step, episodes;
+    long long step, episodes, len = 0;
+    double ret = 0;
     pp_rng env_rng, act_rng, batch_rng;
+    pp_replay *replay = NULL;
+    double *obs = pp_xcalloc((size_t)c->info->obs_dim, sizeof *obs);
+    int rc = 0;
     if (pp_ckpt_get_int(ck, "step", 0, INT64_MAX, &step) != 0 ||
         pp_ckpt_get_int(ck, "episodes", 0, INT64_MAX, &episodes) != 0 ||
         pp_ckpt_get_rng(ck, "rng.env", &env_rng) != 0 || pp_ckpt_get_rng(ck, "rng.act", &act_rng) != 0 ||
         pp_ckpt_get_rng(ck, "rng.batch", &batch_rng) != 0)
+        rc = -1;
+    if (rc == 0 && pp_frame_get(ck, "replay_file")) rc = load_snapshot_replay(s, ck, step, &replay);
+    /* the env goes last: a failure before leaves the collector as it was */
+    int episode = rc == 0 ? load_episode(c, ck, obs, &ret, &len) : -1;
+    if (rc != 0 || episode < 0) {
+        pp_replay_free(replay);
+        free(obs);
+        *c = saved;
         return -1;
+    }
     c->env_rng = env_rng;
     c->act_rng = act_rng;
     c->batch_rng = batch_rng;
     c->step = step;
     c->episodes = episodes;
+    if (replay) {
+        pp_replay_free(c->replay);
+        c->replay = replay;
+    }
     if (c->replay->size == 0 && step > 0)
         fprintf(stderr, "%s: warning: resuming at step %lld with an empty replay buffer (no --replay "
                         "file)\n", pp_progname(), step);
-    /* The env's physical state is not in the checkpoint: a resumed run
-     * starts a fresh episode. */
+    /* The episode log keeps its rows up to the checkpoint's step: the ones
+     * after it are written again. */
+    if (c->log && pp_csv_cut(c->log, c->log_path, step, NULL) != 0) {
+        free(obs);
+        return pp_fail_prefix("--log: ");
+    }
+    if (episode) {
+        memcpy(c->obs, obs, (size_t)c->info->obs_dim * sizeof *obs);
+        c->ep_return = ret;
+        c->ep_len = len;
+        free(obs);
+        return 0;
+    }
+    free(obs);
+    /* A checkpoint of parpi 0.1 holds no episode: a fresh one starts. */
     c->ep_return = 0;
     c->ep_len = 0;
     return pp_env_reset(c->env, &c->env_rng, c->obs);

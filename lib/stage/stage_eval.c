@@ -20,6 +20,7 @@
 #include "frame/frame.h"
 #include "rl/policy_file.h"
 #include "stage/ckpt_state.h"
+#include "stage/csv_log.h"
 #include "stage/eval.h"
 #include "stage/stage.h"
 #include "stage/stage_config.h"
@@ -606,6 +607,10 @@ static int eval_step(pp_stage *s, pp_frame *f)
     return 0;
 }
 
+/* The checkpoint holds the counters and the recent training returns, and no
+ * wall time, so that the checkpoints of a run stopped and resumed are the
+ * bytes of the run that never stopped; progress.csv's wall_s goes on from
+ * its last row. */
 static int eval_save(pp_stage *s, pp_frame *ck)
 {
     evaluator *e = s->self;
@@ -613,32 +618,90 @@ static int eval_save(pp_stage *s, pp_frame *ck)
     rc |= pp_frame_set_i64(ck, "last_eval", e->last_eval);
     rc |= pp_frame_set_i64(ck, "last_log", e->last_log);
     rc |= pp_frame_set_i64(ck, "episodes", e->episodes);
-    rc |= pp_frame_set_f64(ck, "wall_s", e->wall_offset + pp_now() - e->t0);
     if (e->have_eval) rc |= pp_frame_set_f64(ck, "last_eval_return", e->last_eval_return);
+    /* the last (up to RECENT) training episodes, oldest first */
+    double ret[RECENT], len[RECENT];
+    for (int i = 0; i < e->nrecent; i++) {
+        int k = (e->recent_pos - e->nrecent + i + RECENT) % RECENT;
+        ret[i] = e->recent_ret[k];
+        len[i] = e->recent_len[k];
+    }
+    int64_t shape[1] = {e->nrecent};
+    rc |= pp_frame_put_tensor(ck, "recent.return", PP_F64, 1, shape, ret);
+    rc |= pp_frame_put_tensor(ck, "recent.length", PP_F64, 1, shape, len);
     return rc ? -1 : 0;
+}
+
+/* The recent training episodes of a checkpoint (none in one of parpi 0.1). */
+static int load_recent(pp_frame *ck, double *ret, double *len, int *n)
+{
+    *n = 0;
+    if (!pp_frame_get(ck, "recent")) return 0;
+    pp_dtype dt;
+    int nd;
+    int64_t shape[PP_MAX_DIMS];
+    if (pp_frame_get_tensor_info(ck, "recent.return", &dt, &nd, shape) != 0) return -1;
+    if (nd != 1 || shape[0] < 0 || shape[0] > RECENT)
+        return pp_fail("recent.return has %d dimensions of %lld, expected [0..%d]", nd, (long long)shape[0], RECENT);
+    if (pp_frame_read_tensor(ck, "recent.return", PP_F64, 1, shape, ret, NULL) != 0 ||
+        pp_frame_read_tensor(ck, "recent.length", PP_F64, 1, shape, len, NULL) != 0)
+        return -1;
+    *n = (int)shape[0];
+    return 0;
+}
+
+/* The logs keep their rows up to the checkpoint: evaluations up to
+ * last_eval, progress rows up to last_log (nothing else lies between them
+ * and the step the checkpoint was taken at). The wall time goes on from
+ * progress.csv's last row (from wall_s in a checkpoint of parpi 0.1). */
+static int cut_logs(evaluator *e, pp_frame *ck)
+{
+    if (e->log && pp_csv_cut(e->log, e->o.log_path, e->last_eval, NULL) != 0) return -1;
+    char *row = NULL;
+    if (e->progress && pp_csv_cut(e->progress, e->o.progress_path, e->last_log, &row) != 0) return -1;
+    double wall = 0;
+    if (pp_frame_get(ck, "wall_s")) {
+        if (pp_frame_get_f64(ck, "wall_s", &wall) != 0) {
+            free(row);
+            return -1;
+        }
+    } else if (row) {
+        for (int i = 0; i < e->ncols; i++)
+            if (e->cols[i].lead == COL_WALL && pp_csv_field(row, i, &wall) != 0) wall = 0;
+    }
+    free(row);
+    e->wall_offset = isfinite(wall) && wall > 0 ? wall : 0;
+    e->t0 = pp_now();
+    return 0;
 }
 
 static int eval_load(pp_stage *s, pp_frame *ck)
 {
     evaluator *e = s->self;
     /* the env is built: the task must be the checkpoint's */
+    pp_eval_config saved = e->o;
     if (pp_config_load(pp_eval_options, &e->o, sizeof e->o, ck, e->given, 1) != 0) return -1;
     long long a, b, c;
-    double wall, ret = 0;
+    double ret = 0, rec_ret[RECENT], rec_len[RECENT];
+    int nrec = 0;
     int have = pp_frame_get(ck, "last_eval_return") != NULL;
     if (pp_ckpt_get_int(ck, "last_eval", 0, INT64_MAX, &a) != 0 ||
         pp_ckpt_get_int(ck, "last_log", 0, INT64_MAX, &b) != 0 ||
-        pp_ckpt_get_int(ck, "episodes", 0, INT64_MAX, &c) != 0 || pp_frame_get_f64(ck, "wall_s", &wall) != 0 ||
-        (have && pp_frame_get_f64(ck, "last_eval_return", &ret) != 0))
+        pp_ckpt_get_int(ck, "episodes", 0, INT64_MAX, &c) != 0 ||
+        (have && pp_frame_get_f64(ck, "last_eval_return", &ret) != 0) || load_recent(ck, rec_ret, rec_len, &nrec) != 0) {
+        e->o = saved;
         return -1;
+    }
     e->last_eval = a;
     e->last_log = b;
     e->episodes = c;
-    e->wall_offset = wall;
-    e->t0 = pp_now();
     e->have_eval = have;
     e->last_eval_return = ret;
-    return 0;
+    e->nrecent = nrec;
+    e->recent_pos = nrec % RECENT;
+    memcpy(e->recent_ret, rec_ret, (size_t)nrec * sizeof *rec_ret);
+    memcpy(e->recent_len, rec_len, (size_t)nrec * sizeof *rec_len);
+    return cut_logs(e, ck);
 }
 
 /* The contract (stage.h; man/man5/parpi-frame.5). */

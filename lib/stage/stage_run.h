@@ -8,6 +8,8 @@
  *   pp_stage_step    one step on a frame, as every runner does it: the
  *                    stage's step, metrics.<kind>.step_ms, then --drop
  *   pp_stage_run     the filter loop over a stream of frames
+ *   pp_stage_snapshot_save, pp_snapshot_commit, pp_snapshot_read
+ *                    the ring's snapshots (below)
  *
  * The options every stage program takes besides its own (--checkpoint,
  * --save-every, --resume, --in, --out, --threads, --max-frame, --drop,
@@ -28,6 +30,7 @@
 /* ---- the common options ---- */
 
 #define PP_STAGE_PATH_MAX 4096
+#define PP_SNAPSHOT_RUN_MAX 64
 
 typedef struct {
     char checkpoint[PP_STAGE_PATH_MAX]; /* "": none */
@@ -38,6 +41,9 @@ typedef struct {
     long long max_frame;                /* bytes */
     char drop[1024];                    /* "q,disc": fields removed after the step; "": none */
     int progress, no_progress;          /* the two flags as given */
+    char snapshots[PP_STAGE_PATH_MAX];  /* "": not in a ring with snapshots */
+    long long snapshot_every;           /* given: this stage starts the snapshots */
+    char run_id[PP_SNAPSHOT_RUN_MAX];
     uint64_t given;                     /* bit i: row i of the table was given or set */
 } pp_stage_common;
 
@@ -61,6 +67,59 @@ int pp_stage_common_word(const pp_stage_common *c, int i, char *buf, size_t cap)
  * terminal and the frames do not go to a pipe or FIFO (in a ring every stage
  * writes one: only a stage given --progress shows its line). */
 int pp_stage_common_progress(const pp_stage_common *c);
+/* Whether the option named name (no dashes) was given or set. */
+int pp_stage_common_given(const pp_stage_common *c, const char *name);
+
+/* ---- snapshots ----
+ *
+ * A ring's stages save at the same frame, so that their checkpoints are one
+ * state of the run. The ring's first stage (given --snapshot-every; in
+ * parpi-train the collector) starts a snapshot right after it has written
+ * the frame of a step S that is due (a multiple of N, the end of the run,
+ * or a stop): it saves itself into DIR/S/KIND.ckpt and writes a snapshot
+ * frame, {snapshot: {run, step: S, stages: "collect"}}, behind the frame of
+ * S. Every other stage (given --snapshots DIR) takes that frame after the
+ * frame of S, saves itself into DIR/S/KIND.ckpt, adds its kind to stages and
+ * passes it on without stepping. When the snapshot frame is back at the
+ * first stage, every stage has saved step S: it records the snapshot as
+ * complete (pp_snapshot_commit: DIR/snapshot names the run, the step and the
+ * stages; DIR/latest points at DIR/S; older snapshot folders go). Each
+ * checkpoint carries the mark (snapshot.run, snapshot.step), so a set can be
+ * checked file by file. Resume loads only a complete snapshot.
+ *
+ * With --snapshots a stage saves at nothing else, not at the end of its
+ * input nor on a signal: a signal makes the first stage finish the frame
+ * going round, take a last snapshot and end the stream, and the others stop
+ * at its end. A stage without --snapshots passes snapshot frames on as they
+ * are. */
+
+typedef struct {
+    char run[PP_SNAPSHOT_RUN_MAX]; /* the run's id ("": none) */
+    long long step;                /* -1: none */
+} pp_snapshot_mark;
+
+/* The record of the last complete snapshot in a snapshot folder. */
+#define PP_SNAPSHOT_FILE "snapshot"
+
+/* Save s into dir/<m->step>/<kind>.ckpt (the folder is made), its mark in
+ * the checkpoint; the stage sees the folder as s->snapshot_dir meanwhile.
+ * Message: "saving snapshot S: PATH: ...". */
+int pp_stage_snapshot_save(pp_stage *s, const char *dir, const pp_snapshot_mark *m);
+/* Record snapshot m of these stages ("collect,critic,...") as the complete
+ * one of dir: dir/snapshot written atomically, dir/latest -> <step>, the
+ * snapshot folders of earlier steps removed. 0 or -1. */
+int pp_snapshot_commit(const char *dir, const pp_snapshot_mark *m, const char *stages);
+/* Read dir/snapshot: 1 (m and stages filled), 0 if there is none, -1 if it
+ * cannot be read or is malformed (the message names it). */
+int pp_snapshot_read(const char *dir, pp_snapshot_mark *m, char *stages, size_t cap);
+/* The mark a checkpoint frame carries (m->step -1: none); -1 if malformed. */
+int pp_checkpoint_mark(pp_frame *ck, pp_snapshot_mark *m);
+/* A snapshot folder's name is its step: the step, or -1 for another name. */
+long long pp_snapshot_folder_step(const char *name);
+/* Remove the snapshot folder dir/name and its files. 0 or -1. */
+int pp_snapshot_remove_folder(const char *dir, const char *name);
+/* Is a snapshot due at step after one at last? (every 0: never) */
+int pp_snapshot_due(long long last, long long step, long long every);
 
 /* ---- running ---- */
 
@@ -68,6 +127,8 @@ int pp_stage_common_progress(const pp_stage_common *c);
  * is as it was and the message starts "resuming from PATH: " where the stage
  * refused it. */
 int pp_stage_resume(pp_stage *s, const char *path);
+/* The same, and the checkpoint's snapshot mark into *m (step -1: none). */
+int pp_stage_resume_mark(pp_stage *s, const char *path, pp_snapshot_mark *m);
 /* Save s's checkpoint at path (atomically). Message: "saving checkpoint PATH: ...". */
 int pp_stage_save(pp_stage *s, const char *path);
 /* One step on f as every runner does it: the stage's step, then
@@ -76,6 +137,10 @@ int pp_stage_save(pp_stage *s, const char *path);
  * 0; 1 (the stage ended the stream: f is not to be written, nothing was
  * added); -1 with the message ("--drop: ..." when dropping failed). */
 int pp_stage_step(pp_stage *s, pp_frame *f, const char *drop);
+/* The stage's prime frame into f (ops->prime; 0 if it has none, 1 if it
+ * wrote one, -1). After a resume from snapshot `resumed` (step >= 0) the
+ * frame's step is the snapshot's: it is the frame that left the stage then. */
+int pp_stage_prime(pp_stage *s, pp_frame *f, const pp_snapshot_mark *resumed);
 
 typedef struct {
     const char *checkpoint; /* NULL or "": never saved */
@@ -83,6 +148,12 @@ typedef struct {
     const char *drop;       /* NULL or "": nothing dropped */
     int progress;           /* "prog: N frames, R frames/s" on stderr every second */
     const volatile sig_atomic_t *stop; /* NULL, or stop before the next frame once nonzero */
+    /* snapshots (above): */
+    const char *snapshots;  /* NULL or "": none */
+    int snapshot_origin;    /* this stage starts them (the ring's first) */
+    long long snapshot_every; /* the origin: every N steps; 0: at the end and when stopped */
+    const char *run_id;     /* the origin: the id its snapshots carry */
+    pp_snapshot_mark resumed; /* the snapshot the stage was resumed from (step -1: none) */
 } pp_run_opts;
 
 /* The filter loop: the stage's prime frame first (if it has one), then for
@@ -90,7 +161,8 @@ typedef struct {
  * every save_every frames and at the end. The end comes at the end of r,
  * when the stage ends the stream, when *stop is set, or at the first error;
  * the final checkpoint is saved in every case (a failed step leaves the
- * stage's state as it was). 0, or -1 with the message of the first failure
+ * stage's state as it was). With snapshots, saving and stopping are as
+ * described above instead. 0, or -1 with the message of the first failure
  * (a step's prefixed "frame N (byte B): "). */
 int pp_stage_run(pp_stage *s, pp_reader *r, pp_writer *w, const pp_run_opts *o);
 

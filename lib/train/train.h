@@ -13,13 +13,19 @@
  * The plan is written to DIR/config (one line per stage, shell-quoted) and
  * read back by --resume, so a resumed run uses exactly the same flags.
  *
+ * Paths in the plan and the config are relative to the run directory; the
+ * stages get them joined to the directory the run is in now, so a run
+ * directory can be moved or copied and resumed there.
+ *
  * Run directory:
  *   config          the train options and each stage's full command line
  *   lock            flock'd by the driver for the whole run (train_lock.h)
  *   ring            the FIFO that closes the ring (piped mode)
- *   ckpt/<kind>.ckpt  each stage's checkpoint (atomic)
+ *   ckpt/snapshot   the last complete snapshot: run id, step, stages
+ *   ckpt/<step>/    its files: <kind>.ckpt of every stage, replay.mp
+ *   ckpt/latest     -> <step>;  ckpt/<kind>.ckpt -> latest/<kind>.ckpt
+ *   replay.mp       -> ckpt/latest/replay.mp (collect's replay buffer)
  *   ckpt/best/policy.ckpt  the policy of the best evaluation so far (eval --best)
- *   replay.mp       collect's replay buffer (saved with its checkpoint)
  *   progress.csv    step, time, recent return and the stages' metrics
  *   eval.csv        one row per evaluation
  *   episodes.csv    one row per training episode
@@ -36,6 +42,8 @@
 
 #define PP_TRAIN_MAX_STAGES 8
 #define PP_TRAIN_MAX_ARGS 256
+/* The snapshot folder, relative to the run directory. */
+#define PP_TRAIN_SNAPSHOTS "ckpt"
 
 /* ---- argument vectors (train_argv.c) ---- */
 
@@ -94,6 +102,9 @@ typedef struct {
     int nstages;
     pp_train_stage stage[PP_TRAIN_MAX_STAGES];
     int prime_index;    /* the stage that primes the ring (the one given --prime) */
+    /* resume: the replay buffer of a parpi 0.1 run that collect loads
+     * (relative to the run directory; "": none) */
+    char legacy_replay[PP_STAGE_PATH_MAX];
     /* set by the program: the run stops once *stop is nonzero (the signal) */
     const volatile sig_atomic_t *stop;
 } pp_train;
@@ -104,13 +115,28 @@ int pp_train_plan(pp_train *t);
 /* The fields each stage drops (common.drop), computed from the reads and
  * owns lists of the stages in ring order: see train_plan.c. */
 int pp_train_compute_drops(pp_train *t);
-/* Add --resume <ckpt> for each stage whose checkpoint exists. */
-void pp_train_add_resume(pp_train *t);
+/* The preset file of these options (--preset FILE|NAME|none, else the
+ * env's): 0 and its path; 1 for none; -1 if a named one is not found. */
+int pp_train_preset_path(const pp_train_opts *o, char *path, size_t cap);
+/* The run's id (16 hex digits) into buf: a hash of the stages and their own
+ * options but the run's end (--until), i.e. of what fixes the run's course.
+ * Every snapshot carries it; two runs with the same id and seed hold the
+ * same state at the same step, which is what lets a resumed run end in the
+ * very bytes of one never stopped. */
+void pp_train_run_id(const pp_train *t, char *buf, size_t cap);
 /* Override the ring's end (collect --until) after a resume with --steps. */
 void pp_train_set_steps(pp_train *t, long long steps);
+/* The snapshot cadence (collect --snapshot-every) and the BLAS threads. */
+void pp_train_set_save_every(pp_train *t, long long every);
+void pp_train_set_threads(pp_train *t, int threads);
 /* A stage's full command line as program arguments: parpi-<kind> <common> -- <own>
- * (prog is argv[0]). */
-void pp_train_stage_argv(const pp_train_stage *s, const char *prog, pp_argv *out);
+ * (prog is argv[0]), its paths joined to t->o.dir. */
+void pp_train_stage_argv(const pp_train *t, const pp_train_stage *s, const char *prog, pp_argv *out);
+/* Its own options alone (what pp_stage_create takes), paths joined. */
+void pp_train_stage_own(const pp_train *t, const pp_train_stage *s, pp_argv *out);
+/* In words (options of this kind; NULL: the common stage options), the
+ * paths under old_dir made relative to it (old_dir/x as x). */
+void pp_train_paths_under(const char *kind, pp_argv *words, const char *old_dir);
 /* Print the full command lines (one per stage). 0, or -1 if out failed. */
 int pp_train_print_plan(const pp_train *t, FILE *out);
 void pp_train_free(pp_train *t);
@@ -120,6 +146,31 @@ void pp_train_free(pp_train *t);
  * options of the run, for the program's parser) into train_args. */
 int pp_train_config_write(const pp_train *t);
 int pp_train_config_read(pp_train *t, const char *dir, pp_argv *train_args);
+/* A config of parpi 0.1 (stages with --checkpoint, paths as typed at its
+ * start) into today's: paths relative to the run directory, snapshots, the
+ * run id; collect's --replay (the old run's buffer) is dropped. 1 if it was
+ * one, 0 if not, -1 on error. */
+int pp_train_config_upgrade(pp_train *t);
+
+/* ---- resume (train_snapshot.c) ---- */
+
+/* Where a resumed run starts from: the last complete snapshot (the stages
+ * get --resume of its checkpoints), after each file has been checked to
+ * belong to it; a run that never completed one starts from step 0; a run of
+ * parpi 0.1 resumes from its flat checkpoints. A missing or unreadable
+ * checkpoint of a run that has saved is an error naming the file. Reads
+ * only: *step is the step it starts from (-1: from the start). */
+int pp_train_resume_point(pp_train *t, long long *step);
+/* Make the run directory ready to resume from that point: leftover
+ * temporary files and incomplete snapshot folders removed, the logs of a
+ * run without a snapshot removed (they restart), status removed, the config
+ * written (an extended --steps kept), the links made. After
+ * pp_train_resume_point, with the run directory ours (locked). */
+int pp_train_resume_prepare(pp_train *t, long long step);
+/* The links of the run directory to its last snapshot (ckpt/latest,
+ * ckpt/<kind>.ckpt, replay.mp); files of a parpi 0.1 run that a snapshot
+ * has replaced become links too. Best effort: a failure is logged. */
+void pp_train_links(const pp_train *t);
 
 /* Run: piped ring of processes or the in-process chain. Returns the exit
  * status for the program (0 finished, 1 a stage failed, 128 + the signal

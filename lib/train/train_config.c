@@ -144,3 +144,49 @@ int pp_train_config_read(pp_train *t, const char *dir, pp_argv *train_args)
         rc = pp_fail("%s: incomplete (no train line or fewer than 3 stages)", path);
     return rc;
 }
+
+/* ---- configs of parpi 0.1 ---- */
+
+/* Its stage lines: --checkpoint=OLD/ckpt/KIND.ckpt --save-every=N, and the
+ * stages' paths (--replay, --log, ...) as OLD/..., OLD being --out as typed
+ * at the run's start, relative to the working directory of then. */
+int pp_train_config_upgrade(pp_train *t)
+{
+    if (t->nstages < 1 || !t->stage[0].common.checkpoint[0] || t->stage[0].common.snapshots[0]) return 0;
+    /* OLD from the first stage's checkpoint */
+    char old[PP_STAGE_PATH_MAX], tail[64];
+    snprintf(old, sizeof old, "%s", t->stage[0].common.checkpoint);
+    snprintf(tail, sizeof tail, "/ckpt/%s.ckpt", t->stage[0].kind);
+    size_t n = strlen(old), k = strlen(tail);
+    if (n > k && strcmp(old + n - k, tail) == 0) old[n - k] = '\0';
+    else old[0] = '\0'; /* paths stay as they are */
+    t->legacy_replay[0] = '\0';
+    for (int i = 0; i < t->nstages; i++) {
+        pp_train_stage *s = &t->stage[i];
+        pp_stage_common_unset(&s->common, "checkpoint");
+        pp_stage_common_unset(&s->common, "save-every");
+        pp_stage_common_unset(&s->common, "resume");
+        if (pp_stage_common_set(&s->common, "snapshots", PP_TRAIN_SNAPSHOTS) != 0)
+            return pp_fail_prefix("parpi-%s: ", s->kind);
+        pp_train_paths_under(s->kind, &s->own, old);
+        if (strcmp(s->kind, "collect") != 0) continue;
+        /* its replay buffer is read this once; snapshots hold it from now on */
+        pp_argv kept = {0};
+        for (int a = 0; a < s->own.argc; a++) {
+            const char *w = s->own.argv[a];
+            const char *v = strncmp(w, "--replay=", 9) == 0 ? w + 9
+                            : strcmp(w, "--replay") == 0 && a + 1 < s->own.argc ? s->own.argv[++a]
+                                                                                : NULL;
+            if (v) snprintf(t->legacy_replay, sizeof t->legacy_replay, "%s", v);
+            else pp_argv_add(&kept, w);
+        }
+        pp_argv_free(&s->own);
+        s->own = kept;
+    }
+    pp_train_set_save_every(t, t->o.save_every);
+    pp_train_set_threads(t, t->o.threads);
+    char id[PP_SNAPSHOT_RUN_MAX];
+    pp_train_run_id(t, id, sizeof id);
+    if (pp_stage_common_set(&t->stage[0].common, "run-id", id) != 0) return -1;
+    return 1;
+}

@@ -4,6 +4,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +26,11 @@ const char *const pp_train_divergences[] = {"jsd", "wd", "rkl", "hinge", NULL};
 /* A stage of a ring and the options the plan gives it, before the preset's
  * and --set's (which come after, so they win). Words are separated by
  * spaces; in a word, {name} is the run's value of
- *   seed steps dir divergence obs_dim act_dim eval_every eval_episodes log_every
+ *   seed steps divergence obs_dim act_dim eval_every eval_episodes log_every
  * and the word {env} is --env NAME [--env-options K=V,...]. The stage given
- * --prime starts the ring. */
+ * --prime starts the ring. Paths are relative to the run directory: the
+ * plan keeps them so (and so does the config file), and the stages get them
+ * joined to the directory the run is in now (pp_train_stage_argv). */
 typedef struct {
     const char *kind;
     const char *args;
@@ -39,11 +43,11 @@ typedef struct {
 } ring;
 
 /* The collector and the evaluator act in the same task. */
-#define COLLECT {"collect", "{env} --seed={seed} --until={steps} --replay={dir}/replay.mp --log={dir}/episodes.csv"}
+#define COLLECT {"collect", "{env} --seed={seed} --until={steps} --log=episodes.csv"}
 #define EVAL                                                                                     \
-    {"eval", "{env} --seed={seed} --every={eval_every} --episodes={eval_episodes} --log={dir}/eval.csv " \
-             "--progress-log={dir}/progress.csv --log-every={log_every} --status={dir}/status "  \
-             "--best={dir}/ckpt/best/policy.ckpt"}
+    {"eval", "{env} --seed={seed} --every={eval_every} --episodes={eval_episodes} --log=eval.csv " \
+             "--progress-log=progress.csv --log-every={log_every} --status=status "            \
+             "--best=ckpt/best/policy.ckpt"}
 #define CRITIC(target) {"critic", "--seed={seed}" target}
 #define POLICY(update) {"policy", "--seed={seed} --update=" update " --obs-dim={obs_dim} --act-dim={act_dim} --prime"}
 #define LANGEVIN {"langevin", "--seed={seed}"}
@@ -76,7 +80,6 @@ static int value_of(const plan_values *v, const char *name, size_t n, char *buf,
 #define IS(s) (n == sizeof s - 1 && strncmp(name, s, n) == 0)
     if (IS("seed")) snprintf(buf, cap, "%llu", o->seed);
     else if (IS("steps")) snprintf(buf, cap, "%lld", o->steps);
-    else if (IS("dir")) snprintf(buf, cap, "%s", o->dir);
     else if (IS("divergence")) snprintf(buf, cap, "%s", pp_train_divergences[o->divergence]);
     else if (IS("obs_dim")) snprintf(buf, cap, "%d", v->obs_dim);
     else if (IS("act_dim")) snprintf(buf, cap, "%d", v->act_dim);
@@ -133,6 +136,108 @@ static int add_ring_args(const plan_values *v, const char *args, pp_argv *out)
         size_t n = strcspn(p, " ");
         if (n && add_word(v, p, n, out) != 0) return -1;
         p += n;
+    }
+    return 0;
+}
+
+/* ---- paths ---- */
+
+/* Is --name (n bytes) a path in this option table? A row whose value is a
+ * FILE, PATH or DIR (what --help calls it) is. *takes_value: whether the
+ * option takes a value at all. */
+static const pp_opt *path_row(const pp_opt *table, const char *name, size_t n, int *takes_value)
+{
+    *takes_value = 0;
+    for (int i = 0; table && table[i].name; i++) {
+        const pp_opt *row = &table[i];
+        if (strlen(row->name) != n || strncmp(row->name, name, n) != 0) continue;
+        *takes_value = row->type != PP_OPT_T_FLAG;
+        if (row->type == PP_OPT_T_STRING && row->arg &&
+            (strcmp(row->arg, "FILE") == 0 || strcmp(row->arg, "PATH") == 0 || strcmp(row->arg, "DIR") == 0))
+            return row;
+        return NULL;
+    }
+    return NULL;
+}
+
+/* words[0..n) (long options of table), each path value passed through
+ * fn (NULL: kept as it is; else the value to use, in buf), added to out. */
+typedef const char *(*path_fn)(const char *value, const char *arg, char *buf, size_t cap);
+
+static void map_paths(const pp_opt *table, char *const *words, int n, path_fn fn, const char *arg, pp_argv *out)
+{
+    char buf[PP_STAGE_PATH_MAX + 1100];
+    for (int i = 0; i < n; i++) {
+        const char *w = words[i];
+        if (strncmp(w, "--", 2) != 0) {
+            pp_argv_add(out, w);
+            continue;
+        }
+        const char *eq = strchr(w, '=');
+        size_t len = eq ? (size_t)(eq - w - 2) : strlen(w + 2);
+        int takes;
+        const pp_opt *row = path_row(table, w + 2, len, &takes);
+        const char *value = eq ? eq + 1 : (takes && i + 1 < n ? words[i + 1] : NULL);
+        const char *mapped = row && value && value[0] ? fn(value, arg, buf, sizeof buf) : NULL;
+        if (eq) {
+            if (mapped) pp_argv_addf(out, "%.*s=%s", (int)(eq - w), w, mapped);
+            else pp_argv_add(out, w);
+            continue;
+        }
+        pp_argv_add(out, w);
+        if (!takes || i + 1 >= n) continue;
+        i++;
+        pp_argv_add(out, mapped ? mapped : value);
+    }
+}
+
+/* A relative path joined to base. */
+static const char *joined(const char *value, const char *base, char *buf, size_t cap)
+{
+    if (value[0] == '/') return NULL;
+    snprintf(buf, cap, "%s/%s", base, value);
+    return buf;
+}
+
+static void join_paths(const pp_opt *table, char *const *words, int n, const char *base, pp_argv *out)
+{
+    map_paths(table, words, n, joined, base, out);
+}
+
+/* A path under old (old/x) as x, relative to it. */
+static const char *under(const char *value, const char *old, char *buf, size_t cap)
+{
+    size_t n = strlen(old);
+    if (n == 0 || strncmp(value, old, n) != 0 || value[n] != '/' || !value[n + 1]) return NULL;
+    snprintf(buf, cap, "%s", value + n + 1);
+    return buf;
+}
+
+void pp_train_paths_under(const char *kind, pp_argv *words, const char *old_dir)
+{
+    const pp_stage_ops *ops = kind ? pp_stage_lookup(kind) : NULL;
+    const pp_opt *table = kind ? (ops ? ops->options : NULL) : pp_stage_common_options;
+    pp_argv out = {0};
+    map_paths(table, words->argv, words->argc, under, old_dir, &out);
+    pp_argv_free(words);
+    *words = out;
+}
+
+/* The words of `own` from index `from` on, which came from a preset or
+ * --set: a relative path there is the user's, relative to the working
+ * directory now; made absolute, it stays right wherever the run is resumed
+ * from later (the run's own paths are relative to the run directory). */
+static int absolute_paths(const char *kind, pp_argv *own, int from)
+{
+    const pp_stage_ops *ops = pp_stage_lookup(kind);
+    if (!ops || from >= own->argc) return 0;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) return pp_fail("cannot find the working directory: %s", strerror(errno));
+    pp_argv out = {0};
+    join_paths(ops->options, own->argv + from, own->argc - from, cwd, &out);
+    for (int i = 0; i < out.argc; i++) {
+        free(own->argv[from + i]);
+        own->argv[from + i] = out.argv[i];
     }
     return 0;
 }
@@ -194,16 +299,16 @@ static int apply_set(pp_train *t, const char *set, const char *where)
     }
     const char *opt = dot + 1;
     const char *eq = strchr(opt, '=');
+    int from = s->own.argc;
     if (eq) {
         pp_argv_addf(&s->own, "--%.*s", (int)(eq - opt), opt);
         pp_argv_add(&s->own, eq + 1);
     } else pp_argv_addf(&s->own, "--%s", opt);
-    return 0;
+    return absolute_paths(s->kind, &s->own, from);
 }
 
-static int find_preset(const pp_train *t, char *path, size_t cap)
+int pp_train_preset_path(const pp_train_opts *o, char *path, size_t cap)
 {
-    const pp_train_opts *o = &t->o;
     if (strcmp(o->preset, "none") == 0) return 1;
     char rel[600];
     if (o->preset[0]) {
@@ -246,7 +351,9 @@ static int apply_preset(pp_train *t, const char *path)
         const char *kind = words.argv[0];
         pp_train_stage *s = find_stage(t, kind);
         if (s) {
+            int from = s->own.argc;
             for (int i = 1; i < words.argc; i++) pp_argv_add(&s->own, words.argv[i]);
+            rc = absolute_paths(kind, &s->own, from);
         } else if (strcmp(kind, "train") != 0 && !pp_stage_lookup(kind)) {
             char list[256];
             kinds_list("train", list, sizeof list);
@@ -344,35 +451,73 @@ int pp_train_plan(pp_train *t)
     if (t->prime_index < 0) return pp_fail("the %s ring has no stage given --prime", algo);
 
     char preset[sizeof o->preset];
-    int found = find_preset(t, preset, sizeof preset);
+    int found = pp_train_preset_path(&t->o, preset, sizeof preset);
     if (found < 0) return -1;
     if (found == 0 && apply_preset(t, preset) != 0) return -1;
     if (found == 0) snprintf(t->o.preset, sizeof t->o.preset, "%s", preset);
     for (int i = 0; i < o->sets.argc; i++)
         if (apply_set(t, o->sets.argv[i], "--set") != 0) return -1;
 
+    /* Snapshots (stage/stage_run.h): every stage saves into ckpt/ at the
+     * ring's snapshot frames, which the first stage (the collector) starts
+     * every --save-every steps. */
     for (int i = 0; i < t->nstages; i++) {
         pp_stage_common *c = &t->stage[i].common;
-        char buf[PP_STAGE_PATH_MAX];
-        snprintf(buf, sizeof buf, "%s/ckpt/%s.ckpt", o->dir, t->stage[i].kind);
-        if (pp_stage_common_set(c, "checkpoint", buf) != 0) return -1;
-        if (o->save_every > 0) {
-            snprintf(buf, sizeof buf, "%lld", o->save_every);
-            if (pp_stage_common_set(c, "save-every", buf) != 0) return -1;
-        }
+        char buf[64];
+        if (pp_stage_common_set(c, "snapshots", PP_TRAIN_SNAPSHOTS) != 0) return -1;
         snprintf(buf, sizeof buf, "%d", o->threads);
         if (pp_stage_common_set(c, "threads", buf) != 0) return -1;
     }
-    return pp_train_compute_drops(t);
+    pp_train_set_save_every(t, o->save_every);
+    if (pp_train_compute_drops(t) != 0) return -1;
+    char id[PP_SNAPSHOT_RUN_MAX];
+    pp_train_run_id(t, id, sizeof id);
+    return pp_stage_common_set(&t->stage[0].common, "run-id", id);
 }
 
-void pp_train_add_resume(pp_train *t)
+/* FNV-1a, 64 bits. */
+static uint64_t fnv(uint64_t h, const char *s, size_t n)
 {
-    for (int i = 0; i < t->nstages; i++) {
-        char path[1400];
-        snprintf(path, sizeof path, "%s/ckpt/%s.ckpt", t->o.dir, t->stage[i].kind);
-        if (access(path, R_OK) == 0) pp_stage_common_set(&t->stage[i].common, "resume", path);
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
     }
+    return h;
+}
+
+void pp_train_run_id(const pp_train *t, char *buf, size_t cap)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (int i = 0; i < t->nstages; i++) {
+        const pp_train_stage *s = &t->stage[i];
+        h = fnv(h, s->kind, strlen(s->kind) + 1);
+        for (int k = 0; k < s->own.argc; k++) {
+            const char *w = s->own.argv[k];
+            if (strncmp(w, "--until=", 8) == 0) continue; /* --steps may move on a resume */
+            if (strcmp(w, "--until") == 0) {
+                k++;
+                continue;
+            }
+            h = fnv(h, w, strlen(w) + 1);
+        }
+    }
+    snprintf(buf, cap, "%016llx", (unsigned long long)h);
+}
+
+void pp_train_set_save_every(pp_train *t, long long every)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", every);
+    (void)pp_stage_common_set(&t->stage[0].common, "snapshot-every", buf); /* a count in range: it parses */
+    t->o.save_every = every;
+}
+
+void pp_train_set_threads(pp_train *t, int threads)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%d", threads);
+    for (int i = 0; i < t->nstages; i++) (void)pp_stage_common_set(&t->stage[i].common, "threads", buf);
+    t->o.threads = threads;
 }
 
 void pp_train_set_steps(pp_train *t, long long steps)
@@ -389,14 +534,23 @@ void pp_train_set_steps(pp_train *t, long long steps)
     t->o.steps = steps;
 }
 
-void pp_train_stage_argv(const pp_train_stage *s, const char *prog, pp_argv *out)
+void pp_train_stage_own(const pp_train *t, const pp_train_stage *s, pp_argv *out)
+{
+    const pp_stage_ops *ops = pp_stage_lookup(s->kind);
+    join_paths(ops ? ops->options : NULL, s->own.argv, s->own.argc, t->o.dir, out);
+}
+
+void pp_train_stage_argv(const pp_train *t, const pp_train_stage *s, const char *prog, pp_argv *out)
 {
     char word[PP_STAGE_PATH_MAX + 64];
-    pp_argv_add(out, prog);
+    pp_argv common = {0};
     for (int i = 0; pp_stage_common_options[i].name; i++)
-        if (pp_stage_common_word(&s->common, i, word, sizeof word)) pp_argv_add(out, word);
+        if (pp_stage_common_word(&s->common, i, word, sizeof word)) pp_argv_add(&common, word);
+    pp_argv_add(out, prog);
+    join_paths(pp_stage_common_options, common.argv, common.argc, t->o.dir, out);
+    pp_argv_free(&common);
     pp_argv_add(out, "--");
-    for (int i = 0; i < s->own.argc; i++) pp_argv_add(out, s->own.argv[i]);
+    pp_train_stage_own(t, s, out);
 }
 
 int pp_train_print_plan(const pp_train *t, FILE *out)
@@ -406,7 +560,7 @@ int pp_train_print_plan(const pp_train *t, FILE *out)
         char prog[32];
         snprintf(prog, sizeof prog, "parpi-%s", t->stage[i].kind);
         pp_argv a = {0};
-        pp_train_stage_argv(&t->stage[i], prog, &a);
+        pp_train_stage_argv(t, &t->stage[i], prog, &a);
         for (int k = 0; k < a.argc; k++) {
             pp_shell_quote(a.argv[k], q, sizeof q);
             fprintf(out, "%s%s", k ? " " : "", q);

@@ -183,7 +183,7 @@ static pid_t spawn_stage(const pp_train *t, const pp_train_stage *s, int in_fd, 
     char prog[1400];
     pp_train_program_path(s->kind, prog, sizeof prog);
     pp_argv args = {0};
-    pp_train_stage_argv(s, prog, &args);
+    pp_train_stage_argv(t, s, prog, &args);
 
     pid_t parent = getpid();
     pid_t pid = fork();

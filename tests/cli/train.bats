@@ -27,9 +27,9 @@ wait_for() {
     return 1
 }
 
-# No process of this run directory is left.
+# No process of this run directory is left (each stage has --snapshots=DIR/ckpt).
 no_orphans() {
-    ! pgrep -f -- "$1/ckpt/" >/dev/null
+    ! pgrep -f -- "--snapshots=$1/ckpt" >/dev/null
 }
 
 @test "train: --help, --version, usage errors exit 2" {
@@ -240,7 +240,7 @@ b"
         >"$T/out" 2>"$T/err" &
     driver=$!
     wait_for "$T/run/status" 60
-    pid=$(pgrep -f -- "--checkpoint=$T/run/ckpt/critic.ckpt")
+    pid=$(pgrep -f -- "parpi-critic .*--snapshots=$T/run/ckpt")
     [ -n "$pid" ]
     kill -KILL "$pid"
     rc=0

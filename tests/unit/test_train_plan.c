@@ -36,9 +36,10 @@ static int drops(const pp_train *t, int i, const char *field)
     return 0;
 }
 
-static int plan(pp_train *t, const char *algo, const char *base)
+static int plan_set(pp_train *t, const char *algo, const char *base, const char *set)
 {
     memset(t, 0, sizeof *t);
+    if (set) pp_argv_add(&t->o.sets, set);
     snprintf(t->o.env, sizeof t->o.env, "Pendulum-v1");
     snprintf(t->o.preset, sizeof t->o.preset, "none");
     snprintf(t->o.dir, sizeof t->o.dir, "/tmp/run");
@@ -52,6 +53,8 @@ static int plan(pp_train *t, const char *algo, const char *base)
     t->o.threads = 1;
     return pp_train_plan(t);
 }
+
+static int plan(pp_train *t, const char *algo, const char *base) { return plan_set(t, algo, base, NULL); }
 
 /* The drop rule, checked field by field: a dropped field is owned by another
  * stage W, read by the dropper, and read by no stage after it up to and
@@ -116,13 +119,16 @@ static void check_ring(const char *algo, const char *base, const char *kinds, co
         snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s", i ? " " : "", t.stage[i].kind);
     CHECK(strcmp(got, kinds) == 0, "%s: the ring is %s (got %s)", name, kinds, got);
     CHECK(strcmp(t.stage[t.prime_index].kind, "policy") == 0, "%s: the policy stage primes the ring", name);
+    /* every stage saves at the ring's snapshots; the collector starts them */
     for (int i = 0; i < t.nstages; i++) {
-        char want[1200];
-        snprintf(want, sizeof want, "/tmp/run/ckpt/%s.ckpt", t.stage[i].kind);
-        if (strcmp(t.stage[i].common.checkpoint, want) != 0 || t.stage[i].common.save_every != 500 ||
-            t.stage[i].common.threads != 1)
+        const pp_stage_common *c = &t.stage[i].common;
+        int first = i == 0;
+        if (strcmp(c->snapshots, "ckpt") != 0 || c->checkpoint[0] || c->threads != 1 ||
+            pp_stage_common_given(c, "snapshot-every") != first || (first && c->snapshot_every != 500) ||
+            (first ? strlen(c->run_id) != 16 : c->run_id[0] != '\0'))
             CHECK(0, "%s: %s's common options", name, t.stage[i].kind);
     }
+    CHECK(strcmp(t.stage[0].kind, "collect") == 0, "%s: the collector starts the ring and its snapshots", name);
     check_drops(&t, name);
     char all[512] = "";
     for (int i = 0; i < t.nstages; i++)
@@ -152,8 +158,8 @@ static void check_config_round_trip(const char *dir)
     CHECK(back.nstages == t.nstages && back.prime_index == t.prime_index, "config: the stages and the primer");
     for (int i = 0; i < t.nstages && i < back.nstages; i++) {
         pp_argv a = {0}, b = {0};
-        pp_train_stage_argv(&t.stage[i], "x", &a);
-        pp_train_stage_argv(&back.stage[i], "x", &b);
+        pp_train_stage_argv(&t, &t.stage[i], "x", &a);
+        pp_train_stage_argv(&t, &back.stage[i], "x", &b);
         int same = a.argc == b.argc;
         for (int k = 0; same && k < a.argc; k++) same = strcmp(a.argv[k], b.argv[k]) == 0;
         CHECK(same, "config: stage %s reads back as written", t.stage[i].kind);
@@ -172,7 +178,9 @@ static void check_config_round_trip(const char *dir)
 }
 
 /* A config written by parpi 0.1.0 (hand-written --drop, no step or
- * particles drops): it resumes with the very same flags. */
+ * particles drops, a checkpoint per stage, paths as typed at its start):
+ * it reads back as written, and upgrades to today's with the same stage
+ * options, its paths relative to the run directory. */
 static void check_old_config(const char *dir)
 {
     char path[1200];
@@ -211,7 +219,74 @@ static void check_old_config(const char *dir)
           "old config: --checkpoint, --save-every, --threads; no --resume");
     CHECK(t.stage[4].own.argc == 5 && strcmp(t.stage[4].own.argv[4], "--prime") == 0, "old config: own options");
     CHECK(words.argc > 4 && strcmp(words.argv[0], "--env") == 0, "old config: the train line's words");
+    t.o.save_every = 10000;
+    t.o.threads = 1;
+    snprintf(t.o.dir, sizeof t.o.dir, "/elsewhere/moved");
+    rc = pp_train_config_upgrade(&t);
+    CHECK(rc == 1, "old config: upgraded (%s)", rc < 0 ? pp_error() : "ok");
+    int ok = 1;
+    for (int i = 0; i < t.nstages; i++)
+        ok &= !t.stage[i].common.checkpoint[0] && !pp_stage_common_given(&t.stage[i].common, "save-every") &&
+              strcmp(t.stage[i].common.snapshots, "ckpt") == 0;
+    CHECK(ok && t.stage[0].common.snapshot_every == 10000 && strlen(t.stage[0].common.run_id) == 16,
+          "old config: snapshots instead of --checkpoint, the collector starts them");
+    snprintf(path, sizeof path, "%s/replay.mp", dir);
+    CHECK(strcmp(t.legacy_replay, path + strlen(dir) + 1) == 0, "old config: its replay buffer is read once (%s)",
+          t.legacy_replay);
+    pp_argv a = {0};
+    pp_train_stage_argv(&t, &t.stage[0], "parpi-collect", &a);
+    int log = 0, replay = 0;
+    for (int k = 0; k < a.argc; k++) {
+        log |= strcmp(a.argv[k], "--log=/elsewhere/moved/episodes.csv") == 0;
+        replay |= strncmp(a.argv[k], "--replay", 8) == 0;
+    }
+    CHECK(log && !replay, "old config: its paths follow the run directory, and --replay is gone");
+    pp_argv_free(&a);
+    CHECK(pp_train_config_upgrade(&t) == 0, "old config: upgraded once");
     pp_argv_free(&words);
+    pp_train_free(&t);
+}
+
+/* Paths: the plan's are relative to the run directory, and the stages get
+ * them joined to where the run is now; a relative path given with --set is
+ * the user's, made absolute at the start. */
+static void check_paths(void)
+{
+    pp_train t;
+    if (plan_set(&t, "parpi", "sac", "langevin.prior=data/prior.mp") != 0) {
+        CHECK(0, "paths: the plan (%s)", pp_error());
+        return;
+    }
+    int rel = 0;
+    for (int k = 0; k < t.stage[5].own.argc; k++) rel |= strcmp(t.stage[5].own.argv[k], "--log=eval.csv") == 0;
+    CHECK(rel, "paths: the plan holds eval's log relative to the run directory");
+    char cwd[1024], want[1200];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL, "paths: cwd");
+    snprintf(want, sizeof want, "%s/data/prior.mp", cwd);
+    int prior = 0;
+    for (int k = 0; k + 1 < t.stage[2].own.argc; k++)
+        prior |= strcmp(t.stage[2].own.argv[k], "--prior") == 0 && strcmp(t.stage[2].own.argv[k + 1], want) == 0;
+    CHECK(prior, "paths: --set langevin.prior=data/prior.mp is made absolute");
+    snprintf(t.o.dir, sizeof t.o.dir, "runs/x");
+    pp_argv a = {0};
+    pp_train_stage_argv(&t, &t.stage[5], "parpi-eval", &a);
+    int log = 0, status = 0, snaps = 0;
+    for (int k = 0; k < a.argc; k++) {
+        log |= strcmp(a.argv[k], "--log=runs/x/eval.csv") == 0;
+        status |= strcmp(a.argv[k], "--status=runs/x/status") == 0;
+        snaps |= strcmp(a.argv[k], "--snapshots=runs/x/ckpt") == 0;
+    }
+    CHECK(log && status && snaps, "paths: the stage gets them joined to the run directory");
+    pp_argv_free(&a);
+    /* the run id: the same for the same course, another for another seed */
+    char id1[64], id2[64], id3[64];
+    pp_train_run_id(&t, id1, sizeof id1);
+    pp_train_set_steps(&t, 5000);
+    pp_train_run_id(&t, id2, sizeof id2);
+    CHECK(strcmp(id1, id2) == 0, "run id: --steps does not change it (%s)", id1);
+    pp_argv_add(&t.stage[1].own, "--lr=1e-4");
+    pp_train_run_id(&t, id3, sizeof id3);
+    CHECK(strcmp(id1, id3) != 0, "run id: a stage option does (%s, %s)", id1, id3);
     pp_train_free(&t);
 }
 
@@ -236,6 +311,7 @@ int main(void)
     }
     check_config_round_trip(dir);
     check_old_config(dir);
+    check_paths();
     char path[1200];
     snprintf(path, sizeof path, "%s/config", dir);
     unlink(path);
