@@ -689,8 +689,8 @@ int main(int argc, char **argv)
     int lock = -1, rc;
     long long from = -1; /* the step a resumed run goes on from */
     if (c.o.resume) {
-        pp_argv_free(&c.o.sets); /* the run's own --set list counts */
         rc = resume_run(&t, &c, given, &lock, &from);
+        pp_argv_free(&c.o.sets); /* the run's own --set list counts */
     } else {
         t.o = c.o;
         rc = start_run(&t, &lock);

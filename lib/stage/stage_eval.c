@@ -339,6 +339,7 @@ typedef struct {
     double best_return; /* of --best FILE (have_best), read at the first evaluation (best_read) */
     int have_best, best_read;
     double t0, wall_offset, last_status;
+    long long status_step, last_step; /* the step status says; the last step seen (-1: none) */
     char tmp_status[1100];
 } evaluator;
 
@@ -395,8 +396,13 @@ static int open_files(evaluator *e)
     return 0;
 }
 
+static void write_status(evaluator *e, long long step);
+
 static void eval_destroy(pp_stage *s)
 {
+    evaluator *e = s->self;
+    /* status is rewritten about once a second: at the end it says the last step */
+    if (e->last_step >= 0 && e->last_step != e->status_step) write_status(e, e->last_step);
     evaluator_free(s->self);
     free(s);
 }
@@ -418,6 +424,7 @@ static int eval_create(int argc, char **argv, pp_stage **out)
     e->last_eval = 0;
     e->last_log = 0;
     e->last_status = -1e9;
+    e->status_step = e->last_step = -1;
     *out = s;
     return 0;
 }
@@ -602,7 +609,9 @@ static int eval_step(pp_stage *s, pp_frame *f)
     if (evaluated || now - e->last_status >= 1.0) {
         write_status(e, step);
         e->last_status = now;
+        e->status_step = step;
     }
+    e->last_step = step;
     if (has_policy) e->policy_seen = 1;
     return 0;
 }

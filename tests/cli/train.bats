@@ -103,7 +103,7 @@ no_orphans() {
 @test "train: the --dry-run pipeline runs as pasted" {
     parpi-train --env Pendulum-v1 --algo sac --steps 150 --out "$T/r" --dry-run "${SMALL[@]}" >"$T/plan.sh"
     (cd "$T" && timeout 60 bash -e -o pipefail "$T/plan.sh")
-    run parpi-cat --csv step --no-header "$T/r/ckpt/collect.ckpt"
+    run parpi-cat --csv step --no-header "$T/r/ckpt/latest/collect.ckpt"
     assert_output 150
     [ "$(tail -n 1 "$T/r/eval.csv" | cut -d, -f1)" = 100 ]
     # the pasted ring made no config: that is a directory, not a run

@@ -68,8 +68,10 @@ same_run() {
     local keep
     keep=$(head -n 1 "$a/progress.csv" | tr , '\n' | grep -vn -e '^wall_s$' -e 'step_ms$' | cut -d: -f1 | paste -sd,)
     diff <(cut -d, -f"$keep" "$a/progress.csv") <(cut -d, -f"$keep" "$b/progress.csv")
-    # one snapshot folder is left, and no temporary file
-    [ "$(find "$b/ckpt" -mindepth 1 -maxdepth 1 -type d | wc -l)" -eq 1 ]
+    # the best evaluation's policy (when there was an evaluation)
+    if [ -e "$a/ckpt/best/policy.ckpt" ]; then cmp "$a/ckpt/best/policy.ckpt" "$b/ckpt/best/policy.ckpt"; fi
+    # one snapshot folder is left (beside best/), and no temporary file
+    [ "$(find "$b/ckpt" -mindepth 1 -maxdepth 1 -type d ! -name best | wc -l)" -eq 1 ]
     [ -z "$(find "$b" -name '*.tmp*')" ]
 }
 
