@@ -4,6 +4,7 @@
 #   make native          the same with -O3 -march=native (this CPU only)
 #   make check           every test; ends with "N passed, N failed[, N skipped]"
 #   make check-asan      unit and CLI tests under AddressSanitizer + UBSan (in build/asan/)
+#   make check-long      the learning tests with their long variants (12 kills a run)
 #   make bench           benchmarks (figures, not tests), built with the fast flags
 #   make fuzz            libFuzzer run of the frame reader (clang), FUZZ_SECONDS=60
 #   make graph           the import graph of lib/ and cmd/ by folder (dev/import-graph)
@@ -59,7 +60,7 @@ SHARED   := $(OUT)/lib/libparpi.so
 PUBLIC_HEADERS := base/err.h base/rng.h base/opt.h frame/tensor.h frame/frame.h nn/mlp.h nn/adam.h nn/blas.h \
                   env/env.h data/replay.h data/d4rl.h stage/stage.h
 
-.PHONY: all native check check-unit check-cli check-learn check-asan check-unit-cli \
+.PHONY: all native check check-unit check-cli check-learn check-long check-asan check-unit-cli \
         bench fuzz graph install uninstall clean
 all: $(STATIC) $(SHARED) $(PROGS) $(SCRIPT_BINS)
 
@@ -120,6 +121,11 @@ check-cli: all
 
 check-learn: all
 	@$(TEST_ENV) tests/run-tap $(LEARN_TESTS)
+
+# The long variants the learning tests skip in `make check` (PARPI_LONG_TESTS):
+# 12 SIGKILLs a run instead of 3, and kills inside saves (about 30 s more).
+check-long: all
+	@$(TEST_ENV) PARPI_LONG_TESTS=1 tests/run-tap $(LEARN_TESTS)
 
 # Sanitizer build in its own tree: unit and CLI tests (the learning tests
 # train for minutes and are left to `make check`).
