@@ -110,24 +110,6 @@ static int take(cli *c, const pp_opt *row)
     return 0;
 }
 
-/* Edits between a and b (Levenshtein; long strings count as far). */
-static int edits(const char *a, const char *b)
-{
-    size_t n = strlen(a), m = strlen(b);
-    if (n > 63 || m > 63) return 99;
-    int prev[64], cur[64];
-    for (size_t j = 0; j <= m; j++) prev[j] = (int)j;
-    for (size_t i = 1; i <= n; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= m; j++) {
-            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]), del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (m + 1) * sizeof *prev);
-    }
-    return prev[m];
-}
-
 /* An option word that is no row's name (an unknown or abbreviated one):
  * the message, with the nearest names (within 2 edits, or those it begins). */
 static int unknown_option(const char *word)
@@ -136,12 +118,12 @@ static int unknown_option(const char *word)
     snprintf(name, sizeof name, "%.*s", (int)strcspn(word + 2, "="), word + 2);
     int best = strlen(name) >= 4 ? 3 : 2, k = 0; /* at most 2 edits (1 for a short name) */
     for (int i = 0; options[i].name; i++) {
-        int d = edits(name, options[i].name);
+        int d = pp_edit_distance(name, options[i].name, 0);
         if (d < best) best = d;
     }
     if (best == (strlen(name) >= 4 ? 3 : 2)) best = -1; /* none near */
     for (int i = 0; options[i].name && k < 3; i++)
-        if (edits(name, options[i].name) == best ||
+        if (pp_edit_distance(name, options[i].name, 0) == best ||
             (name[0] && strncmp(options[i].name, name, strlen(name)) == 0)) {
             size_t o = strlen(hint);
             snprintf(hint + o, sizeof hint - o, "%s--%s", k++ ? " or " : " (did you mean ", options[i].name);

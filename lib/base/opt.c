@@ -97,6 +97,23 @@ int pp_opt_defaults(const pp_opt *table, void *cfg)
     return 0;
 }
 
+size_t pp_opt_rows(const pp_opt *table)
+{
+    size_t n = 0;
+    while (table[n].name) n++;
+    return n;
+}
+
+int pp_opt_concat(pp_opt *out, const pp_opt *a, const pp_opt *b, size_t *na)
+{
+    const size_t n = pp_opt_rows(a), m = pp_opt_rows(b);
+    if (n + m > PP_OPT_MAX_ROWS) return pp_fail("over %d options in one table", PP_OPT_MAX_ROWS);
+    memcpy(out, a, n * sizeof *out);
+    memcpy(out + n, b, (m + 1) * sizeof *out);
+    *na = n;
+    return 0;
+}
+
 const pp_opt *pp_opt_find(const pp_opt *table, const char *name)
 {
     for (const pp_opt *row = table; row->name; row++)

@@ -103,6 +103,13 @@ int pp_opt_read(const pp_opt *table, void *cfg, int argc, char **argv, uint64_t 
 /* Parse one value for one row (the same checks and message as parsing). */
 int pp_opt_set(const pp_opt *row, void *cfg, const char *value);
 
+/* The number of rows of a table. */
+size_t pp_opt_rows(const pp_opt *table);
+/* One table of a's rows, then b's, in out (room for PP_OPT_MAX_ROWS + 1
+ * rows): a program that takes a stage's options and some of its own (bit i
+ * of a given mask is then row i of a for i < *na). 0, or -1 if too many. */
+int pp_opt_concat(pp_opt *out, const pp_opt *a, const pp_opt *b, size_t *na);
+
 /* The row named name (without dashes), or NULL. */
 const pp_opt *pp_opt_find(const pp_opt *table, const char *name);
 

@@ -1,4 +1,5 @@
 /* optarg.c - option argument parsing with named errors (see optarg.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -51,4 +52,23 @@ int pp_optarg_unknown(char **argv, int optind_after, int optopt_val, int missing
     if (optopt_val > 0 && (word[0] != '-' || word[1] != '-'))
         return pp_fail("unknown option -%c", optopt_val);
     return pp_fail("unknown option %s", word);
+}
+
+int pp_edit_distance(const char *a, const char *b, int fold_case)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63) return 99;
+    int prev[64], cur[64];
+    for (size_t j = 0; j <= m; j++) prev[j] = (int)j;
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= m; j++) {
+            int x = (unsigned char)a[i - 1], y = (unsigned char)b[j - 1];
+            if (fold_case) x = tolower(x), y = tolower(y);
+            int sub = prev[j - 1] + (x != y), del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (m + 1) * sizeof *prev);
+    }
+    return prev[m];
 }

@@ -14,6 +14,7 @@
 
 #include "env/env_impl.h"
 #include "base/err.h"
+#include "base/optarg.h"
 
 typedef enum { FAM_MUJOCO, FAM_PENDULUM, FAM_MULTIGOAL } family;
 
@@ -49,26 +50,6 @@ const char *const *pp_env_names(void) { return names; }
 
 /* ---- suggestions for unknown names ---- */
 
-/* Case-insensitive Levenshtein distance; strings longer than 63 count as far. */
-static int edit_distance(const char *a, const char *b)
-{
-    size_t n = strlen(a), m = strlen(b);
-    if (n > 63 || m > 63) return 99;
-    int prev[64], cur[64];
-    for (size_t j = 0; j <= m; j++) prev[j] = (int)j;
-    for (size_t i = 1; i <= n; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= m; j++) {
-            int sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) !=
-                                     tolower((unsigned char)b[j - 1]));
-            int del = prev[j] + 1, ins = cur[j - 1] + 1;
-            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-        memcpy(prev, cur, (m + 1) * sizeof *prev);
-    }
-    return prev[m];
-}
-
 /* "Hopper" for "Hopper-v3": the input names the task without its version. */
 static int is_base_name(const char *input, const char *name)
 {
@@ -88,13 +69,13 @@ static int unknown_name(const char *name)
      * version of a task named without its version. */
     int best = 3;
     for (int i = 0; i < NREG; i++) {
-        int d = edit_distance(name, registry[i].name);
+        int d = pp_edit_distance(name, registry[i].name, 1);
         if (d < best) best = d;
     }
     int nhint = 0;
     for (int i = 0; i < NREG && nhint < 3; i++) {
         const char *cand = registry[i].name;
-        int close = is_base_name(name, cand) || edit_distance(name, cand) == best;
+        int close = is_base_name(name, cand) || pp_edit_distance(name, cand, 1) == best;
         if (!close) continue;
         size_t l = strlen(hint);
         snprintf(hint + l, sizeof hint - l, "%s%s", nhint ? " or " : " (did you mean ", cand);

@@ -81,33 +81,25 @@ void pp_collect_help(FILE *out)
     pp_opt_help(pp_collect_standalone_options, out);
 }
 
-static size_t count_rows(const pp_opt *t)
-{
-    size_t n = 0;
-    while (t[n].name) n++;
-    return n;
-}
-
 int pp_collector_parse(pp_collector *c, int argc, char **argv, int standalone)
 {
     /* One table: the ring's rows first (so bit i of the given mask is row i
      * of pp_collect_options, as collect_load needs), then the standalone
      * program's. */
-    const size_t nring = count_rows(pp_collect_options), nsa = count_rows(pp_collect_standalone_options);
     pp_opt all[PP_OPT_MAX_ROWS + 1], zero[PP_OPT_MAX_ROWS + 1];
-    if (nring + nsa > PP_OPT_MAX_ROWS) return pp_fail("parpi-collect: over %d options", PP_OPT_MAX_ROWS);
-    memcpy(all, pp_collect_options, nring * sizeof *all);
-    memcpy(all + nring, pp_collect_standalone_options, (nsa + 1) * sizeof *all);
+    size_t nring;
+    if (pp_opt_concat(all, pp_collect_options, pp_collect_standalone_options, &nring) != 0) return -1;
+    const size_t nall = pp_opt_rows(all);
     /* a count without a default (--steps) starts at 0, below its range */
-    memcpy(zero, all, (nring + nsa + 1) * sizeof *all);
-    for (size_t i = 0; i < nring + nsa; i++)
+    memcpy(zero, all, (nall + 1) * sizeof *all);
+    for (size_t i = 0; i < nall; i++)
         if (!zero[i].def && (zero[i].type == PP_OPT_T_INT || zero[i].type == PP_OPT_T_COUNT)) zero[i].lo = 0;
     memset(c, 0, sizeof *c);
     uint64_t given = 0;
     if (pp_opt_defaults(zero, c) != 0 || pp_opt_parse(all, c, argc, argv, &given) != 0) return -1;
     c->given = given & (((uint64_t)1 << nring) - 1);
     if (!standalone)
-        for (size_t i = nring; i < nring + nsa; i++)
+        for (size_t i = nring; i < nall; i++)
             if ((given >> i) & 1)
                 return pp_fail("--%s is for standalone collection (with --steps or --episodes), "
                                "not the ring", all[i].name);

@@ -238,22 +238,13 @@ void pp_eval_help(FILE *out)
     pp_opt_help(pp_eval_standalone_options, out);
 }
 
-static size_t count_rows(const pp_opt *t)
-{
-    size_t n = 0;
-    while (t[n].name) n++;
-    return n;
-}
-
 int pp_eval_parse(pp_eval_config *o, int argc, char **argv, int standalone, uint64_t *given)
 {
     /* One table: the ring's rows first (bit i of the given mask is row i of
      * pp_eval_options), then the standalone program's. */
-    const size_t nring = count_rows(pp_eval_options), nsa = count_rows(pp_eval_standalone_options);
     pp_opt all[PP_OPT_MAX_ROWS + 1];
-    if (nring + nsa > PP_OPT_MAX_ROWS) return pp_fail("parpi-eval: over %d options", PP_OPT_MAX_ROWS);
-    memcpy(all, pp_eval_options, nring * sizeof *all);
-    memcpy(all + nring, pp_eval_standalone_options, (nsa + 1) * sizeof *all);
+    size_t nring;
+    if (pp_opt_concat(all, pp_eval_options, pp_eval_standalone_options, &nring) != 0) return -1;
     memset(o, 0, sizeof *o);
     uint64_t seen = 0;
     if (pp_opt_defaults(all, o) != 0 || pp_opt_parse(all, o, argc, argv, &seen) != 0) return -1;

@@ -8,6 +8,7 @@
 #   need_progs P...        fail (not skip) if a parpi program is not on PATH
 #   need_python_msgpack    skip, saying so, without /usr/bin/python3 msgpack_numpy
 #   stage_frames ARGS...   tests/cli/stage_frames.py (ring, particles, show)
+#   same_fields_as_v01 OLD NEW   a 0.1 checkpoint saved back: the same fields
 
 bats_require_minimum_version 1.5.0
 bats_load_library bats-support
@@ -36,3 +37,21 @@ need_python_msgpack() {
 
 # The one generator of stage frames (it also writes the committed data/stage-*.mp).
 stage_frames() { /usr/bin/python3 "$ROOT/tests/cli/stage_frames.py" "$@"; }
+
+# same_fields_as_v01 OLD NEW: every field of a parpi 0.1 checkpoint OLD has
+# the same value in NEW, saved back by today's parpi; only the format's
+# version differs (1 then; 2, with a checksum, now).
+same_fields_as_v01() {
+    local old=$1 new=$2 f fields
+    fields=$(parpi-cat --fields "$old") || return 1
+    for f in $fields; do
+        if [ "$f" = version ]; then
+            [ "$(parpi-cat --csv version --no-header "$old")" = 1 ] &&
+                [ "$(parpi-cat --csv version --no-header "$new")" = 2 ] ||
+                { echo "version is not 1 in the old file and 2 in the new" >&2; return 1; }
+            continue
+        fi
+        [ "$(parpi-cat --csv "$f" --no-header "$old")" = "$(parpi-cat --csv "$f" --no-header "$new")" ] ||
+            { echo "$f differs" >&2; return 1; }
+    done
+}
