@@ -10,6 +10,10 @@
 #   make graph           the import graph of lib/ and cmd/ by folder (dev/import-graph)
 #   make install / uninstall   honour PREFIX and DESTDIR
 #   WERROR=0             build without -Werror (CI and developers keep it on)
+#   DNNL=0 / DNNL=1      without / with oneDNN's fp32 matmul as a second sgemm
+#                        backend (default: with, where pkg-config or the header
+#                        finds it); the backend is chosen at run time
+#                        (PARPI_GEMM, pp_gemm_set_backend), OpenBLAS by default
 #
 # OUT is where a build goes: build for the normal build, build/asan for the
 # sanitizer build (objects in OUT/obj, library in OUT/lib, programs in OUT/bin).
@@ -36,6 +40,16 @@ WERROR   ?= 1
 WARN     := -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror)
 PKG_CFLAGS := $(shell pkg-config --cflags openblas 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs openblas 2>/dev/null || echo -lopenblas)
+# oneDNN (libdnnl-dev), optional: lib/nn/gemm_dnnl.c is empty without it.
+DNNL     ?= $(shell pkg-config --exists dnnl 2>/dev/null && echo 1 || \
+              (echo '\#include <dnnl.h>' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1 || echo 0))
+ifeq ($(DNNL),1)
+PKG_CFLAGS += $(shell pkg-config --cflags dnnl 2>/dev/null) -DPARPI_DNNL
+PKG_LIBS   += $(shell pkg-config --libs dnnl 2>/dev/null || echo -ldnnl) -lgomp
+endif
+ifeq ($(MAKELEVEL),0)
+$(info parpi: sgemm backends built: openblas$(if $(filter 1,$(DNNL)), dnnl) (DNNL=$(DNNL)))
+endif
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -fPIC -Ilib $(PKG_CFLAGS) \
               -DPARPI_VERSION='"$(VERSION)"' -DPARPI_SHAREDIR='"$(SHAREDIR)"' -MMD -MP
 LDLIBS   := $(PKG_LIBS) -lmujoco -lpthread -lm

@@ -31,7 +31,9 @@
 #include <cblas.h>
 
 #include "nn/blas.h"
+#include "nn/gemm_dnnl.h"
 #include "base/clock.h"
+#include "base/err.h"
 
 #define PP_BLAS_THREAD_TIMEOUT "18"
 
@@ -53,11 +55,71 @@ static void make_idle_threads_sleep(void)
     quiet_done = 1;
 }
 
+/* ---- the backend ---- */
+
+static int backend = -1; /* -1: PARPI_GEMM not read yet */
+static int dnnl_threads_set;
+static long long fallbacks;
+
+int pp_gemm_available(int b) { return b == PP_GEMM_OPENBLAS || (b == PP_GEMM_DNNL && pp_dnnl_built()); }
+
+const char *pp_gemm_name(int b) { return b == PP_GEMM_DNNL ? "dnnl" : "openblas"; }
+
+int pp_gemm_parse(const char *name, int *b)
+{
+    if (strcmp(name, "openblas") == 0)
+        *b = PP_GEMM_OPENBLAS;
+    else if (strcmp(name, "dnnl") == 0)
+        *b = PP_GEMM_DNNL;
+    else
+        return pp_fail("gemm backend '%s': expected openblas or dnnl", name);
+    return 0;
+}
+
+int pp_gemm_set_backend(int b)
+{
+    if (b != PP_GEMM_OPENBLAS && b != PP_GEMM_DNNL) return pp_fail("gemm backend %d: expected openblas or dnnl", b);
+    if (!pp_gemm_available(b)) return pp_fail("gemm backend %s: not built in (build with DNNL=1)", pp_gemm_name(b));
+    backend = b;
+    return 0;
+}
+
+int pp_gemm_check_env(void)
+{
+    const char *v = getenv("PARPI_GEMM");
+    int b;
+    if (!v || !*v) return 0;
+    if (pp_gemm_parse(v, &b) != 0 || !pp_gemm_available(b)) {
+        if (pp_gemm_parse(v, &b) == 0) pp_fail("gemm backend %s: not built in (build with DNNL=1)", v);
+        return pp_fail_prefix("PARPI_GEMM: ");
+    }
+    return 0;
+}
+
+/* PARPI_GEMM, once: a value that is not a built backend leaves OpenBLAS
+ * (programs refuse it first, with pp_gemm_check_env). */
+static int current(void)
+{
+    if (backend < 0) {
+        const char *v = getenv("PARPI_GEMM");
+        int b = PP_GEMM_OPENBLAS;
+        if (v && strcmp(v, "dnnl") == 0 && pp_dnnl_built()) b = PP_GEMM_DNNL;
+        backend = b;
+    }
+    return backend;
+}
+
+int pp_gemm_backend(void) { return current(); }
+long long pp_gemm_primitives_created(void) { return pp_dnnl_created(); }
+long long pp_gemm_fallbacks(void) { return fallbacks; }
+
 void pp_blas_set_threads(int n)
 {
     if (n < 1) n = openblas_get_num_procs();
     make_idle_threads_sleep();
     openblas_set_num_threads(n);
+    pp_dnnl_set_threads(n);
+    dnnl_threads_set = 1;
 }
 
 void pp_blas_quiet_once(void)
@@ -119,6 +181,15 @@ static void gemm_dispatch(int ta, int tb, int M, int N, int K, float alpha, cons
         int incx = ta ? 1 : lda, incy = tb ? ldb : 1;
         cblas_sger(CblasRowMajor, M, N, alpha, A, incx, B, incy, C, ldc);
         return;
+    }
+    if (current() == PP_GEMM_DNNL) {
+        /* one thread count for both backends: OpenBLAS's, unless set */
+        if (!dnnl_threads_set) {
+            pp_dnnl_set_threads(openblas_get_num_threads());
+            dnnl_threads_set = 1;
+        }
+        if (pp_dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) return;
+        fallbacks++;
     }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,
                 alpha, A, lda, B, ldb, beta, C, ldc);

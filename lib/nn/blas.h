@@ -1,8 +1,11 @@
-/* blas.h - the one door to OpenBLAS (lib/nn/blas.c): thread control,
- * profiling counters, and the sgemm/sgemv every Linear goes through. */
+/* blas.h - the one door to the matmuls (lib/nn/blas.c): thread control,
+ * profiling counters, the sgemm/sgemv every Linear goes through, and the
+ * choice of the sgemm's backend (OpenBLAS, the reference and the default, or
+ * oneDNN fp32 where built with DNNL=1). */
 #ifndef PP_BLAS_H
 #define PP_BLAS_H
 
+/* The thread count of both backends (OpenBLAS's pool and oneDNN's OpenMP). */
 void pp_blas_set_threads(int n);
 int pp_blas_threads(void);
 /* Apply the idle-thread fix of pp_blas_set_threads once, keeping OpenBLAS's
@@ -24,5 +27,23 @@ void pp_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, 
 /* Row-major y = alpha op(A) x + beta y, A [rows, cols] (profiled). */
 void pp_sgemv(int ta, int rows, int cols, float alpha, const float *A, int lda, const float *x, int incx,
               float beta, float *y, int incy);
+
+/* The sgemm backend, process-wide. PP_GEMM_OPENBLAS is the default, so
+ * results are those of OpenBLAS unless a program or PARPI_GEMM asks for
+ * oneDNN. PARPI_GEMM=openblas|dnnl is read once, at the first pp_sgemm or
+ * pp_gemm_* call, unless pp_gemm_set_backend came first. Degenerate shapes
+ * (one row, one column, K = 1) go to OpenBLAS's sgemv/sger with either
+ * backend. A shape oneDNN refuses falls back to OpenBLAS (pp_gemm_fallbacks). */
+enum { PP_GEMM_OPENBLAS = 0, PP_GEMM_DNNL = 1 };
+int pp_gemm_available(int backend);           /* 1 if built in */
+int pp_gemm_set_backend(int backend);         /* -1 (pp_fail) if not built in */
+int pp_gemm_backend(void);
+const char *pp_gemm_name(int backend);        /* "openblas", "dnnl" */
+int pp_gemm_parse(const char *name, int *backend); /* -1 (pp_fail) if unknown */
+/* PARPI_GEMM's check for the programs: -1 (pp_fail) if it is set to a name
+ * that is not a backend or one not built in; 0 otherwise. */
+int pp_gemm_check_env(void);
+long long pp_gemm_primitives_created(void); /* oneDNN primitives created so far */
+long long pp_gemm_fallbacks(void);
 
 #endif
