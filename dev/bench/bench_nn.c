@@ -1,5 +1,6 @@
 /* bench_nn - how fast the nets train at HalfCheetah shapes (obs 17, act 6,
- * batch 256, hidden 256), at 1 and 2 OpenBLAS threads. A figure, not a test.
+ * batch 256, hidden 256), at 1 and 2 threads, with each sgemm backend built
+ * in (OpenBLAS, then oneDNN fp32). A figure, not a test.
  *
  *   sgemm ceiling   bare sgemm loops of the 256x256x256 shapes a layer uses
  *                   (NN forward, NT input gradient, TN weight gradient)
@@ -194,6 +195,13 @@ int main(void)
            load[0]);
     printf("%-34s %7s %10s %8s %11s %9s %10s %10s %9s\n", "case", "threads", "median ms", "min ms", "GFLOP/step", "GFLOP/s",
            "in sgemm", "of ceiling", "floor ms");
+    for (int be = PP_GEMM_OPENBLAS; be <= PP_GEMM_DNNL; be++) {
+    if (!pp_gemm_available(be)) {
+        printf("backend %s: not built in\n\n", pp_gemm_name(be));
+        continue;
+    }
+    pp_gemm_set_backend(be);
+    printf("backend %s\n", pp_gemm_name(be));
     for (int threads = 1; threads <= 2; threads++) {
         pp_blas_set_threads(threads);
         const char *names[3] = {"sgemm 256x256x256 NN (forward)", "sgemm 256x256x256 NT (dx)",
@@ -211,6 +219,8 @@ int main(void)
         row("SAC-shaped update", threads, run(&b, sac_update), ceiling);
         printf("\n");
     }
+    }
+    pp_gemm_set_backend(PP_GEMM_OPENBLAS);
     pp_blas_set_threads(1);
     return 0;
 }

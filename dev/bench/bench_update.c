@@ -1,6 +1,6 @@
 /* bench_update.c - one full update for HalfCheetah shapes (obs 17, act 6,
  * batch 256, hidden 256, K = 5), SAC and ParPI-wd, median ms at 1 and 2
- * BLAS threads, the stages chained in this process; then the piped ring's
+ * threads with each sgemm backend built in (OpenBLAS, oneDNN fp32), the stages chained in this process; then the piped ring's
  * overhead: parpi-train on HalfCheetah-v3 as a ring of processes vs
  * --in-process, per frame.
  *
@@ -128,8 +128,8 @@ static void bench_chain(const char *name, int parpi, int threads, int iters)
         if (it >= warm) ms[it - warm] = (pp_now() - t0) * 1e3;
     }
     qsort(ms, (size_t)iters, sizeof *ms, cmp_double);
-    printf("%-10s threads %d  median %7.2f ms  min %7.2f ms  (%d updates, batch %d, hidden 256%s)\n",
-           name, threads, ms[iters / 2], ms[0], iters, B, parpi ? ", K 5" : "");
+    printf("%-10s %-8s threads %d  median %7.2f ms  min %7.2f ms  (%d updates, batch %d, hidden 256%s)\n",
+           name, pp_gemm_name(pp_gemm_backend()), threads, ms[iters / 2], ms[0], iters, B, parpi ? ", K 5" : "");
     printf("           where the time goes (median ms per stage):");
     for (int k = 0; k < n; k++) {
         qsort(stage_ms[k], (size_t)iters, sizeof(double), cmp_double);
@@ -202,10 +202,19 @@ int main(int argc, char **argv)
     if (iters < 1) iters = 1;
     printf("# bench_update: one update, HalfCheetah shapes (obs %d, act %d, batch %d, hidden 256)\n", O, A, B);
     printf("# reference: PyTorch 1.13 + OpenBLAS, 2 threads: SAC ~6 ms, ParPI-wd ~14 ms\n");
-    for (int threads = 1; threads <= 2; threads++) {
-        bench_chain("SAC", 0, threads, iters);
-        bench_chain("ParPI-wd", 1, threads, iters);
+    /* each sgemm backend built in, OpenBLAS (the default) first */
+    for (int be = PP_GEMM_OPENBLAS; be <= PP_GEMM_DNNL; be++) {
+        if (!pp_gemm_available(be)) {
+            printf("# backend %s: not built in\n", pp_gemm_name(be));
+            continue;
+        }
+        pp_gemm_set_backend(be);
+        for (int threads = 1; threads <= 2; threads++) {
+            bench_chain("SAC", 0, threads, iters);
+            bench_chain("ParPI-wd", 1, threads, iters);
+        }
     }
+    pp_gemm_set_backend(PP_GEMM_OPENBLAS);
     if (!ring) return 0;
     int rc = bench_ring("SAC", "--algo sac", B, ring_frames);
     rc |= bench_ring("ParPI-wd", "--algo parpi --divergence wd", B, ring_frames);
