@@ -58,7 +58,8 @@ static void make_idle_threads_sleep(void)
 /* ---- the backend ---- */
 
 static int backend = -1; /* -1: PARPI_GEMM not read yet */
-static int dnnl_threads_set;
+static int nthreads;        /* the count asked for; 0: OpenBLAS's own, not read yet */
+static int dnnl_threads_set; /* the thread counts were split for oneDNN */
 static long long fallbacks;
 
 int pp_gemm_available(int b) { return b == PP_GEMM_OPENBLAS || (b == PP_GEMM_DNNL && pp_dnnl_built()); }
@@ -76,11 +77,30 @@ int pp_gemm_parse(const char *name, int *b)
     return 0;
 }
 
+/* One pool at a time. With oneDNN, its OpenMP workers do the sgemms and
+ * OpenBLAS (sgemv, sger of the degenerate shapes) runs on one thread: two
+ * pools of spinning workers on the same cores slowed a 2-thread SAC update
+ * from ~9 ms to a median of 419 ms on a shared 2-core machine (docs/perf.md
+ * section 8). With OpenBLAS, OpenBLAS has them all, as before. */
+static void apply_threads(void)
+{
+    if (nthreads < 1) nthreads = openblas_get_num_threads();
+    if (backend == PP_GEMM_DNNL) {
+        openblas_set_num_threads(1);
+        pp_dnnl_set_threads(nthreads);
+        dnnl_threads_set = 1;
+    } else {
+        openblas_set_num_threads(nthreads);
+    }
+}
+
 int pp_gemm_set_backend(int b)
 {
     if (b != PP_GEMM_OPENBLAS && b != PP_GEMM_DNNL) return pp_fail("gemm backend %d: expected openblas or dnnl", b);
     if (!pp_gemm_available(b)) return pp_fail("gemm backend %s: not built in (build with DNNL=1)", pp_gemm_name(b));
+    int was = backend;
     backend = b;
+    if ((was == PP_GEMM_DNNL) != (b == PP_GEMM_DNNL) && (dnnl_threads_set || nthreads)) apply_threads();
     return 0;
 }
 
@@ -117,9 +137,11 @@ void pp_blas_set_threads(int n)
 {
     if (n < 1) n = openblas_get_num_procs();
     make_idle_threads_sleep();
-    openblas_set_num_threads(n);
-    pp_dnnl_set_threads(n);
-    dnnl_threads_set = 1;
+    nthreads = n;
+    if (backend == PP_GEMM_DNNL)
+        apply_threads();
+    else
+        openblas_set_num_threads(n);
 }
 
 void pp_blas_quiet_once(void)
@@ -130,7 +152,7 @@ void pp_blas_quiet_once(void)
     openblas_set_num_threads(n);
 }
 
-int pp_blas_threads(void) { return openblas_get_num_threads(); }
+int pp_blas_threads(void) { return nthreads ? nthreads : openblas_get_num_threads(); }
 
 void pp_blas_profile(int on) { profiling = on; }
 
@@ -183,11 +205,7 @@ static void gemm_dispatch(int ta, int tb, int M, int N, int K, float alpha, cons
         return;
     }
     if (current() == PP_GEMM_DNNL) {
-        /* one thread count for both backends: OpenBLAS's, unless set */
-        if (!dnnl_threads_set) {
-            pp_dnnl_set_threads(openblas_get_num_threads());
-            dnnl_threads_set = 1;
-        }
+        if (!dnnl_threads_set) apply_threads(); /* OpenBLAS's count, unless set */
         if (pp_dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) return;
         fallbacks++;
     }

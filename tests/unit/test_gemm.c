@@ -25,6 +25,8 @@
 #include "nn/blas.h"
 #include "nn/mlp.h"
 
+extern int openblas_get_num_threads(void);
+
 static double gamma_n(int n)
 {
     double u = ldexp(1.0, -24);
@@ -211,6 +213,11 @@ int main(void)
     run_case(&cases[1], &rng, &rb, &rd, &rc, &pad);
     CHECK(pp_gemm_primitives_created() == made + 1 && rd <= 1,
           "2 threads: a primitive of its own, same bound (%.3g)", rd);
+    CHECK(pp_blas_threads() == 2 && openblas_get_num_threads() == 1,
+          "with oneDNN, 2 threads are oneDNN's and OpenBLAS runs on 1 (one pool at a time)");
+    pp_gemm_set_backend(PP_GEMM_OPENBLAS);
+    CHECK(openblas_get_num_threads() == 2, "back to OpenBLAS: its 2 threads again");
+    pp_gemm_set_backend(PP_GEMM_DNNL);
     pp_blas_set_threads(1);
 
     /* a SAC-shaped critic update */
