@@ -228,6 +228,10 @@ int pp_stage_main(const char *kind, int argc, char **argv)
         return PP_EXIT_USAGE;
     }
     pp_blas_set_threads(c.threads);
+    if (pp_stage_common_gemm(&c) != 0) {
+        pp_stage_free(s);
+        return usage_error(kind);
+    }
 
     pp_reader *r = NULL;
     pp_writer *w = NULL;

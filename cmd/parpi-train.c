@@ -56,6 +56,8 @@ static const pp_opt options[] = {
     PP_OPT_COUNT("log-every", cli, o.log_every, 1, 1e15, "1000", "a progress.csv row every N steps", 0),
     PP_OPT_COUNT("save-every", cli, o.save_every, 0, 1e15, "10000", "a snapshot of every stage every N steps (0: at the end)", 0),
     PP_OPT_INT("threads", cli, o.threads, 1, 256, "1", "BLAS threads per stage", 0),
+    PP_OPT_STRING("gemm", cli, o.gemm, "openblas|dnnl", NULL,
+                  "every stage's matmul backend (default: PARPI_GEMM if set, else openblas)", 0),
     PP_OPT_FLAG("in-process", cli, o.in_process, "chain the stages in this process (no pipes)", 0),
     PP_OPT_FLAG("progress", cli, progress,
                 "progress on stderr (the default): a live line on a terminal, else lines", 0),

@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/err.h"
 #include "frame/frame.h"
+#include "nn/blas.h"
 #include "stage/stage.h"
 #include "stage/stage_run.h"
 
@@ -22,6 +23,9 @@
 
 #define PATH_ROW(n, f, arg, help) \
     PP_OPT_ROW(n, PP_OPT_T_STRING, pp_stage_common, f, 0, PP_STAGE_PATH_MAX, NULL, NULL, arg, help, NULL, PP_OPT_NOSAVE)
+
+/* in PP_GEMM_* order (nn/blas.h) */
+static const char *const gemm_names[] = {"openblas", "dnnl", NULL};
 
 const pp_opt pp_stage_common_options[] = {
     PATH_ROW("checkpoint", checkpoint, "PATH",
@@ -32,6 +36,8 @@ const pp_opt pp_stage_common_options[] = {
     PATH_ROW("in", in, "FILE", "read frames from FILE instead of stdin"),
     PATH_ROW("out", out, "FILE", "write frames to FILE instead of stdout"),
     PP_OPT_INT("threads", pp_stage_common, threads, 1, 256, "1", "BLAS threads", PP_OPT_NOSAVE),
+    PP_OPT_CHOICE("gemm", pp_stage_common, gemm, gemm_names, "openblas",
+                  "matmul backend (not given: PARPI_GEMM if set)", PP_OPT_NOSAVE),
     PP_OPT_ROW("max-frame", PP_OPT_T_COUNT, pp_stage_common, max_frame, 1024, 1e12, "1073741824", NULL,
                "BYTES", "refuse larger frames", NULL, PP_OPT_NOSAVE),
     PP_OPT_ROW("drop", PP_OPT_T_STRING, pp_stage_common, drop, 0, sizeof(((pp_stage_common *)0)->drop),
@@ -57,6 +63,15 @@ static int row_index(const char *name)
     for (int i = 0; pp_stage_common_options[i].name; i++)
         if (strcmp(pp_stage_common_options[i].name, name) == 0) return i;
     return -1;
+}
+
+int pp_stage_common_gemm(const pp_stage_common *c)
+{
+    if (pp_gemm_check_env() != 0) return -1;
+    int i = row_index("gemm");
+    if (i < 0 || !(c->given >> i & 1)) return 0;
+    if (pp_gemm_set_backend(c->gemm) != 0) return pp_fail_prefix("--gemm: ");
+    return 0;
 }
 
 int pp_stage_common_init(pp_stage_common *c)

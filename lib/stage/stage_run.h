@@ -38,6 +38,7 @@ typedef struct {
     char resume[PP_STAGE_PATH_MAX];     /* "": a new stage */
     char in[PP_STAGE_PATH_MAX], out[PP_STAGE_PATH_MAX]; /* "": stdin, stdout */
     int threads;                        /* BLAS threads */
+    int gemm;                           /* PP_GEMM_*, applied only if given */
     long long max_frame;                /* bytes */
     char drop[1024];                    /* "q,disc": fields removed after the step; "": none */
     int progress, no_progress;          /* the two flags as given */
@@ -50,6 +51,11 @@ typedef struct {
 /* The table (PP_OPT_END-terminated); its rows are in the order --help and
  * parpi-train's config lines show them. */
 extern const pp_opt pp_stage_common_options[];
+
+/* The sgemm backend of this process (nn/blas.h): PARPI_GEMM checked, then
+ * --gemm applied if given (else PARPI_GEMM or OpenBLAS). 0 or -1 (pp_fail:
+ * a bad PARPI_GEMM, or a backend not built in). */
+int pp_stage_common_gemm(const pp_stage_common *c);
 
 /* Defaults, nothing given. 0 or -1. */
 int pp_stage_common_init(pp_stage_common *c);

@@ -82,6 +82,7 @@ typedef struct {
     long long eval_every, log_every, save_every;
     int eval_episodes;
     int threads;
+    char gemm[16];      /* "openblas", "dnnl": every stage's --gemm; "": not given */
     int in_process;
     int progress;       /* 1 on, 0 off, -1 auto: on (a live line on a terminal, else plain lines) */
     double print_every; /* seconds between plain progress lines (no terminal); 0: only at evaluations */

@@ -183,6 +183,12 @@ int pp_train_run_inprocess(pp_train *t)
 {
     pp_stage *st[PP_TRAIN_MAX_STAGES] = {0};
     pp_blas_set_threads(t->o.threads);
+    /* one process, one backend: the first stage's --gemm (the plan gives
+     * every stage the same) */
+    if (t->nstages > 0 && pp_stage_common_gemm(&t->stage[0].common) != 0) {
+        pp_train_log(t, 1, "%s", pp_error());
+        return PP_EXIT_FAILURE;
+    }
     int status = PP_EXIT_OK;
     pp_snapshot_mark resumed = {.step = -1};
     if (open_stages(t, st, &resumed) != 0) {

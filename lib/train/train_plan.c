@@ -467,6 +467,7 @@ int pp_train_plan(pp_train *t)
         if (pp_stage_common_set(c, "snapshots", PP_TRAIN_SNAPSHOTS) != 0) return -1;
         snprintf(buf, sizeof buf, "%d", o->threads);
         if (pp_stage_common_set(c, "threads", buf) != 0) return -1;
+        if (o->gemm[0] && pp_stage_common_set(c, "gemm", o->gemm) != 0) return -1;
     }
     pp_train_set_save_every(t, o->save_every);
     if (pp_train_compute_drops(t) != 0) return -1;
