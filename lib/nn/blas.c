@@ -58,6 +58,8 @@ static void make_idle_threads_sleep(void)
 /* ---- the backend ---- */
 
 static int backend = -1; /* -1: PARPI_GEMM not read yet */
+static int backend_chosen;  /* by pp_gemm_set_backend or PARPI_GEMM, not the default */
+static int prec = -1;       /* PP_PREC_FP32 or _BF16; -1: PARPI_PRECISION not read yet */
 static int nthreads;        /* the count asked for; 0: OpenBLAS's own, not read yet */
 static int dnnl_threads_set; /* the thread counts were split for oneDNN */
 static long long fallbacks;
@@ -100,6 +102,8 @@ int pp_gemm_set_backend(int b)
     if (!pp_gemm_available(b)) return pp_fail("gemm backend %s: not built in (build with DNNL=1)", pp_gemm_name(b));
     int was = backend;
     backend = b;
+    backend_chosen = 1;
+    if (b == PP_GEMM_OPENBLAS && prec == PP_PREC_BF16) prec = PP_PREC_FP32; /* bf16 is a dnnl mode */
     if ((was == PP_GEMM_DNNL) != (b == PP_GEMM_DNNL) && (dnnl_threads_set || nthreads)) apply_threads();
     return 0;
 }
@@ -107,12 +111,59 @@ int pp_gemm_set_backend(int b)
 int pp_gemm_check_env(void)
 {
     const char *v = getenv("PARPI_GEMM");
-    int b;
-    if (!v || !*v) return 0;
-    if (pp_gemm_parse(v, &b) != 0 || !pp_gemm_available(b)) {
+    int b = -1, p;
+    if (v && *v && (pp_gemm_parse(v, &b) != 0 || !pp_gemm_available(b))) {
         if (pp_gemm_parse(v, &b) == 0) pp_fail("gemm backend %s: not built in (build with DNNL=1)", v);
         return pp_fail_prefix("PARPI_GEMM: ");
     }
+    const char *w = getenv("PARPI_PRECISION");
+    if (!w || !*w) return 0;
+    if (pp_gemm_precision_parse(w, &p) != 0) return pp_fail_prefix("PARPI_PRECISION: ");
+    if (p == PP_PREC_BF16 && !pp_dnnl_built())
+        return pp_fail("PARPI_PRECISION: bf16 needs the dnnl backend, not built in (build with DNNL=1)");
+    if (p == PP_PREC_BF16 && b == PP_GEMM_OPENBLAS)
+        return pp_fail("PARPI_PRECISION: bf16 runs through oneDNN, not with PARPI_GEMM=openblas");
+    return 0;
+}
+
+/* ---- the precision ---- */
+
+const char *pp_gemm_precision_name(int p)
+{
+    return p == PP_PREC_BF16 ? "bf16" : p == PP_PREC_AUTO ? "auto" : "fp32";
+}
+
+int pp_gemm_precision_parse(const char *name, int *p)
+{
+    if (strcmp(name, "fp32") == 0)
+        *p = PP_PREC_FP32;
+    else if (strcmp(name, "bf16") == 0)
+        *p = PP_PREC_BF16;
+    else if (strcmp(name, "auto") == 0)
+        *p = PP_PREC_AUTO;
+    else
+        return pp_fail("precision '%s': expected fp32, bf16 or auto", name);
+    return 0;
+}
+
+int pp_gemm_has_amx(void) { return pp_dnnl_built() && pp_dnnl_has_amx(); }
+
+int pp_gemm_resolve_precision(int p)
+{
+    if (p == PP_PREC_AUTO) return pp_gemm_has_amx() ? PP_PREC_BF16 : PP_PREC_FP32;
+    return p;
+}
+
+int pp_gemm_set_precision(int p)
+{
+    if (p != PP_PREC_FP32 && p != PP_PREC_BF16 && p != PP_PREC_AUTO)
+        return pp_fail("precision %d: expected fp32, bf16 or auto", p);
+    p = pp_gemm_resolve_precision(p);
+    if (p == PP_PREC_BF16) {
+        if (!pp_dnnl_built()) return pp_fail("precision bf16: needs the dnnl backend, not built in (build with DNNL=1)");
+        if (pp_gemm_set_backend(PP_GEMM_DNNL) != 0) return -1;
+    }
+    prec = p;
     return 0;
 }
 
@@ -124,9 +175,32 @@ static int current(void)
         const char *v = getenv("PARPI_GEMM");
         int b = PP_GEMM_OPENBLAS;
         if (v && strcmp(v, "dnnl") == 0 && pp_dnnl_built()) b = PP_GEMM_DNNL;
+        if (v && *v) backend_chosen = 1;
         backend = b;
     }
+    if (prec < 0) {
+        /* PARPI_PRECISION, once: bf16 (or auto on AMX) selects dnnl unless
+         * OpenBLAS was chosen; a bad value leaves fp32 (programs refuse it
+         * first, with pp_gemm_check_env) */
+        const char *v = getenv("PARPI_PRECISION");
+        int p = PP_PREC_FP32;
+        if (v && pp_gemm_precision_parse(v, &p) != 0) {
+            pp_error_clear();
+            p = PP_PREC_FP32;
+        }
+        p = pp_gemm_resolve_precision(p);
+        if (p == PP_PREC_BF16 && (!pp_dnnl_built() || (backend_chosen && backend == PP_GEMM_OPENBLAS)))
+            p = PP_PREC_FP32;
+        prec = p;
+        if (p == PP_PREC_BF16 && backend != PP_GEMM_DNNL) pp_gemm_set_backend(PP_GEMM_DNNL);
+    }
     return backend;
+}
+
+int pp_gemm_precision(void)
+{
+    current();
+    return prec;
 }
 
 int pp_gemm_backend(void) { return current(); }
@@ -206,7 +280,11 @@ static void gemm_dispatch(int ta, int tb, int M, int N, int K, float alpha, cons
     }
     if (current() == PP_GEMM_DNNL) {
         if (!dnnl_threads_set) apply_threads(); /* OpenBLAS's count, unless set */
-        if (pp_dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) return;
+        if (prec == PP_PREC_BF16) {
+            if (pp_dnnl_sgemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) return;
+        } else if (pp_dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) {
+            return;
+        }
         fallbacks++;
     }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K,

@@ -40,9 +40,29 @@ int pp_gemm_set_backend(int backend);         /* -1 (pp_fail) if not built in */
 int pp_gemm_backend(void);
 const char *pp_gemm_name(int backend);        /* "openblas", "dnnl" */
 int pp_gemm_parse(const char *name, int *backend); /* -1 (pp_fail) if unknown */
-/* PARPI_GEMM's check for the programs: -1 (pp_fail) if it is set to a name
- * that is not a backend or one not built in; 0 otherwise. */
+/* PARPI_GEMM's and PARPI_PRECISION's check for the programs: -1 (pp_fail)
+ * if one is set to a name that is not a backend or precision, to one not
+ * built in, or to bf16 beside PARPI_GEMM=openblas; 0 otherwise. */
 int pp_gemm_check_env(void);
+
+/* The matmul precision, process-wide. PP_PREC_FP32 (the default) leaves
+ * every result as it was. PP_PREC_BF16 rounds both operands of each pp_sgemm
+ * that reaches a matmul kernel to bf16 (8-bit significand) and accumulates
+ * and writes C in fp32, through oneDNN; the degenerate shapes (sgemv/sger)
+ * and pp_sgemv stay fp32. bf16 is a mode of the dnnl backend: setting it
+ * selects that backend (-1, pp_fail, if oneDNN is not built in), and
+ * selecting OpenBLAS afterwards sets fp32 again. PP_PREC_AUTO resolves at
+ * once: bf16 where oneDNN reports AMX (avx512_core_amx or later) and it is
+ * built in, fp32 otherwise. PARPI_PRECISION=fp32|bf16|auto is read once, at
+ * the first pp_sgemm or pp_gemm_* call, unless pp_gemm_set_precision came
+ * first; with it set to bf16 (or auto on AMX), PARPI_GEMM defaults to dnnl. */
+enum { PP_PREC_FP32 = 0, PP_PREC_BF16 = 1, PP_PREC_AUTO = 2 };
+int pp_gemm_set_precision(int prec);          /* -1 (pp_fail) if bf16 is not available */
+int pp_gemm_precision(void);                  /* PP_PREC_FP32 or PP_PREC_BF16, never AUTO */
+const char *pp_gemm_precision_name(int prec); /* "fp32", "bf16", "auto" */
+int pp_gemm_precision_parse(const char *name, int *prec); /* -1 (pp_fail) if unknown */
+int pp_gemm_resolve_precision(int prec);      /* AUTO -> what it picks here; others unchanged */
+int pp_gemm_has_amx(void);                    /* oneDNN reports AMX (0 without oneDNN) */
 long long pp_gemm_primitives_created(void); /* oneDNN primitives created so far */
 long long pp_gemm_fallbacks(void);
 

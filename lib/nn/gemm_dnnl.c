@@ -15,6 +15,10 @@
  * The cache holds PP_DNNL_CACHE entries; past that the oldest entry is
  * replaced (round robin). The whole suite uses a few dozen shapes.
  * Process-wide and not thread-safe, like blas.c's profiler.
+ *
+ * pp_dnnl_sgemm_bf16 (--precision bf16) rounds the operands to bf16 into
+ * scratch and runs a bf16 x bf16 -> f32 primitive (its own cache entries):
+ * see the section at the end.
  */
 #include "nn/gemm_dnnl.h"
 
@@ -28,12 +32,20 @@ int pp_dnnl_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float 
         (void)beta, (void)C, (void)ldc;
     return -1;
 }
+int pp_dnnl_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc)
+{
+    return pp_dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+int pp_dnnl_has_amx(void) { return 0; }
 void pp_dnnl_set_threads(int n) { (void)n; }
 long long pp_dnnl_created(void) { return 0; }
 int pp_dnnl_cached(void) { return 0; }
 
 #else
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <dnnl.h>
@@ -45,7 +57,7 @@ int pp_dnnl_cached(void) { return 0; }
 
 typedef struct {
     int used;
-    int ta, tb, M, N, K, lda, ldb, ldc, scaled, nthr;
+    int ta, tb, M, N, K, lda, ldb, ldc, scaled, nthr, bf16;
     float beta;
     dnnl_primitive_t prim;
     dnnl_memory_t a, b, c, scale;
@@ -112,8 +124,9 @@ static int make(entry *e)
     dnnl_dims_t as = {e->ta ? 1 : e->lda, e->ta ? e->lda : 1};
     dnnl_dims_t bs = {e->tb ? 1 : e->ldb, e->tb ? e->ldb : 1};
     dnnl_dims_t cs = {e->ldc, 1};
-    if (dnnl_memory_desc_init_by_strides(&amd, 2, ad, dnnl_f32, as) != dnnl_success ||
-        dnnl_memory_desc_init_by_strides(&bmd, 2, bd, dnnl_f32, bs) != dnnl_success ||
+    dnnl_data_type_t in = e->bf16 ? dnnl_bf16 : dnnl_f32;
+    if (dnnl_memory_desc_init_by_strides(&amd, 2, ad, in, as) != dnnl_success ||
+        dnnl_memory_desc_init_by_strides(&bmd, 2, bd, in, bs) != dnnl_success ||
         dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs) != dnnl_success ||
         dnnl_memory_desc_init_by_tag(&smd, 1, sd, dnnl_f32, dnnl_a) != dnnl_success)
         return -1;
@@ -160,20 +173,22 @@ fail_prim:
     return -1;
 }
 
-static entry *lookup(int ta, int tb, int M, int N, int K, int lda, int ldb, int ldc, int scaled, float beta)
+static entry *lookup(int ta, int tb, int M, int N, int K, int lda, int ldb, int ldc, int scaled, float beta,
+                     int bf16)
 {
     int nthr = threads();
     for (int i = 0; i < PP_DNNL_CACHE; i++) {
         entry *e = &cache[i];
         if (e->used && e->M == M && e->N == N && e->K == K && e->ta == ta && e->tb == tb && e->lda == lda &&
-            e->ldb == ldb && e->ldc == ldc && e->scaled == scaled && e->beta == beta && e->nthr == nthr)
+            e->ldb == ldb && e->ldc == ldc && e->scaled == scaled && e->beta == beta && e->nthr == nthr &&
+            e->bf16 == bf16)
             return e;
     }
     entry *e = &cache[next_slot];
     next_slot = (next_slot + 1) % PP_DNNL_CACHE;
     drop(e);
     *e = (entry){.ta = ta, .tb = tb, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb, .ldc = ldc,
-                 .scaled = scaled, .nthr = nthr, .beta = beta};
+                 .scaled = scaled, .nthr = nthr, .beta = beta, .bf16 = bf16};
     if (make(e) != 0) {
         memset(e, 0, sizeof *e);
         return NULL;
@@ -183,13 +198,21 @@ static entry *lookup(int ta, int tb, int M, int N, int K, int lda, int ldb, int 
     return e;
 }
 
+static int run(entry *e, float alpha, const void *A, const void *B, float *C);
+
 int pp_dnnl_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                   int ldb, float beta, float *C, int ldc)
 {
     if (start() < 0) return -1;
     int scaled = alpha != 1.0f;
-    entry *e = lookup(ta, tb, M, N, K, lda, ldb, ldc, scaled, beta);
+    entry *e = lookup(ta, tb, M, N, K, lda, ldb, ldc, scaled, beta, 0);
     if (!e) return -1;
+    return run(e, alpha, A, B, C);
+}
+
+static int run(entry *e, float alpha, const void *A, const void *B, float *C)
+{
+    int scaled = e->scaled;
     dnnl_memory_set_data_handle(e->a, (void *)A);
     dnnl_memory_set_data_handle(e->b, (void *)B);
     dnnl_memory_set_data_handle(e->c, C);
@@ -199,5 +222,64 @@ int pp_dnnl_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float 
     if (dnnl_primitive_execute(e->prim, stream, scaled ? 4 : 3, args) != dnnl_success) return -1;
     return dnnl_stream_wait(stream) == dnnl_success ? 0 : -1;
 }
+
+/* ---- bf16 operands, fp32 accumulation and output ----
+ *
+ * op(A) and op(B) are rounded to bf16 (round to nearest even, NaN kept
+ * quiet) into two scratch buffers, packed in their stored layout (A is M x K,
+ * or K x M when transposed, with leading dimension K or M; B likewise), and a
+ * matmul primitive with bf16 src/weights and an f32 dst does the product.
+ * The buffers only grow: after the first step has seen the largest operands
+ * nothing is allocated. The primitive's key carries bf16 = 1 and the packed
+ * leading dimensions. */
+
+static uint16_t *scratch_a, *scratch_b;
+static size_t cap_a, cap_b;
+
+static inline uint16_t to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40); /* quiet NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* rows x cols of X (leading dimension ld) into dst, packed */
+static void pack(uint16_t *restrict dst, const float *restrict X, int rows, int cols, int ld)
+{
+    for (int i = 0; i < rows; i++) {
+        const float *x = X + (size_t)i * ld;
+        uint16_t *d = dst + (size_t)i * cols;
+        for (int j = 0; j < cols; j++) d[j] = to_bf16(x[j]);
+    }
+}
+
+static int reserve(uint16_t **buf, size_t *cap, size_t n)
+{
+    if (n <= *cap) return 0;
+    uint16_t *p = realloc(*buf, n * sizeof *p);
+    if (!p) return -1;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+int pp_dnnl_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc)
+{
+    if (start() < 0) return -1;
+    int arows = ta ? K : M, acols = ta ? M : K, brows = tb ? N : K, bcols = tb ? K : N;
+    if (reserve(&scratch_a, &cap_a, (size_t)arows * acols) != 0 ||
+        reserve(&scratch_b, &cap_b, (size_t)brows * bcols) != 0)
+        return -1;
+    entry *e = lookup(ta, tb, M, N, K, acols, bcols, ldc, alpha != 1.0f, beta, 1);
+    if (!e) return -1;
+    pack(scratch_a, A, arows, acols, lda);
+    pack(scratch_b, B, brows, bcols, ldb);
+    return run(e, alpha, scratch_a, scratch_b, C);
+}
+
+int pp_dnnl_has_amx(void) { return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_amx; }
 
 #endif

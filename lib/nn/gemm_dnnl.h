@@ -10,6 +10,12 @@ int pp_dnnl_built(void);
  * back to OpenBLAS; nothing was written to C). */
 int pp_dnnl_sgemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
                   int ldb, float beta, float *C, int ldc);
+/* The same product with op(A) and op(B) rounded to bf16 (into scratch that
+ * only grows), fp32 accumulation and fp32 C. 0 on success; -1 as above. */
+int pp_dnnl_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                       const float *B, int ldb, float beta, float *C, int ldc);
+/* 1 if oneDNN's effective ISA has AMX (avx512_core_amx or later). */
+int pp_dnnl_has_amx(void);
 void pp_dnnl_set_threads(int n);
 long long pp_dnnl_created(void);  /* primitives created since start */
 int pp_dnnl_cached(void);         /* primitives in the cache now */
