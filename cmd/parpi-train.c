@@ -58,6 +58,10 @@ static const pp_opt options[] = {
     PP_OPT_INT("threads", cli, o.threads, 1, 256, "1", "BLAS threads per stage", 0),
     PP_OPT_STRING("gemm", cli, o.gemm, "openblas|dnnl", NULL,
                   "every stage's matmul backend (default: PARPI_GEMM if set, else openblas)", 0),
+    PP_OPT_STRING("precision", cli, o.precision, "fp32|bf16|auto", NULL,
+                  "every stage's matmul operands (default: PARPI_PRECISION if set, else fp32); bf16 runs "
+                  "through oneDNN; auto: bf16 where oneDNN reports AMX, resolved into the run's config",
+                  0),
     PP_OPT_FLAG("in-process", cli, o.in_process, "chain the stages in this process (no pipes)", 0),
     PP_OPT_FLAG("progress", cli, progress,
                 "progress on stderr (the default): a live line on a terminal, else lines", 0),

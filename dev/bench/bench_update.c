@@ -1,6 +1,8 @@
 /* bench_update.c - one full update for HalfCheetah shapes (obs 17, act 6,
  * batch 256, hidden 256, K = 5), SAC and ParPI-wd, median ms at 1 and 2
- * threads with each sgemm backend built in (OpenBLAS, oneDNN fp32), the stages chained in this process; then the piped ring's
+ * threads with each sgemm backend built in (OpenBLAS, oneDNN fp32) and, with
+ * oneDNN, bf16 matmul operands (--precision bf16; the ISA oneDNN reports is
+ * printed), the stages chained in this process; then the piped ring's
  * overhead: parpi-train on HalfCheetah-v3 as a ring of processes vs
  * --in-process, per frame.
  *
@@ -128,8 +130,8 @@ static void bench_chain(const char *name, int parpi, int threads, int iters)
         if (it >= warm) ms[it - warm] = (pp_now() - t0) * 1e3;
     }
     qsort(ms, (size_t)iters, sizeof *ms, cmp_double);
-    printf("%-10s %-8s threads %d  median %7.2f ms  min %7.2f ms  (%d updates, batch %d, hidden 256%s)\n",
-           name, pp_gemm_name(pp_gemm_backend()), threads, ms[iters / 2], ms[0], iters, B, parpi ? ", K 5" : "");
+    printf("%-10s %-8s %-4s threads %d  median %7.2f ms  min %7.2f ms  (%d updates, batch %d, hidden 256%s)\n",
+           name, pp_gemm_name(pp_gemm_backend()), pp_gemm_precision_name(pp_gemm_precision()), threads, ms[iters / 2], ms[0], iters, B, parpi ? ", K 5" : "");
     printf("           where the time goes (median ms per stage):");
     for (int k = 0; k < n; k++) {
         qsort(stage_ms[k], (size_t)iters, sizeof(double), cmp_double);
@@ -213,6 +215,16 @@ int main(int argc, char **argv)
             bench_chain("SAC", 0, threads, iters);
             bench_chain("ParPI-wd", 1, threads, iters);
         }
+    }
+    /* bf16 operands through oneDNN, beside the fp32 figures above */
+    if (pp_gemm_available(PP_GEMM_DNNL)) {
+        printf("# bf16: oneDNN %s AMX\n", pp_gemm_has_amx() ? "reports" : "does not report");
+        pp_gemm_set_precision(PP_PREC_BF16);
+        for (int threads = 1; threads <= 2; threads++) {
+            bench_chain("SAC", 0, threads, iters);
+            bench_chain("ParPI-wd", 1, threads, iters);
+        }
+        pp_gemm_set_precision(PP_PREC_FP32);
     }
     pp_gemm_set_backend(PP_GEMM_OPENBLAS);
     if (!ring) return 0;

@@ -26,6 +26,8 @@
 
 /* in PP_GEMM_* order (nn/blas.h) */
 static const char *const gemm_names[] = {"openblas", "dnnl", NULL};
+/* in PP_PREC_* order */
+static const char *const precision_names[] = {"fp32", "bf16", "auto", NULL};
 
 const pp_opt pp_stage_common_options[] = {
     PATH_ROW("checkpoint", checkpoint, "PATH",
@@ -38,6 +40,10 @@ const pp_opt pp_stage_common_options[] = {
     PP_OPT_INT("threads", pp_stage_common, threads, 1, 256, "1", "BLAS threads", PP_OPT_NOSAVE),
     PP_OPT_CHOICE("gemm", pp_stage_common, gemm, gemm_names, "openblas",
                   "matmul backend (not given: PARPI_GEMM if set)", PP_OPT_NOSAVE),
+    PP_OPT_CHOICE("precision", pp_stage_common, precision, precision_names, "fp32",
+                  "matmul operands: fp32, bf16 (through oneDNN, fp32 accumulation) or auto (bf16 where oneDNN "
+                  "reports AMX) (not given: PARPI_PRECISION if set)",
+                  PP_OPT_NOSAVE),
     PP_OPT_ROW("max-frame", PP_OPT_T_COUNT, pp_stage_common, max_frame, 1024, 1e12, "1073741824", NULL,
                "BYTES", "refuse larger frames", NULL, PP_OPT_NOSAVE),
     PP_OPT_ROW("drop", PP_OPT_T_STRING, pp_stage_common, drop, 0, sizeof(((pp_stage_common *)0)->drop),
@@ -68,9 +74,15 @@ static int row_index(const char *name)
 int pp_stage_common_gemm(const pp_stage_common *c)
 {
     if (pp_gemm_check_env() != 0) return -1;
-    int i = row_index("gemm");
-    if (i < 0 || !(c->given >> i & 1)) return 0;
-    if (pp_gemm_set_backend(c->gemm) != 0) return pp_fail_prefix("--gemm: ");
+    int gemm_given = pp_stage_common_given(c, "gemm");
+    if (gemm_given && pp_gemm_set_backend(c->gemm) != 0) return pp_fail_prefix("--gemm: ");
+    if (!pp_stage_common_given(c, "precision")) return 0;
+    int p = pp_gemm_resolve_precision(c->precision);
+    if (p == PP_PREC_BF16 && gemm_given && c->gemm == PP_GEMM_OPENBLAS) {
+        if (c->precision == PP_PREC_AUTO) return pp_gemm_set_precision(PP_PREC_FP32); /* auto: OpenBLAS is fp32 */
+        return pp_fail("--precision bf16 runs the matmuls through oneDNN: give --gemm dnnl or no --gemm");
+    }
+    if (pp_gemm_set_precision(p) != 0) return pp_fail_prefix("--precision: ");
     return 0;
 }
 

@@ -39,6 +39,7 @@ typedef struct {
     char in[PP_STAGE_PATH_MAX], out[PP_STAGE_PATH_MAX]; /* "": stdin, stdout */
     int threads;                        /* BLAS threads */
     int gemm;                           /* PP_GEMM_*, applied only if given */
+    int precision;                      /* PP_PREC_*, applied only if given */
     long long max_frame;                /* bytes */
     char drop[1024];                    /* "q,disc": fields removed after the step; "": none */
     int progress, no_progress;          /* the two flags as given */
@@ -52,9 +53,11 @@ typedef struct {
  * parpi-train's config lines show them. */
 extern const pp_opt pp_stage_common_options[];
 
-/* The sgemm backend of this process (nn/blas.h): PARPI_GEMM checked, then
- * --gemm applied if given (else PARPI_GEMM or OpenBLAS). 0 or -1 (pp_fail:
- * a bad PARPI_GEMM, or a backend not built in). */
+/* The sgemm backend and precision of this process (nn/blas.h): PARPI_GEMM
+ * and PARPI_PRECISION checked, then --gemm and --precision applied if given
+ * (else the variables, else OpenBLAS fp32). --precision bf16 selects dnnl;
+ * beside --gemm openblas it is refused, and auto is fp32 there. 0 or -1
+ * (pp_fail: a bad variable, a backend not built in, bf16 with openblas). */
 int pp_stage_common_gemm(const pp_stage_common *c);
 
 /* Defaults, nothing given. 0 or -1. */

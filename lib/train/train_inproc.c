@@ -183,8 +183,8 @@ int pp_train_run_inprocess(pp_train *t)
 {
     pp_stage *st[PP_TRAIN_MAX_STAGES] = {0};
     pp_blas_set_threads(t->o.threads);
-    /* one process, one backend: the first stage's --gemm (the plan gives
-     * every stage the same) */
+    /* one process, one backend and precision: the first stage's --gemm and
+     * --precision (the plan gives every stage the same) */
     if (t->nstages > 0 && pp_stage_common_gemm(&t->stage[0].common) != 0) {
         pp_train_log(t, 1, "%s", pp_error());
         return PP_EXIT_FAILURE;

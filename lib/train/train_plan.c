@@ -13,6 +13,7 @@
 
 #include "base/err.h"
 #include "base/share.h"
+#include "nn/blas.h"
 #include "env/env.h"
 #include "stage/stage.h"
 #include "train/train.h"
@@ -461,6 +462,21 @@ int pp_train_plan(pp_train *t)
     /* Snapshots (stage/stage_run.h): every stage saves into ckpt/ at the
      * ring's snapshot frames, which the first stage (the collector) starts
      * every --save-every steps. */
+    /* --precision: auto resolved here (bf16 where oneDNN reports AMX and
+     * OpenBLAS was not asked for), so that the config and a resume keep what
+     * ran; bf16 needs oneDNN and is refused beside --gemm openblas */
+    const char *prec = o->precision;
+    if (prec[0]) {
+        int p;
+        if (pp_gemm_precision_parse(prec, &p) != 0) return pp_fail_prefix("--precision: ");
+        int openblas = strcmp(o->gemm, "openblas") == 0;
+        if (p == PP_PREC_AUTO) p = openblas ? PP_PREC_FP32 : pp_gemm_resolve_precision(p);
+        if (p == PP_PREC_BF16 && openblas)
+            return pp_fail("--precision bf16 runs the matmuls through oneDNN: give --gemm dnnl or no --gemm");
+        if (p == PP_PREC_BF16 && !pp_gemm_available(PP_GEMM_DNNL))
+            return pp_fail("--precision bf16: needs oneDNN, not built in (build with DNNL=1)");
+        prec = pp_gemm_precision_name(p);
+    }
     for (int i = 0; i < t->nstages; i++) {
         pp_stage_common *c = &t->stage[i].common;
         char buf[64];
@@ -468,6 +484,7 @@ int pp_train_plan(pp_train *t)
         snprintf(buf, sizeof buf, "%d", o->threads);
         if (pp_stage_common_set(c, "threads", buf) != 0) return -1;
         if (o->gemm[0] && pp_stage_common_set(c, "gemm", o->gemm) != 0) return -1;
+        if (prec[0] && pp_stage_common_set(c, "precision", prec) != 0) return -1;
     }
     pp_train_set_save_every(t, o->save_every);
     if (pp_train_compute_drops(t) != 0) return -1;

@@ -35,3 +35,17 @@ report() {
     report ParPI-wd "$T/wd" "$r"
     awk -v r="$r" 'BEGIN {exit !(r > -300)}'
 }
+
+# --precision bf16 (matmul operands rounded to bfloat16, fp32 everything
+# else): the same run and threshold as the SAC test above (about 10 s).
+@test "Pendulum: SAC with bf16 matmuls reaches a mean evaluation return above -300 in 10k steps" {
+    if ! parpi-train --env Pendulum-v1 --algo sac --precision bf16 --dry-run --out "$T/probe" >/dev/null 2>&1; then
+        skip "bf16 needs oneDNN (DNNL=1)"
+    fi
+    parpi-train --env Pendulum-v1 --algo sac --steps 10000 --seed 0 --in-process --no-progress \
+        --eval-every 1000 --precision bf16 --out "$T/sac16"
+    grep -q 'precision=bf16' "$T/sac16/config"
+    r=$(final_return "$T/sac16")
+    report SAC-bf16 "$T/sac16" "$r"
+    awk -v r="$r" 'BEGIN {exit !(r > -300)}'
+}
