@@ -34,12 +34,28 @@ void pp_adam_free(pp_adam *a)
     a->m = a->v = NULL;
 }
 
-void pp_adam_step(pp_adam *a, float *params, const float *grads)
+/* t++ and the step's two scalars (bias corrections folded in). */
+static void next_step(pp_adam *a, float *step, float *inv_sqrt_bc2)
 {
     a->t++;
     double bc1 = 1.0 - pow(a->beta1, (double)a->t), bc2 = 1.0 - pow(a->beta2, (double)a->t);
-    const float step = (float)(a->lr / bc1), inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+    *step = (float)(a->lr / bc1);
+    *inv_sqrt_bc2 = (float)(1.0 / sqrt(bc2));
+}
+
+void pp_adam_step(pp_adam *a, float *params, const float *grads)
+{
+    float step, inv_sqrt_bc2;
+    next_step(a, &step, &inv_sqrt_bc2);
     pp_kern_adam(params, grads, a->m, a->v, a->n, a->beta1, a->beta2, step, inv_sqrt_bc2, a->eps);
+}
+
+void pp_adam_step_polyak(pp_adam *a, float *params, const float *grads, float *target, float tau)
+{
+    float step, inv_sqrt_bc2;
+    next_step(a, &step, &inv_sqrt_bc2);
+    pp_kern_adam_polyak(params, grads, a->m, a->v, target, a->n, a->beta1, a->beta2, step, inv_sqrt_bc2, a->eps,
+                        tau);
 }
 
 void pp_polyak(float *target, const float *src, size_t n, float tau) { pp_kern_polyak(target, src, n, tau); }

@@ -47,6 +47,8 @@ void pp_kern_relu_mask(float *x, const float *post, size_t n);
 void pp_kern_adam(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2, float step,
                   float inv_sqrt_bc2, float eps);
 void pp_kern_polyak(float *t, const float *s, size_t n, float tau);
+void pp_kern_adam_polyak(float *p, const float *g, float *m, float *v, float *t, size_t n, float b1, float b2,
+                         float step, float inv_sqrt_bc2, float eps, float tau);
 
 /* Contract violations (programming errors) abort with a message. */
 #define PP_MLP_REQUIRE(cond, ...)                                                           \

@@ -113,6 +113,27 @@ PP_HOT void pp_kern_adam(float *restrict p, const float *restrict g, float *rest
     }
 }
 
+/* pp_kern_adam then pp_kern_polyak(t, p) in one pass: each element's
+ * arithmetic is exactly theirs, in their order (p is updated, then t moves
+ * toward the new p), so the results are the same bytes; p is read once. */
+PP_HOT void pp_kern_adam_polyak(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
+                                float *restrict t, size_t n, float b1, float b2, float step, float inv_sqrt_bc2,
+                                float eps, float tau)
+{
+    const float c1 = 1.0f - b1, c2 = 1.0f - b2;
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        float mi = b1 * m[i] + c1 * gi;
+        float vi = b2 * v[i] + c2 * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        float pi = p[i];
+        pi -= step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+        p[i] = pi;
+        t[i] += tau * (pi - t[i]);
+    }
+}
+
 PP_HOT void pp_kern_polyak(float *restrict t, const float *restrict s, size_t n, float tau)
 {
     for (size_t i = 0; i < n; i++) t[i] += tau * (s[i] - t[i]);

@@ -302,8 +302,7 @@ static int critic_step(pp_stage *s, pp_frame *f)
         return pp_fail("critic gradient is not finite at step %lld: params left as they were",
                        c->steps);
     }
-    pp_adam_step(&c->adam, c->params, c->grads);
-    pp_polyak(c->targ, c->params, n, (float)c->cfg.tau);
+    pp_adam_step_polyak(&c->adam, c->params, c->grads, c->targ, (float)c->cfg.tau);
     c->steps++;
 
     pp_netmap m = {.arch = "twin-mlp", .obs_dim = O, .act_dim = A, .hidden = c->cfg.hidden,

@@ -39,8 +39,9 @@ snapshot_step() {
     awk '$1 == "step" {print $2}' "$1/ckpt/snapshot" 2>/dev/null || echo 0
 }
 
-# SIGKILL the driver and its stages at once: stop them all first, so that
-# none can notice the others' death, save or pass anything on.
+# SIGKILL the driver and its stages at once (kill_run DRIVER RUN_DIR): stop
+# them all first, so that none can notice the others' death, save or pass
+# anything on.
 kill_run() {
     local driver=$1 kids
     kill -STOP "$driver" 2>/dev/null || return 0
@@ -51,6 +52,14 @@ kill_run() {
     [ -z "$kids" ] || kill -KILL $kids 2>/dev/null || true
     kill -KILL "$driver" 2>/dev/null || true
     wait "$driver" 2>/dev/null || true
+    # the stages hold the run's lock (they inherit it) until the kernel has
+    # finished them, which may be a moment after the kill: the requeued job
+    # of a batch queue starts once the old one is gone
+    local i
+    for i in $(seq 100); do
+        [ ! -e "$2/lock" ] || flock -n "$2/lock" true && break
+        sleep 0.05
+    done
 }
 
 # The files of two runs that must be the same bytes.
@@ -107,7 +116,7 @@ kill_and_resume() {
             sleep "0.00$((RANDOM % 10))"
         fi
         if kill -0 "$driver" 2>/dev/null; then
-            { kill_run "$driver"; } 2>/dev/null
+            { kill_run "$driver" "$run"; } 2>/dev/null
             killed=$((killed + 1))
             points="$points $(snapshot_step "$run")"
         else

@@ -75,6 +75,31 @@ int main(void)
     for (int i = 0; i < N; i++) zero &= tgt[i] == 0.0f;
     CHECK(zero, "Polyak with tau = 1 copies the source");
 
+    /* --- the fused Adam + Polyak pass: the same bytes as the two calls --- */
+    {
+        enum { F = 1029 }; /* not a multiple of any vector width */
+        static float p1[F], p2[F], t1[F], t2[F], gr[F];
+        pp_adam a1, a2;
+        pp_adam_init(&a1, F, 3e-4f);
+        pp_adam_init(&a2, F, 3e-4f);
+        pp_rng_fill_normal_f32(&rng, p1, F);
+        pp_rng_fill_normal_f32(&rng, t1, F);
+        memcpy(p2, p1, sizeof p1);
+        memcpy(t2, t1, sizeof t1);
+        for (int t = 0; t < 5; t++) {
+            pp_rng_fill_normal_f32(&rng, gr, F);
+            pp_adam_step(&a1, p1, gr);
+            pp_polyak(t1, p1, F, 0.005f);
+            pp_adam_step_polyak(&a2, p2, gr, t2, 0.005f);
+        }
+        CHECK(memcmp(p1, p2, sizeof p1) == 0 && memcmp(t1, t2, sizeof t1) == 0 &&
+                  memcmp(a1.m, a2.m, F * sizeof(float)) == 0 && memcmp(a1.v, a2.v, F * sizeof(float)) == 0 &&
+                  a1.t == a2.t,
+              "pp_adam_step_polyak: params, target, moments and t byte-identical to pp_adam_step + pp_polyak");
+        pp_adam_free(&a1);
+        pp_adam_free(&a2);
+    }
+
     /* --- Adam minimises an ill-conditioned quadratic --- */
     enum { D = 50 };
     float x[D], grad[D], scale[D], centre[D];
