@@ -99,18 +99,24 @@ PP_HOT void pp_kern_relu_mask(float *restrict x, const float *restrict post, siz
     for (size_t i = 0; i < n; i++) x[i] = post[i] > 0.0f ? x[i] : 0.0f;
 }
 
+/* One element of Adam: the moments updated in place, the new parameter
+ * returned (both kernels below use it, so their arithmetic is one). */
+static inline float adam_element(float pi, float gi, float *restrict m, float *restrict v, float b1,
+                                 float b2, float c1, float c2, float step, float inv_sqrt_bc2, float eps)
+{
+    float mi = b1 * *m + c1 * gi;
+    float vi = b2 * *v + c2 * gi * gi;
+    *m = mi;
+    *v = vi;
+    return pi - step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+}
+
 PP_HOT void pp_kern_adam(float *restrict p, const float *restrict g, float *restrict m, float *restrict v,
                          size_t n, float b1, float b2, float step, float inv_sqrt_bc2, float eps)
 {
     const float c1 = 1.0f - b1, c2 = 1.0f - b2;
-    for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float mi = b1 * m[i] + c1 * gi;
-        float vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
-    }
+    for (size_t i = 0; i < n; i++)
+        p[i] = adam_element(p[i], g[i], &m[i], &v[i], b1, b2, c1, c2, step, inv_sqrt_bc2, eps);
 }
 
 /* pp_kern_adam then pp_kern_polyak(t, p) in one pass: each element's
@@ -122,13 +128,7 @@ PP_HOT void pp_kern_adam_polyak(float *restrict p, const float *restrict g, floa
 {
     const float c1 = 1.0f - b1, c2 = 1.0f - b2;
     for (size_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float mi = b1 * m[i] + c1 * gi;
-        float vi = b2 * v[i] + c2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        float pi = p[i];
-        pi -= step * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+        float pi = adam_element(p[i], g[i], &m[i], &v[i], b1, b2, c1, c2, step, inv_sqrt_bc2, eps);
         p[i] = pi;
         t[i] += tau * (pi - t[i]);
     }

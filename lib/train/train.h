@@ -140,8 +140,6 @@ void pp_train_stage_own(const pp_train *t, const pp_train_stage *s, pp_argv *out
 /* In words (options of this kind; NULL: the common stage options), the
  * paths under old_dir made relative to it (old_dir/x as x). */
 void pp_train_paths_under(const char *kind, pp_argv *words, const char *old_dir);
-/* Print the full command lines (one per stage). 0, or -1 if out failed. */
-int pp_train_print_plan(const pp_train *t, FILE *out);
 void pp_train_free(pp_train *t);
 
 /* The config file (train_config.c). Write DIR/config atomically. Read it

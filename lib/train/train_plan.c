@@ -571,24 +571,6 @@ void pp_train_stage_argv(const pp_train *t, const pp_train_stage *s, const char 
     pp_train_stage_own(t, s, out);
 }
 
-int pp_train_print_plan(const pp_train *t, FILE *out)
-{
-    char q[PP_STAGE_PATH_MAX + 512];
-    for (int i = 0; i < t->nstages; i++) {
-        char prog[32];
-        snprintf(prog, sizeof prog, "parpi-%s", t->stage[i].kind);
-        pp_argv a = {0};
-        pp_train_stage_argv(t, &t->stage[i], prog, &a);
-        for (int k = 0; k < a.argc; k++) {
-            pp_shell_quote(a.argv[k], q, sizeof q);
-            fprintf(out, "%s%s", k ? " " : "", q);
-        }
-        fputc('\n', out);
-        pp_argv_free(&a);
-    }
-    return ferror(out) ? pp_fail("writing the plan: %s", strerror(errno)) : 0;
-}
-
 void pp_train_free(pp_train *t)
 {
     for (int i = 0; i < t->nstages; i++) pp_argv_free(&t->stage[i].own);
