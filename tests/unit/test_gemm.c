@@ -254,5 +254,7 @@ int main(void)
     pp_gemm_set_backend(PP_GEMM_OPENBLAS);
     pp_mlp_free(&m);
     free(p0), free(sa), free(y);
+    upd *runs[] = {&ob, &od};
+    for (int i = 0; i < 2; i++) free(runs[i]->q), free(runs[i]->dq), free(runs[i]->dx), free(runs[i]->params);
     return check_done();
 }

@@ -275,5 +275,8 @@ int main(void)
     pp_gemm_set_precision(PP_PREC_FP32);
     pp_gemm_set_backend(PP_GEMM_OPENBLAS);
     pp_mlp_free(&m);
+    float *bufs[] = {par, x, dy, apar, ax, ady, y32, y16, ya, g32, g16, ga, dx32, dx16, dxa,
+                     cp, cg32, cg16, q32, q16, cdy};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
     return check_done();
 }
