@@ -75,6 +75,14 @@ int pp_cmd_refuse_tty(int fd, const char *why)
     return -1;
 }
 
+int pp_cmd_ring_mode(const char *kind, int argc, char **argv, const char *const *standalone,
+                     const char *why)
+{
+    if (pp_cmd_has_option(argc, argv, standalone)) return -1;
+    if (pp_cmd_refuse_tty(STDIN_FILENO, why) != 0) return PP_EXIT_USAGE;
+    return pp_stage_main(kind, argc, argv);
+}
+
 /* ---- a closed pipe on stdout ---- */
 
 int pp_cmd_stdout_closed(void)

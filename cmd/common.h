@@ -9,11 +9,10 @@
  *   }
  *
  * A stage program (parpi-critic, ...) is one call, pp_stage_main("critic",
- * argc, argv). A program with two modes (parpi-collect, parpi-eval) picks the
- * mode with pp_cmd_has_option (its standalone options), refuses a terminal
- * on stdin in ring mode (pp_cmd_refuse_tty), and hands ring mode to
- * pp_stage_main; its --help lists the common stage options with
- * pp_stage_common_help.
+ * argc, argv). A program with two modes (parpi-collect, parpi-eval) starts
+ * with pp_cmd_ring_mode, which runs the ring stage unless one of its
+ * standalone options is given; its --help lists the common stage options
+ * with pp_stage_common_help.
  */
 #ifndef PP_CMD_COMMON_H
 #define PP_CMD_COMMON_H
@@ -39,6 +38,13 @@ int pp_cmd_flush_stdout(void);
 /* 1 if one of names (NULL-terminated, without dashes) is given before "--",
  * as --name or --name=VALUE. */
 int pp_cmd_has_option(int argc, char **argv, const char *const *names);
+
+/* A program with two modes: without any of the standalone options (as
+ * pp_cmd_has_option), the ring stage of kind (pp_stage_main), after refusing
+ * a terminal on stdin with the message why; returns its exit status. With
+ * one of them: -1, and the program goes on standalone. */
+int pp_cmd_ring_mode(const char *kind, int argc, char **argv, const char *const *standalone,
+                     const char *why);
 
 /* 0 if fd is not a terminal; else print "PROG: <why>" and return -1 (the
  * caller exits PP_EXIT_USAGE). For frames, which a terminal cannot show or

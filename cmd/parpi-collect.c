@@ -173,13 +173,10 @@ int main(int argc, char **argv)
     case PP_CMD_VERSION: return pp_cmd_version("parpi-collect");
     }
     static const char *const standalone[] = {"list-envs", "steps", "episodes", NULL};
-    if (!pp_cmd_has_option(argc, argv, standalone)) {
-        if (pp_cmd_refuse_tty(STDIN_FILENO, "no --steps or --episodes, and stdin is a terminal: give "
-                                            "--steps N to collect on its own, or pipe frames in (ring "
-                                            "mode; see --help)") != 0)
-            return PP_EXIT_USAGE;
-        return pp_stage_main("collect", argc, argv);
-    }
+    int ring = pp_cmd_ring_mode("collect", argc, argv, standalone,
+                                "no --steps or --episodes, and stdin is a terminal: give --steps N to "
+                                "collect on its own, or pipe frames in (ring mode; see --help)");
+    if (ring >= 0) return ring;
     pp_collector c;
     if (pp_collector_parse(&c, argc, argv, 1) != 0) {
         fprintf(stderr, "%s: %s\nTry 'parpi-collect --help'.\n", pp_progname(), pp_error());

@@ -35,13 +35,10 @@ int main(int argc, char **argv)
     case PP_CMD_VERSION: return pp_cmd_version("parpi-eval");
     }
     static const char *const standalone[] = {"policy", NULL};
-    if (!pp_cmd_has_option(argc, argv, standalone)) {
-        if (pp_cmd_refuse_tty(STDIN_FILENO, "no --policy, and stdin is a terminal: give --policy CKPT "
-                                            "to evaluate a checkpoint, or pipe frames in (ring mode; "
-                                            "see --help)") != 0)
-            return PP_EXIT_USAGE;
-        return pp_stage_main("eval", argc, argv);
-    }
+    int ring = pp_cmd_ring_mode("eval", argc, argv, standalone,
+                                "no --policy, and stdin is a terminal: give --policy CKPT to evaluate a "
+                                "checkpoint, or pipe frames in (ring mode; see --help)");
+    if (ring >= 0) return ring;
     pp_eval_config o;
     if (pp_eval_parse(&o, argc, argv, 1, NULL) != 0) {
         fprintf(stderr, "%s: %s\nTry 'parpi-eval --help'.\n", pp_progname(), pp_error());

@@ -141,17 +141,6 @@ PY
 # checkpoints (options given again) on the same frames: loss and gap of
 # frames 0 and 2, then disc.params and disc.sn of frame 2 (compared within
 # 1e-5: another compiler or -O level may round differently).
-# close_csv A B (as in langevin.bats): the same lines, numbers equal within
-# 1e-5 (relative to 1 + |a|).
-close_csv() {
-    awk -F, 'NR == FNR { a[FNR] = $0; n = FNR; next }
-        { k = split(a[FNR], x, ","); m = FNR
-          if (k != NF) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n"
-          for (i = 1; i <= NF && k == NF; i++) {
-              d = $i - x[i]; if (d < 0) d = -d; s = x[i] < 0 ? -x[i] : x[i]
-              if ($i != x[i] && d > 1e-5 * (1 + s)) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n" } }
-        END { if (m != n) bad = bad m " lines, expected " n "\n"; printf "%s", bad; exit bad != "" }' "$1" "$2"
-}
 
 disc_csv() {
     parpi-cat --csv metrics.discrim.loss,metrics.discrim.gap -n 0 "$1" &&

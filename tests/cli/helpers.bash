@@ -9,6 +9,7 @@
 #   need_python_msgpack    skip, saying so, without /usr/bin/python3 msgpack_numpy
 #   stage_frames ARGS...   tests/cli/stage_frames.py (ring, particles, show)
 #   same_fields_as_v01 OLD NEW   a 0.1 checkpoint saved back: the same fields
+#   close_csv A B          the same CSV lines, numbers within 1e-5
 
 bats_require_minimum_version 1.5.0
 bats_load_library bats-support
@@ -54,4 +55,16 @@ same_fields_as_v01() {
         [ "$(parpi-cat --csv "$f" --no-header "$old")" = "$(parpi-cat --csv "$f" --no-header "$new")" ] ||
             { echo "$f differs" >&2; return 1; }
     done
+}
+
+# close_csv A B: the same lines, numbers equal within 1e-5 (relative to
+# 1 + |a|): values another compiler or -O level may round differently.
+close_csv() {
+    awk -F, 'NR == FNR { a[FNR] = $0; n = FNR; next }
+        { k = split(a[FNR], x, ","); m = FNR
+          if (k != NF) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n"
+          for (i = 1; i <= NF && k == NF; i++) {
+              d = $i - x[i]; if (d < 0) d = -d; s = x[i] < 0 ? -x[i] : x[i]
+              if ($i != x[i] && d > 1e-5 * (1 + s)) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n" } }
+        END { if (m != n) bad = bad m " lines, expected " n "\n"; printf "%s", bad; exit bad != "" }' "$1" "$2"
 }

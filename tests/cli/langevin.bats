@@ -119,16 +119,6 @@ particles_csv() {
     parpi-cat --csv particles.uK,particles.qK -n 0 "$1" && parpi-cat --csv particles.uK,particles.qK -n 2 "$1"
 }
 
-# close_csv A B: the same lines, numbers equal within 1e-5 (relative to 1 + |a|).
-close_csv() {
-    awk -F, 'NR == FNR { a[FNR] = $0; n = FNR; next }
-        { k = split(a[FNR], x, ","); m = FNR
-          if (k != NF) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n"
-          for (i = 1; i <= NF && k == NF; i++) {
-              d = $i - x[i]; if (d < 0) d = -d; s = x[i] < 0 ? -x[i] : x[i]
-              if ($i != x[i] && d > 1e-5 * (1 + s)) bad = bad "line " FNR ": " a[FNR] " vs " $0 "\n" } }
-        END { if (m != n) bad = bad m " lines, expected " n "\n"; printf "%s", bad; exit bad != "" }' "$1" "$2"
-}
 
 @test "langevin: a parpi 0.1.0 checkpoint resumes with 0.1.0's particles" {
     parpi-langevin --resume "$DATA/langevin-v0.1.ckpt" --steps 3 --eps 1e-3 --seed 7 --max-batch 64 \

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "gemm_cases.h"
 #include "base/err.h"
 #include "base/rng.h"
 #include "nn/adam.h"
@@ -26,18 +27,6 @@
 #include "nn/mlp.h"
 
 extern int openblas_get_num_threads(void);
-
-static double gamma_n(int n)
-{
-    double u = ldexp(1.0, -24);
-    return n * u / (1 - n * u);
-}
-
-typedef struct {
-    int ta, tb, M, N, K, lda, ldb, ldc;
-    float alpha, beta;
-    const char *what;
-} gcase;
 
 /* worst |C - exact| / bound (*) of one backend, and of oneDNN against OpenBLAS
  * (over twice the bound); pad columns past N must stay untouched */
@@ -160,27 +149,9 @@ int main(void)
     unsetenv("PARPI_GEMM");
     pp_blas_set_threads(1);
 
-    /* every call of lib/nn (mlp.c, mlp_penalty.c, mlp_select.c; E = 2
-     * members, batch 256, obs 17 + act 6, hidden 256, and odd sizes), the
-     * same with odd leading dimensions, and the 4th transpose pair */
-    const gcase cases[] = {
-        {0, 0, 256, 512, 23, 23, 512, 512, 1, 1, "forward layer 0, all members (NN, beta 1)"},
-        {0, 0, 256, 256, 256, 512, 256, 512, 1, 1, "forward member block (NN, strided X and Y)"},
-        {0, 0, 37, 12, 256, 256, 12, 12, 1, 1, "forward policy head (NN, odd batch)"},
-        {1, 0, 23, 512, 256, 23, 512, 512, 1, 1, "dW layer 0 (TN, beta 1)"},
-        {1, 0, 256, 256, 256, 512, 512, 256, 1, 1, "dW member block (TN, strided)"},
-        {1, 0, 256, 256, 256, 512, 512, 256, 0.73f, 1, "dW spectral 1/sigma (TN, alpha 0.73)"},
-        {1, 0, 256, 256, 256, 512, 512, 256, 1.9f, 1, "dW spectral another sigma (TN, alpha 1.9)"},
-        {0, 1, 256, 256, 256, 512, 256, 512, 1, 0, "dx member block (NT, beta 0)"},
-        {0, 1, 256, 23, 512, 512, 512, 23, 1, 0, "dx to the input (NT, beta 0)"},
-        {0, 1, 100, 40, 30, 60, 60, 40, 1, 0, "select rows (NT, ldb E*wout)"},
-        {0, 0, 256, 256, 256, 256, 256, 256, 1, 0, "penalty dz (NN, beta 0)"},
-        {0, 0, 31, 29, 17, 19, 33, 35, 0.5f, 0.5f, "odd lds (NN, alpha 0.5, beta 0.5)"},
-        {1, 0, 29, 31, 17, 33, 35, 37, 1, 0.5f, "odd lds (TN, beta 0.5)"},
-        {0, 1, 31, 29, 17, 19, 20, 35, 2, 0, "odd lds (NT, alpha 2)"},
-        {1, 1, 31, 29, 17, 35, 20, 35, 1, 1, "odd lds (TT)"},
-    };
-    int ncases = (int)(sizeof cases / sizeof cases[0]);
+    /* every call of lib/nn (gemm_cases.h) */
+    const gcase *cases = gemm_cases;
+    const int ncases = GEMM_NCASES;
     pp_rng rng;
     pp_rng_seed(&rng, 7);
     printf("# bound (*): gamma_{K+2} (|alpha| sum|ab| + |beta C0|), gamma_258 = %.3g; ratios must be <= 1\n",

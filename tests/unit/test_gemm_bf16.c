@@ -25,27 +25,16 @@
 #include <string.h>
 
 #include "check.h"
+#include "gemm_cases.h"
 #include "base/err.h"
 #include "base/rng.h"
 #include "nn/blas.h"
 #include "nn/mlp.h"
 
-static double gamma_n(int n)
-{
-    double u = ldexp(1.0, -24);
-    return n * u / (1 - n * u);
-}
-
 static const double U16 = 1.0 / 256; /* 2^-8 */
 
 /* (**)'s coefficient of |alpha| sum|ab| and of |beta C0|, against exact */
 static double coef_ab(int K) { double g = gamma_n(K + 2); return (2 * U16 + U16 * U16) * (1 + g) + g * (1 + 2 * U16 + U16 * U16); }
-
-typedef struct {
-    int ta, tb, M, N, K, lda, ldb, ldc;
-    float alpha, beta;
-    const char *what;
-} gcase;
 
 /* worst |C - exact| / (**), and the worst |C - exact| / gamma_{K+2}(...) (the
  * fp32 bound: > 1 shows the operands were rounded) */
@@ -164,23 +153,8 @@ int main(void)
           "selects dnnl");
     pp_blas_set_threads(1);
 
-    const gcase cases[] = {
-        {0, 0, 256, 512, 23, 23, 512, 512, 1, 1, "forward layer 0, all members (NN, beta 1)"},
-        {0, 0, 256, 256, 256, 512, 256, 512, 1, 1, "forward member block (NN, strided X and Y)"},
-        {0, 0, 37, 12, 256, 256, 12, 12, 1, 1, "forward policy head (NN, odd batch)"},
-        {1, 0, 23, 512, 256, 23, 512, 512, 1, 1, "dW layer 0 (TN, beta 1)"},
-        {1, 0, 256, 256, 256, 512, 512, 256, 1, 1, "dW member block (TN, strided)"},
-        {1, 0, 256, 256, 256, 512, 512, 256, 0.73f, 1, "dW spectral 1/sigma (TN, alpha 0.73)"},
-        {0, 1, 256, 256, 256, 512, 256, 512, 1, 0, "dx member block (NT, beta 0)"},
-        {0, 1, 256, 23, 512, 512, 512, 23, 1, 0, "dx to the input (NT, beta 0)"},
-        {0, 1, 100, 40, 30, 60, 60, 40, 1, 0, "select rows (NT, ldb E*wout)"},
-        {0, 0, 256, 256, 256, 256, 256, 256, 1, 0, "penalty dz (NN, beta 0)"},
-        {0, 0, 31, 29, 17, 19, 33, 35, 0.5f, 0.5f, "odd lds (NN, alpha 0.5, beta 0.5)"},
-        {1, 0, 29, 31, 17, 33, 35, 37, 1, 0.5f, "odd lds (TN, beta 0.5)"},
-        {0, 1, 31, 29, 17, 19, 20, 35, 2, 0, "odd lds (NT, alpha 2)"},
-        {1, 1, 31, 29, 17, 35, 20, 35, 1, 1, "odd lds (TT)"},
-    };
-    int ncases = (int)(sizeof cases / sizeof cases[0]);
+    const gcase *cases = gemm_cases;
+    const int ncases = GEMM_NCASES;
     pp_rng rng;
     pp_rng_seed(&rng, 11);
     printf("# bound (**): (2^-7 + 2^-16)(1 + g) + g (1 + 2^-7 + 2^-16) of |alpha| sum|ab|, g = gamma_{K+2}, + g |beta C0|;"

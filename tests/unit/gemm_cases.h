@@ -1,0 +1,43 @@
+/* gemm_cases.h - what test_gemm.c (fp32 backends) and test_gemm_bf16.c
+ * share: the fp32 rounding bound gamma_n (Higham 3.1) and every pp_sgemm
+ * call lib/nn makes (mlp.c, mlp_penalty.c, mlp_select.c; E = 2 members,
+ * batch 256, obs 17 + act 6, hidden 256, and odd sizes), the same with odd
+ * leading dimensions, and the 4th transpose pair. */
+#ifndef PP_TEST_GEMM_CASES_H
+#define PP_TEST_GEMM_CASES_H
+
+#include <math.h>
+
+/* n u / (1 - n u), u = 2^-24 */
+static inline double gamma_n(int n)
+{
+    double u = ldexp(1.0, -24);
+    return n * u / (1 - n * u);
+}
+
+typedef struct {
+    int ta, tb, M, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const char *what;
+} gcase;
+
+static const gcase gemm_cases[] = {
+    {0, 0, 256, 512, 23, 23, 512, 512, 1, 1, "forward layer 0, all members (NN, beta 1)"},
+    {0, 0, 256, 256, 256, 512, 256, 512, 1, 1, "forward member block (NN, strided X and Y)"},
+    {0, 0, 37, 12, 256, 256, 12, 12, 1, 1, "forward policy head (NN, odd batch)"},
+    {1, 0, 23, 512, 256, 23, 512, 512, 1, 1, "dW layer 0 (TN, beta 1)"},
+    {1, 0, 256, 256, 256, 512, 512, 256, 1, 1, "dW member block (TN, strided)"},
+    {1, 0, 256, 256, 256, 512, 512, 256, 0.73f, 1, "dW spectral 1/sigma (TN, alpha 0.73)"},
+    {1, 0, 256, 256, 256, 512, 512, 256, 1.9f, 1, "dW spectral another sigma (TN, alpha 1.9)"},
+    {0, 1, 256, 256, 256, 512, 256, 512, 1, 0, "dx member block (NT, beta 0)"},
+    {0, 1, 256, 23, 512, 512, 512, 23, 1, 0, "dx to the input (NT, beta 0)"},
+    {0, 1, 100, 40, 30, 60, 60, 40, 1, 0, "select rows (NT, ldb E*wout)"},
+    {0, 0, 256, 256, 256, 256, 256, 256, 1, 0, "penalty dz (NN, beta 0)"},
+    {0, 0, 31, 29, 17, 19, 33, 35, 0.5f, 0.5f, "odd lds (NN, alpha 0.5, beta 0.5)"},
+    {1, 0, 29, 31, 17, 33, 35, 37, 1, 0.5f, "odd lds (TN, beta 0.5)"},
+    {0, 1, 31, 29, 17, 19, 20, 35, 2, 0, "odd lds (NT, alpha 2)"},
+    {1, 1, 31, 29, 17, 35, 20, 35, 1, 1, "odd lds (TT)"},
+};
+enum { GEMM_NCASES = (int)(sizeof gemm_cases / sizeof gemm_cases[0]) };
+
+#endif
