@@ -407,6 +407,9 @@ static int eval_create(int argc, char **argv, pp_stage **out)
     if (rc == 0 && pp_env_create(e->o.env_name, e->o.env_options[0] ? e->o.env_options : NULL, &e->env) != 0)
         rc = pp_fail_prefix("--env %s: ", e->o.env_name);
     if (rc == 0) rc = open_files(e);
+    /* a test write next to --best, and the temporaries of a save cut short */
+    if (rc == 0 && e->o.best_path[0] && pp_frame_prepare_save(e->o.best_path) != 0)
+        rc = pp_fail_prefix("--best: ");
     if (rc != 0) {
         eval_destroy(s);
         return -1;

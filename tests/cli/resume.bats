@@ -216,7 +216,8 @@ fingerprint() { (cd "$1" && find . \( -type f -o -type l \) ! -name lock -printf
     echo "400,2,-800,200" >>"$T/run/episodes.csv"
     echo "step 420 episodes 2" >"$T/run/status"
     # and temporary files of torn saves, a snapshot never completed
-    touch "$T/run/ckpt/300/critic.ckpt.tmp.Ab12Cd" "$T/run/ckpt/snapshot.tmp.x1y2z3" "$T/run/.config.tmp"
+    touch "$T/run/ckpt/300/critic.ckpt.tmp.Ab12Cd" "$T/run/ckpt/snapshot.tmp.x1y2z3" "$T/run/.config.tmp" \
+        "$T/run/ckpt/best/policy.ckpt.tmp.Ef34Gh"
     mkdir "$T/run/ckpt/400" && cp "$T/run/ckpt/300/collect.ckpt" "$T/run/ckpt/400/"
     run parpi-train --resume "$T/run" --no-progress
     assert_success

@@ -81,7 +81,7 @@ same_run() {
     if [ -e "$a/ckpt/best/policy.ckpt" ]; then cmp "$a/ckpt/best/policy.ckpt" "$b/ckpt/best/policy.ckpt"; fi
     # one snapshot folder is left (beside best/), and no temporary file
     [ "$(find "$b/ckpt" -mindepth 1 -maxdepth 1 -type d ! -name best | wc -l)" -eq 1 ]
-    [ -z "$(find "$b" -name '*.tmp*')" ]
+    local left; left=$(find "$b" -name '*.tmp*'); [ -z "$left" ] || { echo "left behind: $left"; return 1; }
 }
 
 # kill_and_resume ENV STEPS SAVE_EVERY KILLS [--in-process]: start the run,
