@@ -98,14 +98,19 @@ kill_and_resume() {
     # at most this many snapshots between kills, so that all fit before the end
     local stride=$(((steps / every - 4) / kills))
     echo "# $env $mode: seed $seed"
+    # what a requeued job runs: a fresh start until the run has its config
+    # (every earlier start may have been killed before it wrote one), then
+    # --resume
+    start_or_resume() {
+        if [ ! -e "$run/config" ]; then
+            parpi-train --env "$env" --steps "$steps" --save-every "$every" "${SMALL[@]}" $mode --out "$run"
+        else
+            parpi-train --resume "$run" $mode --no-progress
+        fi
+    }
     for i in $(seq 1 "$kills"); do
         from=$(snapshot_step "$run")
-        if [ ! -e "$run/config" ]; then # the first start, or one killed before it wrote its config
-            parpi-train --env "$env" --steps "$steps" --save-every "$every" "${SMALL[@]}" $mode --out "$run" \
-                >>"$T/log" 2>&1 &
-        else
-            parpi-train --resume "$run" $mode --no-progress >>"$T/log" 2>&1 &
-        fi
+        start_or_resume >>"$T/log" 2>&1 &
         driver=$!
         if [ $((RANDOM % 4)) = 0 ]; then
             sleep "0.0$((RANDOM % 6))$((RANDOM % 10))"
@@ -125,7 +130,7 @@ kill_and_resume() {
     done
     echo "# killed $killed times; the last complete snapshot after each kill:$points"
     [ "$killed" -eq "$kills" ] || { echo "the run ended before all its kill points"; return 1; }
-    run parpi-train --resume "$run" $mode --no-progress
+    run start_or_resume
     [ "$status" -eq 0 ] || { echo "$output"; cat "$T/log"; return 1; }
     [ "$(snapshot_step "$run")" -eq "$steps" ]
     same_run "$ref" "$run"
