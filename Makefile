@@ -14,6 +14,9 @@
 #                        backend (default: with, where pkg-config or the header
 #                        finds it); the backend is chosen at run time
 #                        (PARPI_GEMM, pp_gemm_set_backend), OpenBLAS by default
+#   HDF5=0 / HDF5=1      without / with HDF5 (libhdf5-dev): parpi-dataset's import
+#                        and export of D4RL files (default auto: with, where
+#                        pkg-config finds hdf5); without it they say it was not built
 #
 # OUT is where a build goes: build for the normal build, build/asan for the
 # sanitizer build (objects in OUT/obj, library in OUT/lib, programs in OUT/bin).
@@ -47,8 +50,19 @@ ifeq ($(DNNL),1)
 PKG_CFLAGS += $(shell pkg-config --cflags dnnl 2>/dev/null) -DPARPI_DNNL
 PKG_LIBS   += $(shell pkg-config --libs dnnl 2>/dev/null || echo -ldnnl) -lgomp
 endif
+# HDF5 (libhdf5-dev, the serial build: hdf5.pc), optional: lib/data/hdf5_*.c
+# fail with "HDF5 support was not built" without it.
+HDF5     ?= auto
+ifeq ($(HDF5),auto)
+override HDF5 := $(shell pkg-config --exists hdf5 2>/dev/null && echo 1 || echo 0)
+endif
+ifeq ($(HDF5),1)
+PKG_CFLAGS += $(shell pkg-config --cflags hdf5) -DPARPI_HDF5
+PKG_LIBS   += $(shell pkg-config --libs hdf5 2>/dev/null || echo -lhdf5)
+endif
 ifeq ($(MAKELEVEL),0)
 $(info parpi: sgemm backends built: openblas$(if $(filter 1,$(DNNL)), dnnl) (DNNL=$(DNNL)))
+$(info parpi: HDF5 import/export $(if $(filter 1,$(HDF5)),built,not built) (HDF5=$(HDF5)))
 endif
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -fPIC -Ilib $(PKG_CFLAGS) \
               -DPARPI_VERSION='"$(VERSION)"' -DPARPI_SHAREDIR='"$(SHAREDIR)"' -MMD -MP
