@@ -1,10 +1,12 @@
 /* hdf5_meta.c - D4RL's metadata/ group and a data set's metadata frame,
  * both ways (data/hdf5_impl.h).
  *
- * A group is a map, a scalar string a string, a scalar number a number, a
- * scalar h5py bool a boolean, an array of numbers or bools a tensor of its
- * type (float32/float64, int32/int64, uint8, bool): metadata/policy/fc0/weight
- * is the frame's policy.fc0.weight. Integers come back as int64 scalars.
+ * A group is a map, a scalar string a string, a number, an h5py bool or an
+ * array of them a tensor of its type (float32/float64, int32/int64, uint8,
+ * bool; a scalar is a 0-d tensor, which reads as a number):
+ * metadata/policy/fc0/weight is the frame's policy.fc0.weight. Written back,
+ * each keeps its type; numbers and booleans of the frame itself are written
+ * as int64, float64 and bool.
  * What the frame cannot hold (string arrays, compound types, names with a
  * '.', links that are not hard links, arrays of more than
  * META_MAX_ELEMENTS) is skipped and named in the import's notes.
@@ -91,29 +93,11 @@ static int meta_dataset(meta_walk *w, hid_t ds, const char *key, const char *pat
                    (long long)npoints, (long long)META_MAX_ELEMENTS);
         goto done;
     }
-    if (ndim == 0) {
-        double x = 0;
-        long long i = 0;
-        unsigned char b = 0;
-        int isint = dt == PP_I32 || dt == PP_I64 || dt == PP_U8;
-        void *buf = dt == PP_BOOL ? (void *)&b : isint ? (void *)&i : (void *)&x;
-        hid_t m = dt == PP_BOOL ? H5T_NATIVE_UINT8 : isint ? H5T_NATIVE_LLONG : H5T_NATIVE_DOUBLE;
-        if (H5Dread(ds, m, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-            rc = pp_h5_fail("%s: reading %s", w->file, key);
-            goto done;
-        }
-        if (dt == PP_BOOL && b > 1) {
-            pp_h5_note(w->notes, w->cap, "skipped %s: an enum with the value %u, not a bool", key, b);
-            goto done;
-        }
-        rc = dt == PP_BOOL ? pp_frame_set_bool(w->meta, path, b) :
-             isint         ? pp_frame_set_i64(w->meta, path, i) :
-                             pp_frame_set_f64(w->meta, path, x);
-        goto done;
-    }
+    /* a scalar is a 0-d tensor: it reads as a number (pp_frame_get_i64) and
+     * is written back with its own type (metadata/iteration stays int32) */
     hsize_t dims[PP_MAX_DIMS];
     int64_t shape[PP_MAX_DIMS];
-    H5Sget_simple_extent_dims(space, dims, NULL);
+    if (ndim > 0) H5Sget_simple_extent_dims(space, dims, NULL);
     for (int k = 0; k < ndim; k++) shape[k] = (int64_t)dims[k];
     void *dst = pp_frame_put_tensor_uninit(w->meta, path, dt, ndim, shape);
     if (!dst) {
