@@ -33,7 +33,8 @@ typedef struct {
  *   3       discrim   1000 init
  *   4       policy    1000 init
  *   5       collect   1 env resets, 2 random actions and policy noise, 3 batches
- *   6       eval      1 env resets, 2 actions */
+ *   6       eval      1 env resets, 2 actions
+ *   7       generate  1 env resets, 2 actions (parpi-dataset generate) */
 enum {
     PP_STREAM_CRITIC = 1,
     PP_STREAM_LANGEVIN = 2,
@@ -41,6 +42,7 @@ enum {
     PP_STREAM_POLICY = 4,
     PP_STREAM_COLLECT = 5,
     PP_STREAM_EVAL = 6,
+    PP_STREAM_GENERATE = 7,
     PP_STREAM_INIT = 1000,
 };
 

@@ -109,3 +109,23 @@ pp_column *pp_dataset_need(const pp_dataset *d, const char *name, pp_dtype dtype
     }
     return c;
 }
+
+int pp_dataset_copy_rows(pp_dataset *dst, int64_t to, const pp_dataset *src, int64_t from, int64_t n)
+{
+    if (n < 0 || from < 0 || to < 0 || from + n > src->rows || to + n > dst->rows)
+        return pp_fail("data set: copying rows %lld..%lld of %lld to %lld.. of %lld", (long long)from,
+                       (long long)(from + n), (long long)src->rows, (long long)to, (long long)dst->rows);
+    for (int i = 0; i < src->ncols; i++) {
+        const pp_column *s = &src->col[i];
+        pp_column *d = pp_dataset_column(dst, s->name);
+        if (!d && !(d = pp_dataset_add_column(dst, s->name, s->dtype, s->width))) return -1;
+        if (d->dtype != s->dtype || d->width != s->width)
+            return pp_fail("data set: column %s is %s width %lld here, %s width %lld there", s->name,
+                           pp_dtype_name(d->dtype), (long long)d->width, pp_dtype_name(s->dtype),
+                           (long long)s->width);
+        size_t rb = pp_column_row_bytes(s);
+        memcpy((char *)d->data + (size_t)to * rb, (const char *)s->data + (size_t)from * rb,
+               (size_t)n * rb);
+    }
+    return 0;
+}

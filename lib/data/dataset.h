@@ -57,6 +57,10 @@ pp_column *pp_dataset_column(const pp_dataset *d, const char *name);
 pp_column *pp_dataset_need(const pp_dataset *d, const char *name, pp_dtype dtype, int64_t width);
 /* Bytes of one row of a column. */
 size_t pp_column_row_bytes(const pp_column *c);
+/* Give dst every column of src that it lacks (same dtype and width), then
+ * copy rows src[from, from + n) to dst[to, to + n) in every column of src;
+ * fails on a column of another dtype or width, or rows out of range. */
+int pp_dataset_copy_rows(pp_dataset *dst, int64_t to, const pp_dataset *src, int64_t from, int64_t n);
 
 /* ---- files (data/rows.c: the chunk stream of parpi-replay(5)) ---- */
 /* Write every column, env and meta atomically (temp file, fsync, rename). */

@@ -7,12 +7,19 @@
  * terminated and truncated are 0.0 / 1.0: a TD target bootstraps unless
  * terminated.
  *
- * A replay file is one frame (see parpi-replay(5)) written atomically, so a
- * collector stopped with Ctrl-C leaves the last complete file, never a torn
- * one. Its arrays carry D4RL's names (observations, actions, rewards,
+ * A replay file (parpi-replay(5)) is a stream of frames in one file: a
+ * header (the columns, the ring's capacity, next and added), chunk frames
+ * of at most 16 MiB of rows each, and an end frame whose checksum covers
+ * the whole file (data/rows.h). It is written atomically, so a collector
+ * stopped with Ctrl-C leaves the last complete file, never a torn one; and
+ * saved and loaded a chunk at a time, so saving takes no memory beyond the
+ * buffer's and loading the buffer plus about one chunk, at any size. Its
+ * columns carry D4RL's names (observations, actions, rewards,
  * next_observations, terminals, timeouts), so a replay file also reads as a
- * data set; rows are in storage order, and "next" is the row the next add
- * overwrites (when the ring is full, the oldest row).
+ * data set (data/dataset.h), and a data set with those columns loads as a
+ * replay buffer; rows are in storage order, and "next" is the row the next
+ * add overwrites (when the ring is full, the oldest row). Version 1 and 2
+ * files (one frame, at most 1 GiB) still load.
  */
 #ifndef PP_REPLAY_H
 #define PP_REPLAY_H
@@ -73,13 +80,16 @@ int pp_replay_sample_to_frame(pp_replay *r, pp_rng *rng, int64_t n, pp_frame *f,
 
 /* ---- files ---- */
 #define PP_REPLAY_FORMAT "parpi-replay"
-#define PP_REPLAY_VERSION 2 /* 2: ends in a checksum (1: none, still read) */
-/* Write the filled rows atomically (temp file, fsync, rename). */
+#define PP_REPLAY_VERSION 3 /* 3: a stream of chunk frames; 2: one frame with a checksum; 1: without (still read) */
+/* Write the filled rows atomically (temp file, fsync, rename), in chunks of
+ * at most 16 MiB ($PARPI_CHUNK_ROWS rows when set, for tests). */
 int pp_replay_save(const pp_replay *r, const char *path);
-/* Read a replay file into a new buffer. capacity <= 0 keeps the file's
- * capacity (and row order, so sampling continues as if never saved); a
- * different capacity keeps the newest min(size, capacity) transitions, oldest
- * first. Terminals/timeouts may be f32, bool or u8 in the file. */
+/* Read a replay file (any version) into a new buffer. capacity <= 0 keeps
+ * the file's capacity (and row order, so sampling continues as if never
+ * saved); a different capacity keeps the newest min(size, capacity)
+ * transitions, oldest first. Also reads a data set file with the six
+ * columns (rows in time order; capacity <= 0: its row count). Terminals and
+ * timeouts may be f32, f64, bool or u8 in the file. */
 int pp_replay_load(pp_replay **out, const char *path, int64_t capacity);
 
 #endif

@@ -493,6 +493,26 @@ const char *pp_node_bytes(const pp_node *n, size_t *len)
 /* ---- encoding ---- */
 static const char *const tensor_keys[5] = {"nd", "type", "kind", "shape", "data"};
 
+size_t pp_tensor_head_encode(uint8_t *buf, pp_dtype dtype, int ndim, const int64_t *shape)
+{
+    /* The msgpack-numpy layout: keys as bin (msgpack-numpy 0.4.8 ignores
+     * str keys), type as str, kind as bin "". */
+    size_t bytes = (size_t)pp_shape_numel(ndim, shape) * pp_dtype_size(dtype);
+    uint8_t *p = pp_mpk_put_map_hdr(buf, 5);
+    p = pp_mpk_put_bin(p, tensor_keys[0], 2);
+    p = pp_mpk_put_bool(p, true);
+    p = pp_mpk_put_bin(p, tensor_keys[1], 4);
+    p = pp_mpk_put_str(p, pp_dtype_numpy(dtype), 3);
+    p = pp_mpk_put_bin(p, tensor_keys[2], 4);
+    p = pp_mpk_put_bin(p, "", 0);
+    p = pp_mpk_put_bin(p, tensor_keys[3], 5);
+    p = pp_mpk_put_array_hdr(p, (uint64_t)ndim);
+    for (int i = 0; i < ndim; i++) p = pp_mpk_put_int(p, shape[i]);
+    p = pp_mpk_put_bin(p, tensor_keys[4], 4);
+    p = pp_mpk_put_bin_hdr(p, bytes);
+    return (size_t)(p - buf);
+}
+
 /* SIZE_MAX (with pp_fail) if something cannot be encoded in msgpack. */
 size_t pp_node_encoded_size(const pp_node *n)
 {
@@ -558,23 +578,11 @@ uint8_t *pp_node_encode(const pp_node *n, uint8_t *p)
         }
         return p;
     case PP_NODE_TENSOR: {
-        /* The msgpack-numpy layout: keys as bin (msgpack-numpy 0.4.8 ignores
-         * str keys), type as str, kind as bin "". */
         const pp_tensor_hdr *t = n->v.t;
         size_t bytes = (size_t)pp_shape_numel(t->ndim, t->shape) * pp_dtype_size(t->dtype);
-        p = pp_mpk_put_map_hdr(p, 5);
-        p = pp_mpk_put_bin(p, tensor_keys[0], 2);
-        p = pp_mpk_put_bool(p, true);
-        p = pp_mpk_put_bin(p, tensor_keys[1], 4);
-        p = pp_mpk_put_str(p, pp_dtype_numpy(t->dtype), 3);
-        p = pp_mpk_put_bin(p, tensor_keys[2], 4);
-        p = pp_mpk_put_bin(p, "", 0);
-        p = pp_mpk_put_bin(p, tensor_keys[3], 5);
-        p = pp_mpk_put_array_hdr(p, (uint64_t)t->ndim);
-        for (int i = 0; i < t->ndim; i++) p = pp_mpk_put_int(p, t->shape[i]);
-        p = pp_mpk_put_bin(p, tensor_keys[4], 4);
-        p = pp_mpk_put_bin(p, t->data, bytes);
-        return p;
+        p += pp_tensor_head_encode(p, t->dtype, t->ndim, t->shape);
+        memcpy(p, t->data, bytes);
+        return p + bytes;
     }
     }
     return p;

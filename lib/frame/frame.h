@@ -111,6 +111,12 @@ const char *pp_node_bytes(const pp_node *n, size_t *len);
 /* ---- encoding ---- */
 /* Encode the frame into a growable buffer (*buf, *cap reused across calls). */
 int pp_frame_encode(pp_frame *f, uint8_t **buf, size_t *cap, size_t *len);
+/* A tensor's encoding up to its data: the msgpack-numpy map, its keys, type
+ * and shape, and the data's bin header (at most PP_TENSOR_HEAD_MAX bytes);
+ * its length. The data's bytes follow: for writers that stream a tensor's
+ * data from memory of their own (data/rows.c). */
+#define PP_TENSOR_HEAD_MAX (48 + 9 * PP_MAX_DIMS)
+size_t pp_tensor_head_encode(uint8_t *buf, pp_dtype dtype, int ndim, const int64_t *shape);
 /* Parse exactly one msgpack map occupying data[0..len); base_offset is added to
  * byte offsets in error messages. The frame points into data. */
 int pp_frame_decode(pp_frame *f, const uint8_t *data, size_t len, size_t base_offset);
@@ -125,6 +131,9 @@ pp_reader *pp_reader_open_path(const char *path, size_t max_frame); /* NULL + pp
  * Handles partial reads, frames larger than the pipe buffer. */
 int pp_reader_next(pp_reader *r, pp_frame *f);
 uint64_t pp_reader_offset(const pp_reader *r); /* bytes consumed so far */
+/* The bytes of the frame pp_reader_next last returned (valid until the next
+ * call), for a reader that checks a checksum over a stream. */
+const uint8_t *pp_reader_frame_bytes(const pp_reader *r, size_t *len);
 void pp_reader_close(pp_reader *r);            /* closes the fd if opened from a path */
 
 typedef struct pp_writer pp_writer;

@@ -69,6 +69,12 @@ pp_reader *pp_reader_open_path(const char *path, size_t max_frame)
 
 uint64_t pp_reader_offset(const pp_reader *r) { return r->base + r->start; }
 
+const uint8_t *pp_reader_frame_bytes(const pp_reader *r, size_t *len)
+{
+    *len = r->start; /* the frame is buf[0..start) until the next call */
+    return r->buf;
+}
+
 void pp_reader_close(pp_reader *r)
 {
     if (!r) return;

@@ -10,6 +10,9 @@
  *    episode_length appear on the frame where an episode ended. With --until
  *    N the stream ends once N steps have gone round (the stage's step returns
  *    1), which is how parpi-train ends a ring.
+ *    With --dataset FILE (offline) the replay holds the data set's rows, no
+ *    env step is taken and no policy read: each frame is one gradient step
+ *    (`step` counts them) with a fresh batch; --until N ends the stream.
  *  - standalone (cmd/parpi-collect.c, --steps N or --episodes N): random actions
  *    or a policy checkpoint (--policy, stochastic unless --deterministic);
  *    transitions as a frame stream (one frame per episode, D4RL names) on
@@ -41,7 +44,7 @@ typedef struct {
     long long learning_starts, until, capacity;
     double reward_scale;
     char replay_path[PP_COLLECT_PATH_MAX], log_path[PP_COLLECT_PATH_MAX], policy_path[PP_COLLECT_PATH_MAX],
-        out_path[PP_COLLECT_PATH_MAX];
+        out_path[PP_COLLECT_PATH_MAX], dataset_path[PP_COLLECT_PATH_MAX];
     long long want_steps, want_episodes; /* standalone */
     int list_envs, chunk;
     uint64_t given;       /* the rows of pp_collect_options given (pp_opt_parse) */

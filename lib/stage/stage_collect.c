@@ -36,6 +36,9 @@ const pp_opt pp_collect_options[] = {
     PP_OPT_STRING("replay", pp_collector, replay_path, "FILE", NULL,
                   "replay file: read if it exists, saved with checkpoints and at the end",
                   PP_OPT_KEEP),
+    PP_OPT_STRING("dataset", pp_collector, dataset_path, "FILE", NULL,
+                  "ring, offline: batches from this data set (parpi-dataset(1)) or replay file; no env steps",
+                  PP_OPT_KEEP),
     PP_OPT_COUNT("capacity", pp_collector, capacity, 1, 1e10, STR(PP_REPLAY_DEFAULT_CAPACITY),
                  "replay capacity in transitions", PP_OPT_NOSAVE),
     PP_OPT_DOUBLE("reward-scale", pp_collector, reward_scale, -1e9, 1e9, "1",
@@ -106,6 +109,10 @@ int pp_collector_parse(pp_collector *c, int argc, char **argv, int standalone)
     if (!c->list_envs && !c->env_name[0])
         return pp_fail("--env NAME is required (--list-envs lists the tasks)");
     if (c->want_steps && c->want_episodes) return pp_fail("give --steps or --episodes, not both");
+    if (c->dataset_path[0] && standalone)
+        return pp_fail("--dataset is for the ring (offline batches), not standalone collection");
+    if (c->dataset_path[0] && c->replay_path[0])
+        return pp_fail("give --dataset or --replay, not both (a data set is read, never written)");
     if (c->deterministic && !c->policy_path[0])
         return pp_fail("--deterministic needs --policy FILE (random actions have no mean)");
     return 0;
@@ -158,9 +165,20 @@ int pp_collector_open(pp_collector *c)
     c->act_env = pp_xcalloc((size_t)A, sizeof(double));
     c->obs_f = pp_xalloc_f32((size_t)O);
     c->act = pp_xalloc_f32((size_t)A);
+    if (c->dataset_path[0]) {
+        if (pp_replay_load(&c->replay, c->dataset_path, 0) != 0) return pp_fail_prefix("--dataset %s: ", c->dataset_path);
+        if (c->replay->obs_dim != O || c->replay->act_dim != A)
+            return pp_fail("--dataset %s holds obs %d / act %d transitions, but %s has obs %d / act %d",
+                           c->dataset_path, c->replay->obs_dim, c->replay->act_dim, c->env_name, O, A);
+        if (c->replay->size < c->batch_size)
+            return pp_fail("--dataset %s has %lld rows, fewer than --batch-size %d", c->dataset_path,
+                           (long long)c->replay->size, c->batch_size);
+    }
     /* before the work: a torn save's temporaries go; a test write */
     if (c->replay_path[0] && pp_frame_prepare_save(c->replay_path) != 0) return pp_fail_prefix("--replay: ");
-    if (c->replay_path[0] && access(c->replay_path, F_OK) == 0) {
+    if (c->dataset_path[0]) {
+        /* the replay is the data set's (above) */
+    } else if (c->replay_path[0] && access(c->replay_path, F_OK) == 0) {
         if (pp_replay_load(&c->replay, c->replay_path, c->capacity) != 0)
             return pp_fail_prefix("--replay %s: ", c->replay_path);
         if (c->replay->obs_dim != O || c->replay->act_dim != A)
@@ -284,10 +302,19 @@ static int no_policy(pp_collector *c, pp_frame *f)
     return 0;
 }
 
+/* Offline: one gradient step, a fresh batch from the data set. */
+static int offline_step(pp_collector *c, pp_frame *f)
+{
+    c->step++;
+    if (pp_frame_remove(f, "metrics.collect") != 0 || pp_frame_set_i64(f, "step", c->step) != 0) return -1;
+    return pp_replay_sample_to_frame(c->replay, &c->batch_rng, c->batch_size, f, "batch");
+}
+
 static int collect_step(pp_stage *s, pp_frame *f)
 {
     pp_collector *c = s->self;
     if (c->until > 0 && c->step >= c->until) return 1; /* the last frame has gone round */
+    if (c->dataset_path[0]) return offline_step(c, f);
     const int O = c->info->obs_dim;
     int has_policy = pp_frame_get(f, "policy") != NULL;
     int use_policy = c->step + c->steps_per_frame > c->learning_starts && has_policy;
@@ -349,6 +376,8 @@ static int collect_save(pp_stage *s, pp_frame *ck)
     if (pp_ckpt_put_rng(ck, "rng.env", &c->env_rng) != 0 || pp_ckpt_put_rng(ck, "rng.act", &c->act_rng) != 0 ||
         pp_ckpt_put_rng(ck, "rng.batch", &c->batch_rng) != 0)
         return -1;
+    /* offline: the data set is read again on resume, never written */
+    if (c->dataset_path[0]) return pp_frame_set_bool(ck, "offline", true);
     /* The episode in progress: the env's state, the observation the next
      * action sees, and the episode's accounts, so that a resumed run goes on
      * with it as if never stopped. */
@@ -441,6 +470,23 @@ static int collect_load(pp_stage *s, pp_frame *ck)
         pp_ckpt_get_rng(ck, "rng.env", &env_rng) != 0 || pp_ckpt_get_rng(ck, "rng.act", &act_rng) != 0 ||
         pp_ckpt_get_rng(ck, "rng.batch", &batch_rng) != 0)
         rc = -1;
+    if (rc == 0 && c->dataset_path[0] && !pp_frame_get(ck, "offline"))
+        rc = pp_fail("the checkpoint is of an online run, not of --dataset %s", c->dataset_path);
+    if (rc == 0 && !c->dataset_path[0] && pp_frame_get(ck, "offline"))
+        rc = pp_fail("the checkpoint is of an offline run: resume it with its --dataset FILE");
+    if (rc == 0 && c->dataset_path[0]) {
+        long long size;
+        if (pp_ckpt_get_int(ck, "replay_size", 0, INT64_MAX, &size) != 0) rc = -1;
+        else if (size != c->replay->size)
+            rc = pp_fail("--dataset %s has %lld rows, the checkpoint's data set had %lld", c->dataset_path,
+                         (long long)c->replay->size, size);
+        if (rc == 0) {
+            free(obs);
+            c->batch_rng = batch_rng;
+            c->step = step;
+            return 0;
+        }
+    }
     if (rc == 0 && pp_frame_get(ck, "replay_file")) rc = load_snapshot_replay(s, ck, step, &replay);
     /* the env goes last: a failure before leaves the collector as it was */
     int episode = rc == 0 ? load_episode(c, ck, obs, &ret, &len) : -1;
