@@ -4,22 +4,18 @@
  * d4rl.qlearning_dataset and h5py read it unchanged: float32 columns,
  * terminals and timeouts as h5py's bool (an enum over int8), gzip level 4
  * on chunks of whole rows (about CHUNK_BYTES each), "infos/qpos" in a
- * group infos made on the way. The file is written under a temporary name
- * next to its path (PATH.tmp.XXXXXX, the name pp_frame_prepare_save clears
- * up after a crash), flushed to disk and renamed only when complete.
+ * group infos made on the way. The file is written under the temporary
+ * name of a save (frame/save.h: PATH.tmp.XXXXXX next to PATH, cleared up
+ * after a crash by pp_frame_prepare_save), synced and renamed only when
+ * complete.
  */
 #include "data/hdf5_d4rl.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/err.h"
+#include "frame/save.h"
 
 #ifndef PARPI_HDF5
 
@@ -99,54 +95,21 @@ static int write_file(const pp_dataset *d, hid_t file)
     return rc;
 }
 
-static int fsync_path(const char *path, int dir)
-{
-    int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return pp_fail("cannot open %s: %s", path, strerror(errno));
-    int rc = fsync(fd) == 0 || (dir && errno == EINVAL) ? 0 : pp_fail("cannot sync %s: %s", path, strerror(errno));
-    close(fd);
-    return rc;
-}
-
 int pp_hdf5_export(const pp_dataset *d, const char *path)
 {
     if (check_layout(d) != 0) return pp_fail_prefix("writing %s: ", path);
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return pp_fail("%s exists and is not a regular file: the HDF5 file replaces its file whole, so it must be "
-                       "one (or not exist yet)",
-                       path);
-    size_t plen = strlen(path);
-    char *tmp = pp_xmalloc(plen + 16);
-    snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        free(tmp);
-        return pp_fail("cannot create a temporary file next to %s: %s", path, strerror(e));
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    int rc = fchmod(fd, 0666 & ~mask) == 0 ? 0 : pp_fail("cannot write %s: %s", tmp, strerror(errno));
-    close(fd);
+    pp_save *sv = NULL;
+    if (pp_save_open(&sv, path) != 0) return -1;
+    const char *tmp = pp_save_temp(sv);
     pp_h5_quiet();
-    hid_t file = rc == 0 ? H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT) : -1;
-    if (rc == 0 && file < 0) rc = pp_h5_fail("cannot create %s", tmp);
-    if (rc == 0) rc = write_file(d, file);
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = file < 0 ? pp_h5_fail("cannot create %s", tmp) : write_file(d, file);
     if (file >= 0 && H5Fclose(file) < 0 && rc == 0) rc = pp_h5_fail("closing %s", tmp);
-    if (rc == 0) rc = fsync_path(tmp, 0);
-    if (rc == 0 && rename(tmp, path) != 0) rc = pp_fail("cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (rc != 0) {
-        unlink(tmp);
-        free(tmp);
+        pp_save_abort(sv);
         return pp_fail_prefix("writing %s: ", path);
     }
-    free(tmp);
-    char *dcopy = pp_xmalloc(plen + 1);
-    strcpy(dcopy, path);
-    rc = fsync_path(dirname(dcopy), 1);
-    free(dcopy);
-    return rc;
+    return pp_save_commit(sv);
 }
 
 #endif

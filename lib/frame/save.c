@@ -171,6 +171,8 @@ int pp_save_commit(pp_save *s)
     return rc;
 }
 
+const char *pp_save_temp(const pp_save *s) { return s->tmp; }
+
 void pp_save_abort(pp_save *s)
 {
     if (!s) return;

@@ -35,6 +35,10 @@ int pp_save_sum(pp_save *s);
 int pp_save_commit(pp_save *s);
 /* Give up: remove the temporary, free s (NULL: nothing). */
 void pp_save_abort(pp_save *s);
+/* The temporary's name, for a writer that opens the file by name itself
+ * (HDF5: data/hdf5_export.c) and appends nothing through s; commit then
+ * syncs and renames what it wrote. */
+const char *pp_save_temp(const pp_save *s);
 
 /* Check the checksum entry at the end of buf[0..len); crc is the CRC-32C of
  * the file's bytes before buf (0 when buf starts the file). 1: present and
