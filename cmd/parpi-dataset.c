@@ -114,15 +114,15 @@ static int usage_error(const char *sub)
     return PP_EXIT_USAGE;
 }
 
-/* The words after the subcommand: its one FILE, and the options (argv[0]
- * first, for pp_opt_parse). A word is an option's value when it follows an
- * option that takes one, written without '='. 0, or -1 with the message. */
-static int split(const subcommand *s, int argc, char **argv, char **opts, int *nopts, const char **file)
+/* The words after the subcommand: the files (*files, *nfiles) and the
+ * options (argv[0] first, for pp_opt_parse). A word is an option's value
+ * when it follows an option of the table that takes one, written without
+ * '='; after "--" every word is a file. */
+static void split(const subcommand *s, int argc, char **argv, char **opts, int *nopts, char **files, int *nfiles)
 {
-    *file = NULL;
-    *nopts = 0;
+    *nopts = *nfiles = 0;
     opts[(*nopts)++] = argv[0];
-    int only_files = 0; /* after "--" */
+    int only_files = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!only_files && strcmp(a, "--") == 0) {
@@ -130,8 +130,7 @@ static int split(const subcommand *s, int argc, char **argv, char **opts, int *n
             continue;
         }
         if (only_files || a[0] != '-' || a[1] == '\0') {
-            if (*file) return pp_fail("%s takes one file, got '%s' and '%s'", s->name, *file, a);
-            *file = a;
+            files[(*nfiles)++] = argv[i];
             continue;
         }
         opts[(*nopts)++] = argv[i];
@@ -140,8 +139,6 @@ static int split(const subcommand *s, int argc, char **argv, char **opts, int *n
             if (strcmp(a + 2, row->name) == 0 && row->type != PP_OPT_T_FLAG) opts[(*nopts)++] = argv[++i];
     }
     opts[*nopts] = NULL;
-    if (!*file) return pp_fail("%s needs a file: parpi-dataset %s %s", s->name, s->name, s->synopsis);
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -167,14 +164,18 @@ int main(int argc, char **argv)
                 near ? "?)" : "");
         return usage_error(NULL);
     }
-    char **opts = pp_xcalloc((size_t)argc + 1, sizeof *opts);
-    int nopts;
-    const char *file;
+    char **opts = pp_xcalloc((size_t)argc + 1, sizeof *opts), **files = pp_xcalloc((size_t)argc + 1, sizeof *files);
+    int nopts, nfiles;
     ds_opts o;
-    int rc = split(s, argc, argv, opts, &nopts, &file);
-    if (rc == 0) rc = pp_opt_read(s->options, &o, nopts, opts, NULL);
-    free(opts);
+    split(s, argc, argv, opts, &nopts, files, &nfiles);
+    int rc = pp_opt_read(s->options, &o, nopts, opts, NULL);
+    const char *file = nfiles ? files[0] : NULL;
+    if (rc == 0 && nfiles != 1)
+        rc = nfiles ? pp_fail("%s takes one file, got '%s' and '%s'", s->name, files[0], files[1])
+                    : pp_fail("%s needs a file: parpi-dataset %s %s", s->name, s->name, s->synopsis);
     if (rc == 0 && s->needs_out && !o.out[0]) rc = pp_fail("%s needs --out FILE", s->name);
+    free(opts);
+    free(files);
     if (rc != 0) return usage_error(s->name);
     if (s->needs_hdf5 && !pp_hdf5_built()) {
         pp_hdf5_not_built();

@@ -1,17 +1,22 @@
 # bash completion for the parpi programs (parpi-cat, parpi-collect, parpi-critic,
-# parpi-langevin, parpi-discrim, parpi-policy, parpi-eval, parpi-train, parpi-plot).
+# parpi-langevin, parpi-discrim, parpi-policy, parpi-eval, parpi-train, parpi-plot,
+# parpi-dataset).
 #
 # Options come from each program's own --help, and so do the values of the
 # options that take a fixed set (shown there as "--option a|b|c"), so
 # completion never falls out of step with the code; --env names come from
 # `parpi-collect --list-envs`, parpi-plot's --column from the run on the line.
+# A program with commands (parpi-dataset) names them in its --help ("COMMAND
+# is one of a, b, c."); after one, the options are that command's --help's.
 
 _parpi_option_values()
 {
-    # $1 program, $2 option; prints candidate values, or fails for a file or number.
-    # A fixed set of values is read from the program's --help, where each such
-    # option shows them as "--option a|b|c" (one option table prints both).
-    case "$2" in
+    # $1 option, then the command (program [command]); prints candidate values,
+    # or fails for a file or number. A fixed set of values is read from the
+    # command's --help, where each such option shows them as "--option a|b|c"
+    # (one option table prints both).
+    local opt=$1; shift
+    case "$opt" in
         --env) parpi-collect --list-envs 2>/dev/null | awk '$1 !~ /^#/ {print $1}'; return 0 ;;
         --set) _parpi_set_values; return 0 ;;
         --column) _parpi_progress_columns; return 0 ;;
@@ -19,16 +24,17 @@ _parpi_option_values()
                   compgen -f -- "$cur"; return 0 ;;
     esac
     local values
-    values=$("$1" --help 2>/dev/null |
-             sed -nE "s/^ *$2[ =]([a-z0-9_.-]+(\|[a-z0-9_.-]+)+)( .*)?$/\1/p" | head -n 1 | tr '|' ' ')
+    values=$("$@" --help 2>/dev/null |
+             sed -nE "s/^ *$opt[ =]([a-z0-9_.-]+(\|[a-z0-9_.-]+)+)( .*)?$/\1/p" | head -n 1 | tr '|' ' ')
     [[ -n $values ]] && echo "$values"
 }
 
-# The options a program's --help lists: the words at the start of its option
-# lines ("  --name ...", "  -h, --help ..."), not those quoted in a description.
+# The options a command's --help lists (the words: program [command]): the
+# words at the start of its option lines ("  --name ...", "  -h, --help ..."),
+# not those quoted in a description.
 _parpi_options()
 {
-    "$1" --help 2>/dev/null | grep -E '^ +-' | sed -E 's/\([^)]*\)//g' |
+    "$@" --help 2>/dev/null | grep -E '^ +-' | sed -E 's/\([^)]*\)//g' |
         grep -oE -- '(^| )--[a-z0-9][a-z0-9-]*' | tr -d ' ' | sort -u
 }
 
@@ -87,6 +93,12 @@ _parpi_fields()
     return 0
 }
 
+# The commands a program's --help names ("COMMAND is one of a, b, c.").
+_parpi_commands()
+{
+    "$1" --help 2>/dev/null | sed -nE 's/^COMMAND is one of ([a-z0-9, -]+)\..*/\1/p' | tr -d ','
+}
+
 _parpi()
 {
     local cur prev prog words
@@ -94,6 +106,15 @@ _parpi()
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     prog="${COMP_WORDS[0]##*/}"
     COMPREPLY=()
+    # the command whose --help tells the options: the program, and its command
+    local -a cmd=("$prog")
+    if [[ $prog == parpi-dataset ]]; then
+        if ((COMP_CWORD == 1)) && [[ $cur != -* ]]; then
+            COMPREPLY=($(compgen -W "$(_parpi_commands "$prog")" -- "$cur"))
+            return 0
+        fi
+        ((COMP_CWORD > 1)) && cmd+=("${COMP_WORDS[1]}")
+    fi
 
     # Per-program cases, for values the --help text cannot give.
     case "$prog" in
@@ -106,19 +127,19 @@ _parpi()
 
     if [[ "$prev" == --* ]]; then
         local values
-        if values=$(_parpi_option_values "$prog" "$prev"); then
+        if values=$(_parpi_option_values "$prev" "${cmd[@]}"); then
             COMPREPLY=($(compgen -W "$values" -- "$cur"))
             [[ $prev == --set ]] && compopt -o nospace 2>/dev/null
             return 0
         fi
         # Options that take a value and are not in the table above take a file or a number.
-        if "$prog" --help 2>/dev/null | grep -qE -- "^ *${prev}[ =][A-Z]"; then
+        if "${cmd[@]}" --help 2>/dev/null | grep -qE -- "^ *${prev}[ =][A-Z]"; then
             COMPREPLY=($(compgen -f -- "$cur"))
             return 0
         fi
     fi
     if [[ "$cur" == -* ]]; then
-        words=$(_parpi_options "$prog")
+        words=$(_parpi_options "${cmd[@]}")
         COMPREPLY=($(compgen -W "$words" -- "$cur"))
         return 0
     fi
@@ -126,4 +147,4 @@ _parpi()
 }
 
 complete -F _parpi parpi-cat parpi-collect parpi-critic parpi-langevin parpi-discrim \
-    parpi-policy parpi-eval parpi-train parpi-plot
+    parpi-policy parpi-eval parpi-train parpi-plot parpi-dataset

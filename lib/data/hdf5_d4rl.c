@@ -227,7 +227,7 @@ static herr_t other_item(hid_t g, const char *name, const H5L_info_t *li, void *
 /* Find and check every column: 0 or -1. */
 static int open_items(reader *r, const pp_hdf5_import_opts *o)
 {
-    for (size_t i = 0; i < sizeof required / sizeof *required; i++) {
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
         if (!pp_h5_has(r->file, required[i])) {
             char names[256] = "";
             H5Literate(r->file, H5_INDEX_NAME, H5_ITER_INC, NULL, list_name, names);
@@ -236,13 +236,16 @@ static int open_items(reader *r, const pp_hdf5_import_opts *o)
                            "one has: %s)",
                            r->path, required[i], names[0] ? names : "nothing");
         }
-        if (add_item(r, required[i], strcmp(required[i], "terminals") == 0 ? K_FLAG : K_DATA, 0) != 0) return -1;
-    }
+    /* the columns in dataset.h's order, a replay file's */
+    if (add_item(r, "observations", K_DATA, 0) != 0 || add_item(r, "actions", K_DATA, 0) != 0 ||
+        add_item(r, "rewards", K_DATA, 0) != 0)
+        return -1;
+    if (pp_h5_has(r->file, "next_observations") && add_item(r, "next_observations", K_DATA, 0) != 0) return -1;
+    if (add_item(r, "terminals", K_FLAG, 0) != 0) return -1;
     if (pp_h5_has(r->file, "timeouts")) {
         if (add_item(r, "timeouts", K_FLAG, 0) != 0) return -1;
     } else
-        r->rep->timeouts_absent = 1;
-    if (pp_h5_has(r->file, "next_observations") && add_item(r, "next_observations", K_DATA, 0) != 0) return -1;
+        r->rep->timeouts_absent = 1; /* read_items adds it after terminals */
     group_walk w = {.r = r};
     if (pp_h5_has(r->file, "infos")) {
         hid_t g = H5Oopen(r->file, "infos", H5P_DEFAULT);
@@ -326,14 +329,15 @@ static int read_items(reader *r, pp_dataset *d)
         if (!c) return pp_fail_prefix("%s: ", r->path);
         if (it->kind == K_FLAG) {
             if (read_flags(r, it, c, d->rows) != 0) return -1;
+            if (strcmp(it->key, "terminals") == 0 && r->rep->timeouts_absent &&
+                !pp_dataset_add_column(d, "timeouts", PP_BOOL, 0))
+                return pp_fail_prefix("%s: ", r->path);
             continue;
         }
         if (H5Dread(it->ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, c->data) < 0)
             return pp_h5_fail("%s: reading %s", r->path, it->key);
         if (check_finite(r->path, c, d->rows) != 0) return -1;
     }
-    if (r->rep->timeouts_absent && !pp_dataset_add_column(d, "timeouts", PP_BOOL, 0))
-        return pp_fail_prefix("%s: ", r->path);
     return 0;
 }
 

@@ -40,3 +40,19 @@ setup() {
     assert_line "Hopper-v3"
     assert_line "Hopper-v4"
 }
+
+@test "completion: parpi-dataset's commands, then that command's options" {
+    need_progs parpi-dataset
+    run complete_line parpi-dataset ""
+    assert_output "$(printf 'import\nexport\ninfo')"
+    run complete_line parpi-dataset i
+    assert_output "$(printf 'import\ninfo')"
+    run complete_line parpi-dataset import x.hdf5 --e
+    assert_output "$(printf -- '--env\n--env-options')"
+    run complete_line parpi-dataset export x.ds --
+    assert_output "$(printf -- '--help\n--out')"
+    run complete_line parpi-dataset info x.ds --env Hopper-v
+    assert_line "Hopper-v3"
+    run complete_line parpi-dataset --v
+    assert_output "--version"
+}

@@ -76,7 +76,7 @@ setup_file() {
 }
 
 setup() {
-    need_progs parpi-train parpi-collect parpi-critic parpi-langevin parpi-discrim \
+    need_progs parpi-train parpi-collect parpi-critic parpi-langevin parpi-discrim parpi-dataset \
         parpi-policy parpi-eval parpi-cat parpi-plot
     WORLD="$BATS_FILE_TMPDIR/world"
 }
@@ -202,6 +202,10 @@ examples_of() {
 @test "parpi-cat(1): every example runs" { examples_of "$ROOT/man/man1/parpi-cat.1"; }
 @test "parpi-collect(1): every example runs" { examples_of "$ROOT/man/man1/parpi-collect.1"; }
 @test "parpi-critic(1): every example runs" { examples_of "$ROOT/man/man1/parpi-critic.1"; }
+@test "parpi-dataset(1): every example runs" {
+    ! parpi-dataset --help | grep -q 'HDF5 support was not built' || skip "this parpi was built without HDF5"
+    examples_of "$ROOT/man/man1/parpi-dataset.1"
+}
 @test "parpi-discrim(1): every example runs" { examples_of "$ROOT/man/man1/parpi-discrim.1"; }
 @test "parpi-eval(1): every example runs" { examples_of "$ROOT/man/man1/parpi-eval.1"; }
 @test "parpi-langevin(1): every example runs" { examples_of "$ROOT/man/man1/parpi-langevin.1"; }
