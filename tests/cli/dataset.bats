@@ -69,10 +69,6 @@ no_output() { # no_output PATH
     run parpi-dataset info x --out y
     assert_failure 2
     assert_output --partial "unknown option --out"
-    need_hdf5
-    run parpi-dataset import "$T/x.hdf5" --out "$T/x.ds" --env NoSuchTask
-    assert_failure 2
-    assert_output --partial "--env NoSuchTask: unknown environment"
 }
 
 # ---- h5py -> import -> export -> h5py -> import ----
@@ -192,8 +188,11 @@ EOF
     no_output "$T/o.ds"
 }
 
-@test "dataset: --out is tried before any work; an export's failure leaves the old file" {
+@test "dataset: an unknown --env is a usage error; --out is tried before any work; an export's failure leaves the old file" {
     need_hdf5
+    run parpi-dataset import "$T/x.hdf5" --out "$T/x.ds" --env NoSuchTask
+    assert_failure 2
+    assert_output --partial "--env NoSuchTask: unknown environment"
     run parpi-dataset import "$T/missing.hdf5" --out "$T/no/such/dir/o.ds"
     assert_failure 1
     assert_output --partial "cannot save to $T/no/such/dir/o.ds"

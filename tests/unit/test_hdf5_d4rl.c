@@ -23,17 +23,6 @@
 #include "data/dataset_next.h"
 #include "data/hdf5_d4rl.h"
 
-static char dir[] = "/tmp/parpi-test-hdf5-XXXXXX";
-
-static const char *in_dir(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
 /* ---- the next_observations policy, on a data set made by hand ---- */
 
 /* 10 rows: episode 0..3 ends terminal, 4..6 timeout, 7..9 the tail */
@@ -124,6 +113,17 @@ int main(void)
 #else
 
 #include <hdf5.h>
+
+static char dir[] = "/tmp/parpi-test-hdf5-XXXXXX";
+
+static const char *in_dir(const char *name)
+{
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
 
 /* ---- writing files as h5py does ---- */
 
