@@ -57,7 +57,8 @@ typedef struct {
  * else as many as fit in PP_ROWS_CHUNK_BYTES (at least 1). */
 int64_t pp_rows_chunk_rows(const pp_rows_head *h);
 /* Write h's rows (every col[].data) to path atomically, chunk_rows rows a
- * chunk (0: pp_rows_chunk_rows). */
+ * chunk (0: pp_rows_chunk_rows). Messages do not name path: the caller
+ * adds what it saves ("saving replay buffer to PATH: ..."). */
 int pp_rows_save(const char *path, const pp_rows_head *h, int64_t chunk_rows);
 
 typedef struct pp_rows_reader pp_rows_reader;
