@@ -45,6 +45,10 @@ static void put_raw(buf *b, const void *p, size_t n)
     b->len += n;
 }
 
+/* A chunk frame's bytes beside its rows: the map, first and count, and
+ * each column's name and tensor head. */
+#define FRAMING ((int64_t)(32 + PP_DATASET_MAX_COLS * (PP_COLUMN_NAME_MAX + 9 + PP_TENSOR_HEAD_MAX)))
+
 /* ---- checks ---- */
 
 static int reserved(const char *name) { return strcmp(name, "first") == 0 || strcmp(name, "count") == 0; }
@@ -85,7 +89,7 @@ int64_t pp_rows_chunk_rows(const pp_rows_head *h)
         long long v = strtoll(env, &end, 10);
         if (!errno && !*end && v >= 1 && v <= ((long long)1 << 40)) return v;
     }
-    int64_t rb = row_bytes(h), n = rb > 0 ? PP_ROWS_CHUNK_BYTES / rb : 1;
+    int64_t rb = row_bytes(h), n = rb > 0 ? (PP_ROWS_CHUNK_BYTES - FRAMING) / rb : 1;
     return n > 0 ? n : 1;
 }
 
