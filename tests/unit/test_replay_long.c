@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "peak.h"
 #include "base/err.h"
 #include "data/replay.h"
 
@@ -24,35 +24,6 @@
 #define MIB (1024.0 * 1024.0)
 #define CHUNK_MIB 16.0
 #define SLACK_MIB 16.0
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* VmRSS or VmHWM of this process in bytes; -1 when unreadable. */
-static double status_bytes(const char *key)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    double v = -1;
-    size_t n = strlen(key);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, key, n) == 0 && line[n] == ':') v = 1024.0 * atof(line + n + 1);
-    if (f) fclose(f);
-    return v;
-}
-
-/* Start a new peak: VmHWM back to VmRSS. 0 or -1. */
-static int reset_peak(void)
-{
-    FILE *f = fopen("/proc/self/clear_refs", "w");
-    if (!f) return -1;
-    int ok = fputs("5", f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
 
 /* Transition k, the same every time it is asked for. */
 static float val(int64_t k, int j) { return (float)((k * 7 + (int64_t)j * 13) % 100003); }
@@ -88,7 +59,7 @@ int main(void)
     snprintf(dir, sizeof dir, "%s/parpi-test-replay-long-XXXXXX", base && base[0] ? base : "/tmp");
     if (!mkdtemp(dir)) return 1;
     snprintf(path, sizeof path, "%s/humanoid.replay", dir);
-    int peaks = reset_peak() == 0 && status_bytes("VmHWM") > 0;
+    int peaks = pk_reset_peak() == 0 && pk_status_bytes("VmHWM") > 0;
     if (!peaks) printf("# /proc/self/clear_refs cannot reset the peak: memory is not checked\n");
 
     pp_replay *r;
@@ -99,11 +70,11 @@ int main(void)
     for (int64_t k = 0; k < ADDS; k++) add_k(r, k, obs, nobs, act);
 
     /* save: the buffer, and no copy of it */
-    double rss = status_bytes("VmRSS");
-    reset_peak();
-    double t0 = now();
+    double rss = pk_status_bytes("VmRSS");
+    pk_reset_peak();
+    double t0 = pk_now();
     CHECK(pp_replay_save(r, path) == 0, "save: %s", pp_error());
-    double t_save = now() - t0, peak = status_bytes("VmHWM");
+    double t_save = pk_now() - t0, peak = pk_status_bytes("VmHWM");
     struct stat st;
     double bytes = stat(path, &st) == 0 ? (double)st.st_size : 0;
     printf("# buffer %.0f MiB (%.2f GB), file %.2f GB; save %.2f s (%.0f MB/s), peak RSS %.0f MiB, %.1f MiB above "
@@ -117,12 +88,12 @@ int main(void)
     pp_replay_free(r);
 
     /* load with the file's capacity: the layout as saved */
-    reset_peak();
-    rss = status_bytes("VmRSS");
-    t0 = now();
+    pk_reset_peak();
+    rss = pk_status_bytes("VmRSS");
+    t0 = pk_now();
     int rc = pp_replay_load(&r, path, 0);
-    double t_load = now() - t0;
-    peak = status_bytes("VmHWM");
+    double t_load = pk_now() - t0;
+    peak = pk_status_bytes("VmHWM");
     CHECK(rc == 0 && r->capacity == CAP && r->size == CAP && r->next == ADDS - CAP && r->added == ADDS,
           "load: capacity, size, next and added as saved: %s", pp_error());
     printf("# load %.2f s (%.0f MB/s), peak RSS %.0f MiB: %.1f MiB above the buffer\n", t_load, bytes / 1e6 / t_load,
@@ -137,10 +108,10 @@ int main(void)
     pp_replay_free(r);
 
     /* load the newest 100000: a smaller buffer, the same bound */
-    reset_peak();
-    rss = status_bytes("VmRSS");
+    pk_reset_peak();
+    rss = pk_status_bytes("VmRSS");
     rc = pp_replay_load(&r, path, 100000);
-    peak = status_bytes("VmHWM");
+    peak = pk_status_bytes("VmHWM");
     double small = 100000.0 * (2 * OBS + ACT + 3) * sizeof(float);
     wrong = 0;
     for (int64_t i = 0; rc == 0 && i < 100000; i++) wrong += !row_is(r, i, ADDS - 100000 + i);
