@@ -5,6 +5,7 @@
 #   make check           every test; ends with "N passed, N failed[, N skipped]"
 #   make check-asan      unit and CLI tests under AddressSanitizer + UBSan (in build/asan/)
 #   make check-long      the learning tests with their long variants (12 kills a run)
+#                        and the replay file over 1 GiB
 #   make bench           benchmarks (figures, not tests), built with the fast flags
 #   make fuzz            libFuzzer run of the frame reader (clang), FUZZ_SECONDS=60
 #   make graph           the import graph of lib/ and cmd/ by folder (dev/import-graph)
@@ -150,10 +151,12 @@ check-cli: all
 check-learn: all
 	@$(TEST_ENV) tests/run-tap $(LEARN_TESTS)
 
-# The long variants the learning tests skip in `make check` (PARPI_LONG_TESTS):
-# 12 SIGKILLs a run instead of 3, and kills inside saves (about 30 s more).
-check-long: all
-	@$(TEST_ENV) PARPI_LONG_TESTS=1 tests/run-tap $(LEARN_TESTS)
+# The long variants the tests skip in `make check` (PARPI_LONG_TESTS): 12
+# SIGKILLs a run instead of 3, and kills inside saves (about 30 s more); a
+# replay file over 1 GiB (1.3 GB in $TMPDIR, 3 GB of memory, under a minute).
+LONG_UNITS := $(OUT)/tests/test_replay_long
+check-long: all $(LONG_UNITS)
+	@$(TEST_ENV) PARPI_LONG_TESTS=1 tests/run-tap $(LEARN_TESTS) $(LONG_UNITS)
 
 # Sanitizer build in its own tree: unit and CLI tests (the learning tests
 # train for minutes and are left to `make check`).

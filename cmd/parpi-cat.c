@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "data/replay.h"
 #include "frame/frame.h"
 
 enum { MODE_SUMMARY, MODE_JSON, MODE_CSV, MODE_FIELDS };
@@ -73,6 +74,18 @@ static void check_output(void)
     pp_die(PP_EXIT_FAILURE, "write error on stdout: %s", strerror(err));
 }
 
+/* The header and the end frame of a replay or data set stream
+ * (parpi-replay(5)) hold no rows: --csv passes them by unsaid. */
+static bool rows_frame(pp_frame *f)
+{
+    const char *s;
+    size_t n;
+    if (pp_frame_get(f, "chunk_rows") && pp_frame_get(f, "format") && pp_frame_get_str(f, "format", &s, &n) == 0 &&
+        n == strlen(PP_REPLAY_FORMAT) && memcmp(s, PP_REPLAY_FORMAT, n) == 0)
+        return true;
+    return pp_node_len(pp_frame_root(f)) == 2 && pp_frame_get(f, "rows") && pp_frame_get(f, "checksum");
+}
+
 static int show(opts *o, pp_frame *f, const char *name, unsigned long long at, unsigned long long len)
 {
     switch (o->mode) {
@@ -85,11 +98,12 @@ static int show(opts *o, pp_frame *f, const char *name, unsigned long long at, u
     case MODE_CSV:
         /* Over a stream (no --frame), a frame that lacks one of the fields is
          * skipped: a ring's warm-up frames carry no metrics and no particles
-         * yet. main() fails if no frame had them all. A frame chosen with
-         * --frame must have them. */
+         * yet, a replay file's header and end frame no rows. main() fails if
+         * no frame had them all. A frame chosen with --frame must have them. */
         if (o->frame < 0 && !o->want_last) {
             for (int i = 0; i < o->nfields; i++)
                 if (!pp_frame_get(f, o->fields[i])) {
+                    if (rows_frame(f)) return 0;
                     if (!o->csv_missing) o->csv_missing = o->fields[i];
                     o->csv_skipped++;
                     return 0;

@@ -45,28 +45,30 @@ static void put_raw(buf *b, const void *p, size_t n)
     b->len += n;
 }
 
-/* ---- checks shared with the reader's ---- */
+/* A chunk frame's bytes beside its rows: the map, first and count, and
+ * each column's name and tensor head. */
+#define FRAMING ((int64_t)(32 + PP_DATASET_MAX_COLS * (PP_COLUMN_NAME_MAX + 9 + PP_TENSOR_HEAD_MAX)))
+
+/* ---- checks ---- */
 
 static int reserved(const char *name) { return strcmp(name, "first") == 0 || strcmp(name, "count") == 0; }
 
-static int check_head(const pp_rows_head *h, const char *path)
+/* The caller names the file. */
+static int check_head(const pp_rows_head *h)
 {
-    if (h->rows < 0 || h->rows > ((int64_t)1 << 40))
-        return pp_fail("%s: %lld rows, expected 0..2^40", path, (long long)h->rows);
+    if (h->rows < 0 || h->rows > ((int64_t)1 << 40)) return pp_fail("%lld rows, expected 0..2^40", (long long)h->rows);
     if (h->ncols < 1 || h->ncols > PP_DATASET_MAX_COLS)
-        return pp_fail("%s: %d columns, expected 1..%d", path, h->ncols, PP_DATASET_MAX_COLS);
+        return pp_fail("%d columns, expected 1..%d", h->ncols, PP_DATASET_MAX_COLS);
     for (int i = 0; i < h->ncols; i++) {
         const pp_column *c = &h->col[i];
-        if (!c->name[0] || reserved(c->name))
-            return pp_fail("%s: column %d is called '%s', which a chunk frame cannot hold (not '', first "
-                           "or count)",
-                           path, i, c->name);
+        if (!c->name[0]) return pp_fail("column %d has no name", i);
+        if (reserved(c->name))
+            return pp_fail("a column called %s: a chunk frame holds first and count beside the columns", c->name);
         for (int j = 0; j < i; j++)
-            if (strcmp(h->col[j].name, c->name) == 0) return pp_fail("%s: two columns called %s", path, c->name);
+            if (strcmp(h->col[j].name, c->name) == 0) return pp_fail("two columns called %s", c->name);
         if ((int)c->dtype < 0 || c->dtype >= PP_DTYPE_COUNT || c->width < 0 || c->width > (1 << 20))
-            return pp_fail("%s: column %s has width %lld, expected 0..%d", path, c->name, (long long)c->width,
-                           1 << 20);
-        if (!c->data && h->rows > 0) return pp_fail("%s: column %s has no data", path, c->name);
+            return pp_fail("column %s has width %lld, expected 0..%d", c->name, (long long)c->width, 1 << 20);
+        if (!c->data && h->rows > 0) return pp_fail("column %s has no data", c->name);
     }
     return 0;
 }
@@ -87,7 +89,7 @@ int64_t pp_rows_chunk_rows(const pp_rows_head *h)
         long long v = strtoll(env, &end, 10);
         if (!errno && !*end && v >= 1 && v <= ((long long)1 << 40)) return v;
     }
-    int64_t rb = row_bytes(h), n = rb > 0 ? PP_ROWS_CHUNK_BYTES / rb : 1;
+    int64_t rb = row_bytes(h), n = rb > 0 ? (PP_ROWS_CHUNK_BYTES - FRAMING) / rb : 1;
     return n > 0 ? n : 1;
 }
 
@@ -143,7 +145,7 @@ static int write_chunk(pp_save *s, const pp_rows_head *h, int64_t first, int64_t
 
 int pp_rows_save(const char *path, const pp_rows_head *h, int64_t chunk_rows)
 {
-    if (check_head(h, path) != 0) return -1;
+    if (check_head(h) != 0) return -1;
     if (chunk_rows <= 0) chunk_rows = pp_rows_chunk_rows(h);
     /* a chunk frame stays well inside a reader's frame limit */
     int64_t rb = row_bytes(h), most = rb > 0 ? (int64_t)(PP_DEFAULT_MAX_FRAME / 4) / rb : chunk_rows;
@@ -152,7 +154,7 @@ int pp_rows_save(const char *path, const pp_rows_head *h, int64_t chunk_rows)
     size_t meta_cap = 0, meta_len = 0;
     if (h->meta && pp_node_len(pp_frame_root(h->meta)) > 0 &&
         pp_frame_encode(h->meta, &meta, &meta_cap, &meta_len) != 0)
-        return pp_fail_prefix("%s: metadata: ", path);
+        return pp_fail_prefix("metadata: ");
     buf b = {0};
     encode_header(&b, h, chunk_rows, meta, meta_len);
     free(meta);

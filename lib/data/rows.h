@@ -35,7 +35,7 @@
 
 #define PP_ROWS_FORMAT "parpi-replay"
 #define PP_ROWS_VERSION 3 /* 3: the chunk stream; 2: one frame with a checksum; 1: without */
-#define PP_ROWS_CHUNK_BYTES ((int64_t)16 << 20) /* a chunk's column data, at most */
+#define PP_ROWS_CHUNK_BYTES ((int64_t)16 << 20) /* a chunk frame, at most (but one row) */
 /* Rows per chunk, for tests that want many small chunks (parpi-replay(5)). */
 #define PP_ROWS_CHUNK_ENV "PARPI_CHUNK_ROWS"
 
@@ -54,10 +54,13 @@ typedef struct {
 } pp_rows_head;
 
 /* Rows per chunk for these columns: $PARPI_CHUNK_ROWS when set (1..2^40),
- * else as many as fit in PP_ROWS_CHUNK_BYTES (at least 1). */
+ * else as many as keep a chunk frame, rows and framing, within
+ * PP_ROWS_CHUNK_BYTES (at least 1), so that a reader's buffer, which grows
+ * by doubling, stops at 16 MiB. */
 int64_t pp_rows_chunk_rows(const pp_rows_head *h);
 /* Write h's rows (every col[].data) to path atomically, chunk_rows rows a
- * chunk (0: pp_rows_chunk_rows). */
+ * chunk (0: pp_rows_chunk_rows). Messages do not name path: the caller
+ * adds what it saves ("saving replay buffer to PATH: ..."). */
 int pp_rows_save(const char *path, const pp_rows_head *h, int64_t chunk_rows);
 
 typedef struct pp_rows_reader pp_rows_reader;

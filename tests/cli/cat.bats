@@ -241,3 +241,24 @@ C="$ROOT/tests/fuzz/corpus"
     assert_success
     assert_output ""
 }
+
+@test "a replay file in chunks: --csv gives every row once, one header and no note; the summary shows each frame" {
+    PARPI_CHUNK_ROWS=7 parpi-collect --env Pendulum-v1 --steps 30 --seed 3 --replay "$T/r.mp" 2>/dev/null
+    run --separate-stderr parpi-cat --csv rewards,observations "$T/r.mp"
+    assert_success
+    assert_equal "${#lines[@]}" 31
+    assert_line --index 0 "rewards,observations0,observations1,observations2"
+    # shellcheck disable=SC2154
+    assert_equal "$stderr" ""
+    # the same rows as one chunk gives
+    parpi-collect --env Pendulum-v1 --steps 30 --seed 3 --replay "$T/one.mp" 2>/dev/null
+    [ "$(parpi-cat --csv rewards,observations "$T/one.mp")" = "$output" ]
+    # the header, five chunks (7, 7, 7, 7, 2 rows), the end
+    run parpi-cat "$T/r.mp"
+    assert_output --regexp "chunk_rows +int +7"
+    assert_output --regexp "observations +tensor f32\[2,3\]"
+    assert_output --partial "# frame 6:"
+    assert_output --regexp "checksum +int"
+    run parpi-cat --csv count --no-header "$T/r.mp"
+    assert_output "$(printf '7\n7\n7\n7\n2')"
+}

@@ -23,7 +23,7 @@ setup() {
     assert_output $'step\n100\n200\n300'
     # no episodes were played by the collector, no replay was written
     [ ! -s run/episodes.csv ] || [ "$(wc -l < run/episodes.csv)" -le 1 ]
-    [ ! -e run/replay.mp ] || [ "$(parpi-cat --csv size --no-header run/replay.mp)" = 0 ]
+    [ ! -e run/replay.mp ] || [ "$(parpi-cat --csv rows --no-header --frame 0 run/replay.mp)" = 0 ]
     # the snapshot holds no copy of the data set
     [ ! -e run/ckpt/300/replay.mp ]
     run parpi-cat --csv offline --no-header run/ckpt/collect.ckpt
