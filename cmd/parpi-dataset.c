@@ -1,6 +1,6 @@
 /* parpi-dataset - data sets: import D4RL HDF5 files, export them back, and
- * describe them; see man/man1/parpi-dataset.1 and docs/design.md, "Data
- * sets".
+ * describe them; see man/man1/parpi-dataset.1 and docs/design.md section
+ * 10.
  *
  * One program, subcommands in a table: each row is a name, its synopsis,
  * its option table (lib/base/opt.h: parsing, --help, completion) and the

@@ -4,7 +4,8 @@
  *
  * Reports, for the save, a load with the file in the page cache (what a
  * resume right after a snapshot sees) and a load from disk (the file's pages
- * dropped with posix_fadvise first): seconds, MB/s of file, and the peak RSS
+ * dropped with posix_fadvise first): seconds, MB/s of file (a load's time
+ * includes making the new buffer, timed alone first), and the peak RSS
  * above what the process held before (VmHWM, reset through
  * /proc/self/clear_refs), against the buffer's own size. Wall-clock times:
  * the disk and other processes move them.
@@ -77,10 +78,12 @@ int main(void)
     cpu();
 
     pp_replay *r;
+    double t0 = pk_now();
     if (pp_replay_create(&r, rows, OBS, ACT) != 0) {
         fprintf(stderr, "bench_replay: %s\n", pp_error());
         return 1;
     }
+    double t_create = pk_now() - t0;
     /* a full ring of distinct values, the oldest row in the middle */
     for (long long i = 0; i < rows; i++) {
         for (int j = 0; j < OBS; j++) r->data.obs[i * OBS + j] = (float)(i + j), r->data.next_obs[i * OBS + j] = (float)(i - j);
@@ -91,9 +94,11 @@ int main(void)
     double buffer = (double)rows * (2 * OBS + ACT + 3) * sizeof(float);
     printf("replay at Humanoid shapes: %lld rows x (2x%d obs + %d act + 3) f32 = %.2f GB (%.0f MiB)\n", rows, OBS, ACT,
            buffer / 1e9, buffer / MIB);
+    printf("the buffer alone (pp_replay_create: allocate, zero; every load and every fresh start) %.2f s\n", t_create);
 
     pk_reset_peak();
-    double rss = pk_status_bytes("VmRSS"), t0 = pk_now();
+    double rss = pk_status_bytes("VmRSS");
+    t0 = pk_now();
     if (pp_replay_save(r, path) != 0) {
         fprintf(stderr, "bench_replay: %s\n", pp_error());
         return 1;

@@ -1,5 +1,5 @@
 /* dataset_next.h - next_observations for a data set that lacks them
- * (lib/data/dataset_next.c; the policy is docs/design.md, "Data sets").
+ * (lib/data/dataset_next.c; the policy is docs/design.md section 10).
  *
  * Row i's next observation is observations[i + 1] when row i + 1 is the
  * same episode, that is when row i is neither terminal nor timeout and is

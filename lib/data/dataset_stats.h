@@ -4,7 +4,7 @@
  * Episodes end at a row whose terminals or timeouts is true; rows after
  * the last such row (neither flag) are an episode cut by the end of the
  * data, counted as an episode and reported as the truncated tail (D4RL's
- * files usually end so: docs/design.md, "Data sets"). Episode returns are
+ * files usually end so: docs/design.md section 10). Episode returns are
  * sums of rewards over an episode's rows (the tail's included), summed in
  * double; return_std is the population standard deviation (numpy's
  * default, ddof 0). score is D4RL's normalised score of return_mean,

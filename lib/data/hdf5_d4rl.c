@@ -5,7 +5,7 @@
  * types and shapes, every key's row count against observations', and the
  * sizes against the task's. Then whole datasets are read, converted by
  * HDF5 to float, and checked value by value: floats finite, flags 0 or 1.
- * The layout and the next_observations policy: docs/design.md, "Data sets".
+ * The layout and the next_observations policy: docs/design.md section 10.
  */
 #include "data/hdf5_d4rl.h"
 

@@ -1,6 +1,6 @@
 /* hdf5_d4rl.h - D4RL's HDF5 files to and from a data set (data/dataset.h).
  *
- * The layout is D4RL's gym-MuJoCo one (docs/design.md, "Data sets"):
+ * The layout is D4RL's gym-MuJoCo one (docs/design.md section 10):
  * observations f32 [N, O], actions f32 [N, A], rewards f32 [N] (or [N, 1]
  * on reading), terminals and timeouts bool [N] (h5py's enum over int8
  * {FALSE = 0, TRUE = 1}; u8, i8 and float 0/1 are read too),

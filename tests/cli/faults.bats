@@ -86,6 +86,19 @@ mount_tmpfs() {
     done
 }
 
+@test "faults: a replay file cut between two chunk frames is refused, naming it and the row, and kept" {
+    PARPI_CHUNK_ROWS=10 parpi-collect --env Pendulum-v1 --steps 30 --replay "$T/r.mp" --seed 3 2>/dev/null
+    # frames: the header, rows 0-9, 10-19, 20-29, the end; cut where rows 20-29 begin
+    at=$(parpi-cat "$T/r.mp" | sed -n 's/^# frame 3: .*, byte \([0-9]*\), .*/\1/p')
+    [ -n "$at" ]
+    head -c "$at" "$T/r.mp" >"$T/cut.mp"
+    cp "$T/cut.mp" "$T/cut.copy"
+    run parpi-collect --env Pendulum-v1 --steps 5 --replay "$T/cut.mp"
+    assert_failure 1
+    assert_output --partial "--replay $T/cut.mp: $T/cut.mp: ends after row 20 of 30 (byte $at) without its end frame: the file was cut short"
+    cmp "$T/cut.mp" "$T/cut.copy"
+}
+
 @test "faults: a non-finite parameter in a checkpoint without a checksum is named" {
     # parpi 0.1's checkpoint (version 1, no checksum) with adam.v[0] made NaN:
     # found at load, naming the file and the field, not as a NaN loss later

@@ -1,6 +1,6 @@
 /* test_hdf5_d4rl - D4RL HDF5 files in and out (lib/data/hdf5_d4rl.c) and the
- * next_observations policy (lib/data/dataset_next.c; docs/design.md, "Data
- * sets").
+ * next_observations policy (lib/data/dataset_next.c; docs/design.md section
+ * 10).
  *
  * Tiny files in D4RL's layout are written here with the HDF5 C API, as
  * h5py would write them (bool as an enum over int8, fixed NULL-padded
