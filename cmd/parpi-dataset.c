@@ -18,6 +18,7 @@
 #include "data/hdf5_d4rl.h"
 #include "env/env.h"
 #include "frame/frame.h"
+#include "offline/recipe.h"
 
 #include "common.h"
 
@@ -26,6 +27,9 @@ typedef struct {
     char out[4096];
     char env[64];
     char env_options[256];
+    char manifest[4096], run_dir[4096]; /* generate */
+    long long rows;
+    unsigned long long seed;
 } ds_opts;
 
 static const pp_opt import_options[] = {
@@ -46,6 +50,19 @@ static const pp_opt info_options[] = {
     PP_OPT_END,
 };
 
+static const pp_opt generate_options[] = {
+    PP_OPT_STRING("out", ds_opts, out, "FILE", NULL, "the data set to write (required)", 0),
+    PP_OPT_COUNT("rows", ds_opts, rows, 0, 1e10, "0",
+                 "rows to collect (0: the manifest's, 1e6 as D4RL's; medium-expert 2e6)", 0),
+    PP_OPT_SEED("seed", ds_opts, seed, "the collection's seed (default: the manifest's)", 0),
+    PP_OPT_STRING("manifest", ds_opts, manifest, "FILE", NULL,
+                  "the behaviour policies (default: share/parpi/d4rl/manifest)", 0),
+    PP_OPT_STRING("run-dir", ds_opts, run_dir, "DIR", NULL,
+                  "medium-replay: the training run's directory, kept, and resumed if it exists "
+                  "(default: the --out file's name with .run)", 0),
+    PP_OPT_END,
+};
+
 typedef struct {
     const char *name;
     const char *synopsis; /* after "parpi-dataset NAME " */
@@ -53,12 +70,13 @@ typedef struct {
     const pp_opt *options;
     int needs_out;        /* --out is required */
     int needs_hdf5;       /* fails without HDF5 built in */
-    int (*run)(const char *in, const ds_opts *o);
+    int (*run)(const char *in, const ds_opts *o, uint64_t given);
 } subcommand;
 
-static int run_import(const char *in, const ds_opts *o);
-static int run_export(const char *in, const ds_opts *o);
-static int run_info(const char *in, const ds_opts *o);
+static int run_import(const char *in, const ds_opts *o, uint64_t given);
+static int run_export(const char *in, const ds_opts *o, uint64_t given);
+static int run_info(const char *in, const ds_opts *o, uint64_t given);
+static int run_generate(const char *name, const ds_opts *o, uint64_t given);
 
 static const subcommand subcommands[] = {
     {"import", "FILE.hdf5 --out DATASET [--env NAME]", "Read a D4RL HDF5 file into a data set", import_options, 1,
@@ -66,6 +84,9 @@ static const subcommand subcommands[] = {
     {"export", "DATASET --out FILE.hdf5", "Write a data set as a D4RL HDF5 file", export_options, 1, 1, run_export},
     {"info", "DATASET|FILE.hdf5 [--env NAME]", "Rows, episodes, returns, D4RL score, ranges and columns of a data set",
      info_options, 0, 0, run_info},
+    {"generate", "TASK-KIND --out DATASET [--rows N] [--seed N]",
+     "Collect a data set by D4RL's recipe with parpi's behaviour policies (hopper-medium, ...)", generate_options, 1,
+     0, run_generate},
 };
 #define NSUB ((int)(sizeof subcommands / sizeof *subcommands))
 
@@ -153,7 +174,7 @@ int main(int argc, char **argv)
     case PP_CMD_VERSION: return pp_cmd_version("parpi-dataset");
     }
     if (argc < 2) {
-        pp_fail("no command: expected one of import, export, info");
+        pp_fail("no command: expected one of import, export, info, generate");
         return usage_error(NULL);
     }
     if (!s) {
@@ -167,8 +188,9 @@ int main(int argc, char **argv)
     char **opts = pp_xcalloc((size_t)argc + 1, sizeof *opts), **files = pp_xcalloc((size_t)argc + 1, sizeof *files);
     int nopts, nfiles;
     ds_opts o;
+    uint64_t given = 0;
     split(s, argc, argv, opts, &nopts, files, &nfiles);
-    int rc = pp_opt_read(s->options, &o, nopts, opts, NULL);
+    int rc = pp_opt_read(s->options, &o, nopts, opts, &given);
     const char *file = nfiles ? files[0] : NULL;
     if (rc == 0 && nfiles != 1)
         rc = nfiles ? pp_fail("%s takes one file, got '%s' and '%s'", s->name, files[0], files[1])
@@ -181,7 +203,7 @@ int main(int argc, char **argv)
         pp_hdf5_not_built();
         pp_die_error(PP_EXIT_FAILURE);
     }
-    return s->run(file, &o);
+    return s->run(file, &o, given);
 }
 
 /* ---- the subcommands: each returns the exit status ---- */
@@ -220,8 +242,9 @@ static void tell(const char *in, const pp_hdf5_report *r)
     }
 }
 
-static int run_import(const char *in, const ds_opts *o)
+static int run_import(const char *in, const ds_opts *o, uint64_t given)
 {
+    (void)given;
     pp_hdf5_import_opts io = {.env = o->env};
     if (o->env[0] && env_dims(o, &io.obs_dim, &io.act_dim) != 0) return usage_error("import");
     if (pp_frame_prepare_save(o->out) != 0) pp_die_error(PP_EXIT_FAILURE);
@@ -238,8 +261,9 @@ static int run_import(const char *in, const ds_opts *o)
     return PP_EXIT_OK;
 }
 
-static int run_export(const char *in, const ds_opts *o)
+static int run_export(const char *in, const ds_opts *o, uint64_t given)
 {
+    (void)given;
     if (pp_frame_prepare_save(o->out) != 0) pp_die_error(PP_EXIT_FAILURE);
     if (pp_hdf5_is_hdf5(in))
         pp_die(PP_EXIT_FAILURE, "%s is an HDF5 file: export writes one from a data set (parpi-dataset import "
@@ -254,8 +278,9 @@ static int run_export(const char *in, const ds_opts *o)
 }
 
 /* A data set file, or an HDF5 file read as it is (no rows dropped). */
-static int run_info(const char *in, const ds_opts *o)
+static int run_info(const char *in, const ds_opts *o, uint64_t given)
 {
+    (void)given;
     pp_dataset *d = NULL;
     if (pp_hdf5_is_hdf5(in)) {
         pp_hdf5_import_opts io = {.env = o->env, .keep_rows = 1};
@@ -274,4 +299,45 @@ static int run_info(const char *in, const ds_opts *o)
     pp_dataset_stats_free(&st);
     pp_dataset_free(d);
     return pp_cmd_flush_stdout();
+}
+
+/* A line on stderr every tenth of the rows. */
+static void generate_progress(void *ctx, const char *what, int64_t done, int64_t total)
+{
+    int64_t *next = ctx;
+    if (done < *next && done < total) return;
+    fprintf(stderr, "%s: %s: %lld of %lld rows\n", pp_progname(), what, (long long)done, (long long)total);
+    *next = done + (total + 9) / 10;
+}
+
+/* Whether --seed was given (its row's bit in given). */
+static int seed_given(uint64_t given)
+{
+    for (int i = 0; generate_options[i].name; i++)
+        if (strcmp(generate_options[i].name, "seed") == 0) return (int)((given >> i) & 1);
+    return 0;
+}
+
+static int run_generate(const char *name, const ds_opts *o, uint64_t given)
+{
+    if (pp_frame_prepare_save(o->out) != 0) pp_die_error(PP_EXIT_FAILURE);
+    int64_t next = 0;
+    char run_dir[sizeof o->out + 8];
+    snprintf(run_dir, sizeof run_dir, "%s.run", o->out);
+    pp_recipe_config c = {.manifest = o->manifest[0] ? o->manifest : NULL,
+                          .name = name,
+                          .rows = o->rows,
+                          .has_seed = seed_given(given),
+                          .seed = o->seed,
+                          .run_dir = o->run_dir[0] ? o->run_dir : run_dir,
+                          .progress = generate_progress,
+                          .ctx = &next};
+    pp_dataset *d = NULL;
+    if (pp_recipe_generate(&c, &d) != 0) pp_die_error(PP_EXIT_FAILURE);
+    int rc = pp_dataset_save(d, o->out);
+    if (rc == 0)
+        fprintf(stderr, "%s: wrote %s: %lld rows of %s\n", pp_progname(), o->out, (long long)d->rows, d->env);
+    pp_dataset_free(d);
+    if (rc != 0) pp_die_error(PP_EXIT_FAILURE);
+    return PP_EXIT_OK;
 }
