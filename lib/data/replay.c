@@ -2,8 +2,10 @@
  * (Files: replay_file.c.) */
 #include "data/replay.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "base/err.h"
@@ -40,7 +42,17 @@ int pp_replay_create(pp_replay **out, int64_t capacity, int obs_dim, int act_dim
     r->act_dim = act_dim;
     r->capacity = capacity;
     size_t rows = (size_t)capacity;
-    float *p = pp_xalloc_f32(total);
+    /* Anonymous pages: zero, and not resident until a row is written, so
+     * a large capacity costs memory only as it fills, and a collector that
+     * resumes (a fresh buffer, then the snapshot's) does not hold two. */
+    r->block_bytes = total * sizeof(float);
+    void *block = mmap(NULL, r->block_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (block == MAP_FAILED) {
+        int err = errno;
+        free(r);
+        return pp_fail("replay buffer of %lld rows: %s", (long long)capacity, strerror(err));
+    }
+    float *p = block;
     r->data.obs = p, p += padded(rows * (size_t)obs_dim);
     r->data.next_obs = p, p += padded(rows * (size_t)obs_dim);
     r->data.act = p, p += padded(rows * (size_t)act_dim);
@@ -54,7 +66,7 @@ int pp_replay_create(pp_replay **out, int64_t capacity, int obs_dim, int act_dim
 void pp_replay_free(pp_replay *r)
 {
     if (!r) return;
-    free(r->data.obs); /* the block */
+    munmap(r->data.obs, r->block_bytes); /* the block */
     free(r->scratch);
     free(r);
 }

@@ -45,7 +45,8 @@ typedef struct {
     int64_t size;      /* rows filled, <= capacity */
     int64_t next;      /* row the next add writes */
     int64_t added;     /* transitions added over the buffer's life */
-    pp_transitions data;
+    pp_transitions data;  /* one mmap'd block of block_bytes, obs first */
+    size_t block_bytes;
     int64_t *scratch;  /* indices for pp_replay_sample */
     int64_t scratch_cap;
 } pp_replay;
