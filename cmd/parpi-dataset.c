@@ -229,10 +229,11 @@ static void tell(const char *in, const pp_hdf5_report *r)
     if (r->timeouts_absent) fprintf(stderr, "%s: %s has no timeouts: read as all false\n", p, in);
     if (r->next.derived) {
         fprintf(stderr,
-                "%s: %s has no next_observations: paired observations[i+1] within episodes and dropped the rows "
-                "without one (terminal %lld, timeout %lld, at the end of the data %lld); rows now ending their "
-                "episode as a timeout: %lld\n",
-                p, in, (long long)r->next.dropped_terminal, (long long)r->next.dropped_timeout,
+                "%s: %s has no next_observations: paired observations[i+1] within episodes; kept the terminal "
+                "rows with their own observation as a placeholder next (never bootstrapped) %lld; dropped the "
+                "rows without one (timeout %lld, at the end of the data %lld); rows now ending their episode "
+                "as a timeout: %lld\n",
+                p, in, (long long)r->next.terminal_placeholder, (long long)r->next.dropped_timeout,
                 (long long)r->next.dropped_tail, (long long)r->next.marked_timeout);
     }
     for (const char *n = r->notes; *n;) {

@@ -113,8 +113,9 @@ int main(void)
     double t0 = now();
     pp_next_report rep;
     if (pp_dataset_pair_next(d, &rep) != 0) return 1;
-    printf("  pairing next_observations in memory (no file): %.3f s, %lld rows dropped\n", now() - t0,
-           (long long)(rep.dropped_terminal + rep.dropped_timeout + rep.dropped_tail));
+    printf("  pairing next_observations in memory (no file): %.3f s, %lld rows dropped, %lld terminal rows "
+           "kept with a placeholder next\n",
+           now() - t0, (long long)(rep.dropped_timeout + rep.dropped_tail), (long long)rep.terminal_placeholder);
     pp_dataset_free(d);
     return 0;
 }

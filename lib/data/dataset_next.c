@@ -28,14 +28,22 @@ int pp_dataset_pair_next(pp_dataset *d, pp_next_report *r)
     uint8_t *cut = pp_xcalloc((size_t)(n > 0 ? n : 1), 1);
     int64_t k = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (t[i]) rep.dropped_terminal++;
-        else if (u[i]) rep.dropped_timeout++;
-        else if (i + 1 == n) rep.dropped_tail++;
+        if (t[i]) {
+            /* stays, ends its episode: a placeholder next (its own
+             * observation), never read behind (1 - terminal) */
+            memcpy(nx + k * O, ob + i * O, (size_t)O * sizeof *nx);
+            rep.terminal_placeholder++;
+            keep[k++] = i;
+        } else if (u[i])
+            rep.dropped_timeout++;
+        else if (i + 1 == n)
+            rep.dropped_tail++;
         else {
             memcpy(nx + k * O, ob + (i + 1) * O, (size_t)O * sizeof *nx);
-            /* the row after it ends the episode and goes: this row is the
-             * episode's new last row (the tail's stays without a flag) */
-            cut[k] = t[i + 1] || u[i + 1];
+            /* the row after it is a timeout and goes: this row is the
+             * episode's new last row (a terminal row after it stays and
+             * ends the episode; the tail's row stays without a flag) */
+            cut[k] = !t[i + 1] && u[i + 1];
             keep[k++] = i;
         }
     }
@@ -48,7 +56,8 @@ int pp_dataset_pair_next(pp_dataset *d, pp_next_report *r)
         for (int64_t j = 0; j < k; j++)
             if (keep[j] != j) memmove(p + (size_t)j * rb, p + (size_t)keep[j] * rb, rb);
     }
-    /* the rows that stay had neither flag; the new last rows are timeouts */
+    /* the rows that stay are terminal or had neither flag; the new last
+     * rows of the episodes whose timeout row went are timeouts */
     uint8_t *uk = tout->data;
     for (int64_t j = 0; j < k; j++)
         if (cut[j]) {

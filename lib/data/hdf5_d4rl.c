@@ -392,7 +392,8 @@ int pp_hdf5_import(const char *path, const pp_hdf5_import_opts *o, pp_dataset **
         rc = pp_dataset_pair_next(d, &rep->next);
         if (rc != 0) pp_fail_prefix("%s: ", path);
         else if (d->rows == 0)
-            rc = pp_fail("%s: no row has a next observation in its episode (every episode is one row long)", path);
+            rc = pp_fail("%s: no row has a next observation in its episode (no terminal row, and every "
+                         "episode is one row long, ending in a timeout or the end of the data)", path);
     }
     if (rc != 0) {
         pp_dataset_free(d);

@@ -45,7 +45,7 @@ typedef struct {
 typedef struct {
     int timeouts_absent;    /* no timeouts key: read as all false */
     int env_from_file;      /* the task came from the file's "env" attribute */
-    pp_next_report next;    /* next_observations derived (next.derived) and the rows dropped */
+    pp_next_report next;    /* next_observations derived (next.derived), terminal rows kept, rows dropped */
     char notes[1024];       /* what else was skipped or assumed, one line each ("" none) */
 } pp_hdf5_report;
 

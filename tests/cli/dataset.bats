@@ -109,30 +109,31 @@ no_output() { # no_output PATH
     assert_success
 }
 
-@test "dataset: without next_observations, rows pair within episodes and each episode's last row goes" {
+@test "dataset: without next_observations, rows pair within episodes, terminals stay, timeout and tail rows go" {
     need_hdf5
     need_h5py
     h5py write "$T/nonext.hdf5" --no-next
     run parpi-dataset import "$T/nonext.hdf5" --env Hopper-v3 --out "$T/n.ds"
     assert_success
-    assert_line --partial "has no next_observations: paired observations[i+1] within episodes and dropped the rows without one (terminal 1, timeout 1, at the end of the data 1); rows now ending their episode as a timeout: 2"
+    assert_line --partial "has no next_observations: paired observations[i+1] within episodes; kept the terminal rows with their own observation as a placeholder next (never bootstrapped) 1; dropped the rows without one (timeout 1, at the end of the data 1); rows now ending their episode as a timeout: 1"
     parpi-dataset info "$T/n.ds" >"$T/info"
-    grep -qx 'rows 47' "$T/info"
-    grep -qx 'terminals 0' "$T/info"
-    grep -qx 'timeouts 2' "$T/info"
+    grep -qx 'rows 48' "$T/info"
+    grep -qx 'terminals 1' "$T/info"
+    grep -qx 'timeouts 1' "$T/info"
     grep -qx 'episodes 3' "$T/info"
     grep -qx 'truncated_tail 19' "$T/info"
-    # next_observations[j] is observations[j+1] of the file inside an episode
+    # next_observations[j] is observations[j+1] of the file inside an episode;
+    # the terminal row 9 stays with its own observation
     parpi-dataset export "$T/n.ds" --out "$T/n.hdf5"
     /usr/bin/python3 - "$T/nonext.hdf5" "$T/n.hdf5" <<'EOF'
 import sys, h5py, numpy as np
 a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
 obs = a["observations"][()]
-keep = [i for i in range(len(obs)) if i not in (9, 29, 49)]
+keep = [i for i in range(len(obs)) if i not in (29, 49)]
 assert (b["observations"][()] == obs[keep]).all()
-assert (b["next_observations"][()] == obs[[i + 1 for i in keep]]).all()
-assert list(np.nonzero(b["timeouts"][()])[0]) == [8, 27], np.nonzero(b["timeouts"][()])
-assert not b["terminals"][()].any()
+assert (b["next_observations"][()] == obs[[i if i == 9 else i + 1 for i in keep]]).all()
+assert list(np.nonzero(b["timeouts"][()])[0]) == [28], np.nonzero(b["timeouts"][()])
+assert list(np.nonzero(b["terminals"][()])[0]) == [9], np.nonzero(b["terminals"][()])
 assert (b["infos/qpos"][()] == a["infos/qpos"][()][keep]).all()
 EOF
     # info of the file itself: its 50 rows, no pairing

@@ -51,37 +51,56 @@ static void test_pair_next(void)
     pp_dataset *d = ten_rows(3, 6);
     pp_next_report rep;
     CHECK(pp_dataset_pair_next(d, &rep) == 0, "pair_next: runs (%s)", pp_error());
-    static const int keep[] = {0, 1, 2, 4, 5, 7, 8};
-    CHECK(d->rows == 7, "pair_next: 10 rows, one dropped per episode: 7 stay (got %lld)", (long long)d->rows);
-    CHECK(rep.derived && rep.dropped_terminal == 1 && rep.dropped_timeout == 1 && rep.dropped_tail == 1 &&
-              rep.marked_timeout == 2,
-          "pair_next: the report: 1 terminal, 1 timeout, 1 tail row dropped, 2 rows marked");
+    static const int keep[] = {0, 1, 2, 3, 4, 5, 7, 8};
+    CHECK(d->rows == 8, "pair_next: 10 rows, the timeout and the tail's last row dropped: 8 stay (got %lld)",
+          (long long)d->rows);
+    CHECK(rep.derived && rep.terminal_placeholder == 1 && rep.dropped_timeout == 1 && rep.dropped_tail == 1 &&
+              rep.marked_timeout == 1,
+          "pair_next: the report: 1 terminal kept with a placeholder, 1 timeout and 1 tail row dropped, 1 row marked");
     const float *o = pp_dataset_column(d, "observations")->data, *n = pp_dataset_column(d, "next_observations")->data;
     const float *r = pp_dataset_column(d, "rewards")->data, *q = pp_dataset_column(d, "infos/qpos")->data;
     const uint8_t *t = pp_dataset_column(d, "terminals")->data, *u = pp_dataset_column(d, "timeouts")->data;
     int rows_ok = 1, next_ok = 1, flags_ok = 1;
-    for (int j = 0; j < 7; j++) {
-        int i = keep[j];
+    for (int j = 0; j < 8; j++) {
+        int i = keep[j], ni = i == 3 ? 3 : i + 1; /* the terminal row 3: its own observation */
         rows_ok &= o[2 * j] == (float)i && o[2 * j + 1] == 100.0f + (float)i && r[j] == (float)i &&
                    q[3 * j + 2] == (float)(10 * i + 2);
-        next_ok &= n[2 * j] == (float)(i + 1) && n[2 * j + 1] == 101.0f + (float)i;
-        /* the new last rows of the terminal and the timeout episode (rows 2 and 5) */
-        flags_ok &= t[j] == 0 && u[j] == (i == 2 || i == 5);
+        next_ok &= n[2 * j] == (float)ni && n[2 * j + 1] == 100.0f + (float)ni;
+        /* the terminal stays; row 5 is the new last row of the timeout
+         * episode; row 2 (before the terminal) is not cut */
+        flags_ok &= t[j] == (i == 3) && u[j] == (i == 5);
     }
-    CHECK(rows_ok, "pair_next: every column keeps rows 0 1 2 4 5 7 8, in order");
-    CHECK(next_ok, "pair_next: next_observations[j] is observations of the row after, never across episodes");
-    CHECK(flags_ok, "pair_next: no terminal stays; the new last rows of the flagged episodes are timeouts, "
-                    "the tail's last row stays unflagged");
+    CHECK(rows_ok, "pair_next: every column keeps rows 0 1 2 3 4 5 7 8, in order");
+    CHECK(next_ok, "pair_next: next_observations[j] is observations of the row after, never across episodes; "
+                   "the terminal row's is its own");
+    CHECK(flags_ok, "pair_next: the terminal stays; the new last row of the timeout episode is a timeout, the row "
+                    "before the terminal and the tail's last row stay unflagged");
     pp_dataset_free(d);
 
-    /* a one-row episode first, and a terminal last row: nothing to mark */
+    /* a one-row terminal episode first, and a terminal last row: every row stays */
     d = ten_rows(0, -1);
     ((uint8_t *)pp_dataset_column(d, "terminals")->data)[9] = 1;
-    CHECK(pp_dataset_pair_next(d, &rep) == 0 && d->rows == 8 && rep.dropped_terminal == 2 && rep.dropped_tail == 0 &&
-              rep.marked_timeout == 1,
-          "pair_next: a one-row episode goes whole; a terminal last row is no tail");
+    CHECK(pp_dataset_pair_next(d, &rep) == 0 && d->rows == 10 && rep.terminal_placeholder == 2 &&
+              rep.dropped_timeout == 0 && rep.dropped_tail == 0 && rep.marked_timeout == 0,
+          "pair_next: a one-row terminal episode stays; a terminal last row is no tail");
     u = pp_dataset_column(d, "timeouts")->data;
-    CHECK(u[7] == 1 && u[0] == 0, "pair_next: row 8 (before the terminal row 9) is the last of its episode");
+    n = pp_dataset_column(d, "next_observations")->data;
+    CHECK(u[8] == 0 && n[2 * 8] == 9.0f && n[2 * 9] == 9.0f && n[0] == 0.0f,
+          "pair_next: row 8 pairs with the terminal row 9, unflagged; rows 0 and 9 have their own observation");
+    pp_dataset_free(d);
+
+    /* a one-row timeout episode first, and a row with both flags */
+    d = ten_rows(-1, 0);
+    ((uint8_t *)pp_dataset_column(d, "terminals")->data)[5] = 1;
+    ((uint8_t *)pp_dataset_column(d, "timeouts")->data)[5] = 1;
+    CHECK(pp_dataset_pair_next(d, &rep) == 0 && d->rows == 8 && rep.terminal_placeholder == 1 &&
+              rep.dropped_timeout == 1 && rep.dropped_tail == 1 && rep.marked_timeout == 0,
+          "pair_next: a one-row timeout episode goes whole; terminal and timeout together stays as a terminal");
+    o = pp_dataset_column(d, "observations")->data;
+    t = pp_dataset_column(d, "terminals")->data;
+    u = pp_dataset_column(d, "timeouts")->data;
+    CHECK(o[0] == 1.0f && o[2 * 4] == 5.0f && t[4] == 1 && u[3] == 0,
+          "pair_next: rows 1..8 stay; row 4 (before the terminal row 5) is not cut");
     pp_dataset_free(d);
 
     /* a data set with next_observations is left alone */
@@ -333,28 +352,30 @@ static void test_import(void)
     pp_dataset_free(d);
 }
 
-/* A file without next_observations: pairs within episodes, drops the last
- * row of each (terminal row 3, timeout row 6, the tail's row 9). */
+/* A file without next_observations: pairs within episodes, keeps the
+ * terminal row 3 with its own observation as next, drops the timeout row 6
+ * and the tail's row 9. */
 static void test_import_next_policy(void)
 {
     const char *p = in_dir("nonext.hdf5");
     write_d4rl(p, F_NO_NEXT);
     pp_hdf5_report rep;
     pp_dataset *d = import(p, 0, &rep);
-    CHECK(d && d->rows == 7 && rep.next.derived && rep.next.dropped_terminal == 1 && rep.next.dropped_timeout == 1 &&
-              rep.next.dropped_tail == 1,
-          "next policy: 10 rows, 3 episodes (terminal, timeout, tail): 7 stay, the report names the 3 dropped");
+    CHECK(d && d->rows == 8 && rep.next.derived && rep.next.terminal_placeholder == 1 &&
+              rep.next.dropped_timeout == 1 && rep.next.dropped_tail == 1 && rep.next.marked_timeout == 1,
+          "next policy: 10 rows, 3 episodes (terminal, timeout, tail): 8 stay, the report names the terminal kept "
+          "and the 2 dropped");
     if (d) {
-        static const int keep[] = {0, 1, 2, 4, 5, 7, 8};
+        static const int keep[] = {0, 1, 2, 3, 4, 5, 7, 8};
         const float *n = pp_dataset_column(d, "next_observations")->data;
         const float *q = pp_dataset_column(d, "infos/qpos")->data;
-        const uint8_t *u = pp_dataset_column(d, "timeouts")->data;
+        const uint8_t *t = pp_dataset_column(d, "terminals")->data, *u = pp_dataset_column(d, "timeouts")->data;
         int ok = 1;
-        for (int j = 0; j < 7; j++)
-            ok &= n[O * j] == (float)(keep[j] + 1) && q[3 * j] == (float)(10 * keep[j]) &&
-                  u[j] == (keep[j] == 2 || keep[j] == 5);
-        CHECK(ok, "next policy: next = observations[i + 1] within the episode; infos follow; the new last rows "
-                  "are timeouts");
+        for (int j = 0; j < 8; j++)
+            ok &= n[O * j] == (float)(keep[j] == 3 ? 3 : keep[j] + 1) && q[3 * j] == (float)(10 * keep[j]) &&
+                  t[j] == (keep[j] == 3) && u[j] == (keep[j] == 5);
+        CHECK(ok, "next policy: next = observations[i + 1] within the episode, the terminal's its own; infos "
+                  "follow; the terminal stays, the new last row of the timeout episode is a timeout");
     }
     pp_dataset_free(d);
     d = import(p, 1, &rep);
