@@ -97,7 +97,7 @@ static const char hdf5_missing[] =
 static void usage(FILE *out)
 {
     fputs("Usage: parpi-dataset COMMAND ARGS [OPTIONS]\n"
-          "Data sets: D4RL HDF5 files in and out, and what a data set holds.\n\n",
+          "Data sets: D4RL HDF5 files in and out, what a data set holds, and new ones by D4RL's recipe.\n\n",
           out);
     for (int i = 0; i < NSUB; i++)
         fprintf(out, "  parpi-dataset %s %s\n      %s\n", subcommands[i].name, subcommands[i].synopsis,

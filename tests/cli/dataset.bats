@@ -37,7 +37,7 @@ no_output() { # no_output PATH
 @test "dataset: --help names the commands, COMMAND --help its options, --version" {
     run parpi-dataset --help
     assert_success
-    assert_line "COMMAND is one of import, export, info. 'parpi-dataset COMMAND --help' lists its options."
+    assert_line "COMMAND is one of import, export, info, generate. 'parpi-dataset COMMAND --help' lists its options."
     run parpi-dataset import --help
     assert_success
     assert_line --regexp '^  --out FILE +the data set to write'
