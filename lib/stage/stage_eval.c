@@ -58,7 +58,9 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
         double ret = 0, len = 0;
         for (;;) {
             for (int i = 0; i < O; i++) obs_f[i] = (float)obs[i];
-            if (pp_actor_act(actor, params, obs_f, 1, deterministic, &act_rng, a) != 0) {
+            /* one row, no BLAS: the evaluation may run beside the training
+             * (pp_actor_act_row, rl/actor.h) */
+            if (pp_actor_act_row(actor, params, obs_f, deterministic, &act_rng, a) != 0) {
                 rc = -1;
                 break;
             }
