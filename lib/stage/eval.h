@@ -25,6 +25,7 @@
 #ifndef PP_EVAL_H
 #define PP_EVAL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,6 +52,13 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
                 int deterministic, unsigned long long seed, double *returns, double *lengths,
                 pp_eval_result *out);
 
+/* The same, stopping with -1 ("evaluation cancelled") at the next
+ * environment step once *cancel is nonzero (NULL: never); the evaluator's
+ * thread (eval_worker.h) runs it. */
+int pp_evaluate_until(pp_env *env, const char *env_name, pp_actor *actor, const float *params, int K,
+                      int deterministic, unsigned long long seed, double *returns, double *lengths,
+                      pp_eval_result *out, atomic_int *cancel);
+
 /* Print "name value" lines. */
 void pp_eval_print(const pp_eval_result *r, FILE *out);
 
@@ -72,6 +80,7 @@ typedef struct {
     long long every, log_every;                       /* ring */
     char progress_path[1024], status_path[1024];      /* ring */
     char best_path[1024];                             /* ring: the best evaluation's policy */
+    int sync;                                         /* ring: evaluate in the frames' thread */
     char policy_path[1024];                           /* standalone */
 } pp_eval_config;
 
