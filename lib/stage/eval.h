@@ -18,9 +18,19 @@
  * parpi-collect --policy read), written atomically whenever an evaluation's
  * return_mean beats every earlier one, FILE's included.
  *
+ * The ring stage evaluates in a thread of its own (eval_worker.h), on a
+ * copy of the frame's policy, while the frames go on; it takes the results
+ * back in step order (the log row, --best, the status line, and the
+ * metrics on the frame passing then), writes each progress row once the
+ * evaluations at or before its step are in, and waits for the evaluations
+ * in flight (at most two) before it saves and at the end of the stream, so
+ * its files and checkpoints are the bytes of --sync, which evaluates in the
+ * frames' thread (docs/design.md section 7).
+ *
  * Each evaluation restarts the same random streams (stream 6 of --seed:
  * child 1 resets, child 2 stochastic actions), so successive evaluations of
- * a run face the same initial states.
+ * a run face the same initial states. Actions come from pp_actor_act_row
+ * (no BLAS, sums in double: rl/actor.h), standalone too.
  */
 #ifndef PP_EVAL_H
 #define PP_EVAL_H

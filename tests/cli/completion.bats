@@ -40,3 +40,12 @@ setup() {
     assert_line "Hopper-v3"
     assert_line "Hopper-v4"
 }
+
+@test "completion: parpi-train --eval-sync and parpi-eval --sync (and eval.sync after --set)" {
+    run complete_line parpi-train --eval-s
+    assert_output "--eval-sync"
+    run complete_line parpi-eval --sy
+    assert_output "--sync"
+    run complete_line parpi-train --set eval.sy
+    assert_output "eval.sync"
+}
