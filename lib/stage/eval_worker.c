@@ -19,7 +19,8 @@ struct pp_eval_worker {
     int threaded;
     pp_eval_job job[PP_EVAL_QUEUE];
     int state[PP_EVAL_QUEUE]; /* under mu */
-    int head, count;          /* the oldest job in flight and how many (the stage's thread only) */
+    int head;                 /* the oldest job in flight: written under mu (the stage's thread), read by both */
+    int count;                /* how many are in flight (the stage's thread only) */
     atomic_int cancel;        /* the running job stops within an environment step */
     int quit;                 /* under mu */
     pthread_mutex_t mu;
@@ -135,10 +136,11 @@ pp_eval_job *pp_eval_worker_oldest(pp_eval_worker *w, int wait)
 void pp_eval_worker_release(pp_eval_worker *w)
 {
     if (w->count == 0) return;
+    /* head under the lock too: the worker reads it to run the oldest first */
     if (w->threaded) pthread_mutex_lock(&w->mu);
     w->state[w->head] = FREE;
-    if (w->threaded) pthread_mutex_unlock(&w->mu);
     w->head = (w->head + 1) % PP_EVAL_QUEUE;
+    if (w->threaded) pthread_mutex_unlock(&w->mu);
     w->count--;
 }
 
