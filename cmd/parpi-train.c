@@ -63,6 +63,10 @@ static const pp_opt options[] = {
                   "through oneDNN; auto: bf16 where oneDNN reports AMX, resolved into the run's config",
                   0),
     PP_OPT_FLAG("in-process", cli, o.in_process, "chain the stages in this process (no pipes)", 0),
+    PP_OPT_FLAG("eval-sync", cli, o.eval_sync,
+                "evaluate in the ring's order of work, training waiting for each evaluation (default: "
+                "beside the training, in a thread of the eval stage; the same results)",
+                0),
     PP_OPT_FLAG("progress", cli, progress,
                 "progress on stderr (the default): a live line on a terminal, else lines", 0),
     PP_OPT_FLAG("no-progress", cli, no_progress, "no progress lines (the summary line stays)", 0),
@@ -83,7 +87,7 @@ static const struct {
 static void usage(FILE *out)
 {
     fputs("Usage: parpi-train --env NAME --out DIR [OPTIONS]\n"
-          "       parpi-train --resume DIR [--steps N] [--save-every N] [--threads N] [--in-process]\n"
+          "       parpi-train --resume DIR [--steps N] [--save-every N] [--threads N] [--in-process] [--eval-sync]\n"
           "Train a policy: SAC, SQL, or ParPI on top of either, as a ring of parpi stages.\n\n",
           out);
     pp_opt_help(options, out);
@@ -282,8 +286,8 @@ static const pp_opt *option_row(const pp_stage_ops *ops, const char *w, char *na
 /* The options a resume may give besides --resume: how the run goes on
  * from here (its end, its cadence of snapshots, its threads, how it runs),
  * not its course. */
-static const char *const resume_may[] = {"resume", "steps", "save-every", "threads", "in-process", "progress",
-                                         "no-progress", "dry-run", "help", "version", NULL};
+static const char *const resume_may[] = {"resume", "steps", "save-every", "threads", "in-process", "eval-sync",
+                                         "progress", "no-progress", "dry-run", "help", "version", NULL};
 
 static int listed(const char *const *list, const char *name)
 {
@@ -503,7 +507,7 @@ static int check_fixed(const cli *c, uint64_t given, const cli *run, const char 
         }
         if (strcmp(mine, theirs) != 0)
             return pp_fail("--%s %s: the run in %s was started with --%s %s, and a resume goes on as the run was "
-                           "started (it may change --steps, --save-every, --threads, --in-process)",
+                           "started (it may change --steps, --save-every, --threads, --in-process, --eval-sync)",
                            row->name, mine, dir, row->name, theirs);
     }
     return 0;
@@ -511,7 +515,7 @@ static int check_fixed(const cli *c, uint64_t given, const cli *run, const char 
 
 /* --resume DIR: the plan and the run's options from DIR/config; of this
  * command line only --steps (which moves the end of the run, and is kept in
- * the config), --save-every, --threads, --in-process, --progress and
+ * the config), --save-every, --threads, --in-process, --eval-sync, --progress and
  * --dry-run count, and any other option must be the run's. *from: the step
  * of the snapshot it goes on from (-1: from the start). 0; 2 for a usage
  * error; -1 for another (the message kept). */
@@ -545,6 +549,7 @@ static int load_run(pp_train *t, const cli *c, uint64_t given, long long *from)
     }
     t->o = run.o;
     t->o.in_process = c->o.in_process;
+    t->o.eval_sync = c->o.eval_sync;
     t->o.progress = c->o.progress;
     t->o.print_every = c->o.print_every;
     t->o.dry_run = c->o.dry_run;

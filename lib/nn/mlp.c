@@ -143,6 +143,32 @@ const float *pp_mlp_forward(pp_mlp *m, const float *params, const float *x, int 
     return m->post[m->nlayers - 1];
 }
 
+const float *pp_mlp_forward_row(pp_mlp *m, const float *params, const float *x)
+{
+    PP_MLP_REQUIRE(m->max_batch >= 1, "pp_mlp_forward_row: the net has no buffers");
+    PP_MLP_REQUIRE(!m->spectral || m->sn_ready,
+                   "pp_mlp_forward_row: spectral norm not computed (call pp_mlp_init_params, _sn_update or _sn_set)");
+    int E = m->members;
+    m->input = x;
+    m->last_batch = 1;
+    const float *X = x;
+    for (int l = 0; l < m->nlayers; l++) {
+        int in = m->width[l], out = m->width[l + 1];
+        const float *W = pp_mlp_weights(m, params, l), *b = params + m->off_b[l];
+        float *Y = m->pre[l];
+        if (l == 0) {
+            pp_kern_matvec_f64(X, W, E * out, b, Y, in, E * out);
+        } else {
+            for (int e = 0; e < E; e++)
+                pp_kern_matvec_f64(X + (size_t)e * in, W + (size_t)e * in * out, out, b + (size_t)e * out,
+                                   Y + (size_t)e * out, in, out);
+        }
+        pp_kern_act(Y, m->post[l], (size_t)E * out, pp_mlp_layer_act(m, l));
+        X = m->post[l];
+    }
+    return m->post[m->nlayers - 1];
+}
+
 /* Spectral norm: dL/dW = (G - <G, W_sn> v u^T) / sigma per member, with
  * G = X^T delta. <G, W_sn> = sum over rows of <x W_sn, delta> = <pre - b, delta>,
  * so it costs one pass over pre and no scratch. */

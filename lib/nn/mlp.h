@@ -80,6 +80,16 @@ void pp_mlp_init_params(pp_mlp *m, float *params, pp_rng *rng); /* also seeds SN
 /* y = f(x), x [B, in] row-major, B <= max_batch; returns a pointer to the
  * output [B, E*out] inside m (valid until the next forward). */
 const float *pp_mlp_forward(pp_mlp *m, const float *params, const float *x, int B);
+/* The same for one row x [in], with no BLAS and no thread but the caller's:
+ * each output is its bias plus the products summed in double, in input
+ * order, and rounded to float once (pp_kern_matvec_f64), so the result does
+ * not depend on the BLAS, its thread count or the CPU's vector width, and
+ * is within one float rounding of the exact value of each layer. It differs
+ * from pp_mlp_forward's in the last bits. For the evaluator, which acts in
+ * a thread of its own beside the training's BLAS (lib/stage/stage_eval.c,
+ * docs/design.md section 7); the collector and the updates use
+ * pp_mlp_forward. Uses the same buffers (valid until the next forward). */
+const float *pp_mlp_forward_row(pp_mlp *m, const float *params, const float *x);
 /* Backward of the last forward: dy [B, E*out]. dparams (nullable) is
  * ACCUMULATED into; dx (nullable) [B, in] is overwritten (sum over members). */
 void pp_mlp_backward(pp_mlp *m, const float *params, const float *dy, float *dparams, float *dx);

@@ -11,7 +11,8 @@
 
 #include "nn/mlp_impl.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__) && \
+    !defined(__SANITIZE_THREAD__)
 #define PP_HOT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define PP_HOT
@@ -39,6 +40,30 @@ PP_HOT void pp_kern_bias_act(float *restrict pre, float *restrict post, const fl
                 p[j] = tanhf(v);
             }
         }
+    }
+}
+
+/* One row through one layer, for pp_mlp_forward_row: y[j] = b[j] + sum_i
+ * x[i] W[i, j] (W [in, out], leading dimension ldw), the sum taken in double
+ * in the order i = 0, 1, ..., then rounded to float once. A product of two
+ * floats is exact in double, so a fused multiply-add gives the same sum as a
+ * multiply and an add, and the columns of a block are independent: every
+ * clone (and any vector width) gives the same bits. Blocks of 64 columns keep
+ * the accumulators on the stack and read W row by row. */
+#define MATVEC_BLOCK 64
+PP_HOT void pp_kern_matvec_f64(const float *restrict x, const float *restrict W, int ldw,
+                               const float *restrict b, float *restrict y, int in, int out)
+{
+    double acc[MATVEC_BLOCK];
+    for (int j0 = 0; j0 < out; j0 += MATVEC_BLOCK) {
+        int n = out - j0 < MATVEC_BLOCK ? out - j0 : MATVEC_BLOCK;
+        for (int j = 0; j < n; j++) acc[j] = 0.0;
+        for (int i = 0; i < in; i++) {
+            const double xi = x[i];
+            const float *restrict w = W + (size_t)i * ldw + j0;
+            for (int j = 0; j < n; j++) acc[j] += xi * (double)w[j];
+        }
+        for (int j = 0; j < n; j++) y[j0 + j] = (float)(acc[j] + (double)b[j0 + j]);
     }
 }
 

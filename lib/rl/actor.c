@@ -132,3 +132,21 @@ int pp_actor_act(pp_actor *a, const float *params, const float *obs, int B, int 
     memcpy(a_out, src, sizeof(float) * (size_t)B * a->spec.act_dim);
     return 0;
 }
+
+int pp_actor_act_row(pp_actor *a, const float *params, const float *obs, int deterministic, pp_rng *rng,
+                     float *a_out)
+{
+    const float *src;
+    if (a->arch == PP_ARCH_GAUSSIAN_TANH) {
+        if (deterministic)
+            pp_policy_mean_row(&a->gauss, params, obs);
+        else
+            pp_policy_sample_row(&a->gauss, params, obs, rng);
+        src = a->gauss.a;
+    } else {
+        pp_implicit_act_row(&a->impl, params, obs, deterministic ? NULL : rng);
+        src = a->impl.a;
+    }
+    memcpy(a_out, src, sizeof(float) * (size_t)a->spec.act_dim);
+    return 0;
+}

@@ -66,4 +66,14 @@ int pp_actor_from_frame_for(pp_frame *f, const char *path, int max_batch, int ob
 int pp_actor_act(pp_actor *a, const float *params, const float *obs, int B, int deterministic,
                  pp_rng *rng, float *a_out);
 
+/* One action for one observation [obs_dim], as pp_actor_act with B = 1
+ * (the same draws from rng), but with no BLAS: the net runs on
+ * pp_mlp_forward_row, its sums in double (nn/mlp.h), in the calling thread
+ * only. The evaluator's (lib/stage/stage_eval.c), which acts in a thread of
+ * its own beside the training's BLAS threads; its actions differ from
+ * pp_actor_act's in the last bits, so the collector, whose actions the
+ * replay and a re-run depend on, keeps pp_actor_act. */
+int pp_actor_act_row(pp_actor *a, const float *params, const float *obs, int deterministic, pp_rng *rng,
+                     float *a_out);
+
 #endif

@@ -70,11 +70,10 @@ void pp_policy_init_params(pp_policy *p, float *params, pp_rng *rng)
     pp_mlp_init_params(&p->net, params, rng);
 }
 
-/* Run the net and split its output into mu and the clamped log_std / std. */
-static void heads(pp_policy *p, const float *params, const float *obs, int B)
+/* Split the net's output [B, 2d] into mu and the clamped log_std / std. */
+static void split_heads(pp_policy *p, const float *out, int B)
 {
     const int d = p->act_dim;
-    const float *out = pp_mlp_forward(&p->net, params, obs, B);
     for (int b = 0; b < B; b++) {
         const float *o = out + (size_t)b * 2 * d;
         float *mu = p->mu + (size_t)b * d, *ls = p->log_std + (size_t)b * d,
@@ -88,6 +87,12 @@ static void heads(pp_policy *p, const float *params, const float *obs, int B)
         }
     }
     p->last_batch = B;
+}
+
+/* Run the net and split its output. */
+static void heads(pp_policy *p, const float *params, const float *obs, int B)
+{
+    split_heads(p, pp_mlp_forward(&p->net, params, obs, B), B);
 }
 
 /* u, a and log pi from mu, log_std, std and eps (all filled). */
@@ -131,6 +136,23 @@ void pp_policy_mean(pp_policy *p, const float *params, const float *obs, int B)
         p->u[k] = p->mu[k];
         p->a[k] = tanhf(p->mu[k]);
     }
+}
+
+/* The evaluator's one row (policy.h): the same heads on pp_mlp_forward_row. */
+void pp_policy_mean_row(pp_policy *p, const float *params, const float *obs)
+{
+    split_heads(p, pp_mlp_forward_row(&p->net, params, obs), 1);
+    for (int k = 0; k < p->act_dim; k++) {
+        p->u[k] = p->mu[k];
+        p->a[k] = tanhf(p->mu[k]);
+    }
+}
+
+void pp_policy_sample_row(pp_policy *p, const float *params, const float *obs, pp_rng *rng)
+{
+    split_heads(p, pp_mlp_forward_row(&p->net, params, obs), 1);
+    pp_rng_fill_normal_f32(rng, p->eps, (size_t)p->act_dim);
+    finish_sample(p, 1);
 }
 
 void pp_policy_log_prob(pp_policy *p, const float *params, const float *obs, const float *u, int B)

@@ -41,6 +41,13 @@ void pp_policy_sample_eps(pp_policy *p, const float *params, const float *obs, i
                           const float *eps);
 /* Deterministic action tanh(mu(s)) into p->a (and mu into p->u). */
 void pp_policy_mean(pp_policy *p, const float *params, const float *obs, int B);
+/* pp_policy_mean and pp_policy_sample for one row with pp_mlp_forward_row
+ * (no BLAS; the net's sums in double, nn/mlp.h): the evaluator's, which runs
+ * in a thread beside the training (lib/stage/stage_eval.c). The same draws
+ * from rng as pp_policy_sample with B = 1; the actions differ from those of
+ * pp_policy_mean / _sample in the last bits. */
+void pp_policy_mean_row(pp_policy *p, const float *params, const float *obs);
+void pp_policy_sample_row(pp_policy *p, const float *params, const float *obs, pp_rng *rng);
 /* log pi of given pre-tanh actions u [B, d] under the policy at obs (used for
  * the Gaussian score in the BRAC prior): fills p->logp and p->mu/log_std. */
 void pp_policy_log_prob(pp_policy *p, const float *params, const float *obs, const float *u, int B);

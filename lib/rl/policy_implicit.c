@@ -47,8 +47,9 @@ void pp_implicit_init_params(pp_policy_implicit *p, float *params, pp_rng *rng)
     pp_mlp_init_params(&p->net, params, rng);
 }
 
-static void forward(pp_policy_implicit *p, const float *params, const float *obs, int S,
-                    int per_state)
+/* row: one row through pp_mlp_forward_row (S = per_state = 1). */
+static void forward_how(pp_policy_implicit *p, const float *params, const float *obs, int S, int per_state,
+                        int row)
 {
     const int O = p->obs_dim, d = p->act_dim, W = O + d, rows = S * per_state;
     for (int r = 0; r < rows; r++) {
@@ -56,9 +57,23 @@ static void forward(pp_policy_implicit *p, const float *params, const float *obs
         memcpy(x, obs + (size_t)(r / per_state) * O, sizeof(float) * O);
         memcpy(x + O, p->xi + (size_t)r * d, sizeof(float) * d);
     }
-    const float *out = pp_mlp_forward(&p->net, params, p->x, rows);
+    const float *out = row ? pp_mlp_forward_row(&p->net, params, p->x) : pp_mlp_forward(&p->net, params, p->x, rows);
     for (size_t k = 0; k < (size_t)rows * d; k++) p->a[k] = tanhf(out[k]);
     p->last_batch = rows;
+}
+
+static void forward(pp_policy_implicit *p, const float *params, const float *obs, int S, int per_state)
+{
+    forward_how(p, params, obs, S, per_state, 0);
+}
+
+void pp_implicit_act_row(pp_policy_implicit *p, const float *params, const float *obs, pp_rng *rng)
+{
+    if (rng)
+        pp_rng_fill_normal_f32(rng, p->xi, (size_t)p->act_dim);
+    else
+        memset(p->xi, 0, sizeof(float) * (size_t)p->act_dim);
+    forward_how(p, params, obs, 1, 1, 1);
 }
 
 void pp_implicit_sample_xi(pp_policy_implicit *p, const float *params, const float *obs, int S,

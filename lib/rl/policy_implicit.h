@@ -40,6 +40,11 @@ void pp_implicit_init_params(pp_policy_implicit *p, float *params, pp_rng *rng);
  * drawn from rng (S * per_state * d normals, row-major); fills p->xi, p->a. */
 void pp_implicit_sample(pp_policy_implicit *p, const float *params, const float *obs, int S,
                         int per_state, pp_rng *rng);
+/* One action for one state with pp_mlp_forward_row (no BLAS, the net's sums
+ * in double: nn/mlp.h), xi drawn from rng as pp_implicit_sample(S = 1,
+ * per_state = 1) draws it, or xi = 0 with rng NULL: the evaluator's, which
+ * runs in a thread beside the training (lib/stage/stage_eval.c). */
+void pp_implicit_act_row(pp_policy_implicit *p, const float *params, const float *obs, pp_rng *rng);
 /* Same with the given xi [S * per_state, d] (NULL: xi = 0, the deterministic action). */
 void pp_implicit_sample_xi(pp_policy_implicit *p, const float *params, const float *obs, int S,
                            int per_state, const float *xi);

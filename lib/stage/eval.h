@@ -18,13 +18,24 @@
  * parpi-collect --policy read), written atomically whenever an evaluation's
  * return_mean beats every earlier one, FILE's included.
  *
+ * The ring stage evaluates in a thread of its own (eval_worker.h), on a
+ * copy of the frame's policy, while the frames go on; it takes the results
+ * back in step order (the log row, --best, the status line, and the
+ * metrics on the frame passing then), writes each progress row once the
+ * evaluations at or before its step are in, and waits for the evaluations
+ * in flight (at most two) before it saves and at the end of the stream, so
+ * its files and checkpoints are the bytes of --sync, which evaluates in the
+ * frames' thread (docs/design.md section 7).
+ *
  * Each evaluation restarts the same random streams (stream 6 of --seed:
  * child 1 resets, child 2 stochastic actions), so successive evaluations of
- * a run face the same initial states.
+ * a run face the same initial states. Actions come from pp_actor_act_row
+ * (no BLAS, sums in double: rl/actor.h), standalone too.
  */
 #ifndef PP_EVAL_H
 #define PP_EVAL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -51,6 +62,13 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
                 int deterministic, unsigned long long seed, double *returns, double *lengths,
                 pp_eval_result *out);
 
+/* The same, stopping with -1 ("evaluation cancelled") at the next
+ * environment step once *cancel is nonzero (NULL: never); the evaluator's
+ * thread (eval_worker.h) runs it. */
+int pp_evaluate_until(pp_env *env, const char *env_name, pp_actor *actor, const float *params, int K,
+                      int deterministic, unsigned long long seed, double *returns, double *lengths,
+                      pp_eval_result *out, atomic_int *cancel);
+
 /* Print "name value" lines. */
 void pp_eval_print(const pp_eval_result *r, FILE *out);
 
@@ -72,6 +90,7 @@ typedef struct {
     long long every, log_every;                       /* ring */
     char progress_path[1024], status_path[1024];      /* ring */
     char best_path[1024];                             /* ring: the best evaluation's policy */
+    int sync;                                         /* ring: evaluate in the frames' thread */
     char policy_path[1024];                           /* standalone */
 } pp_eval_config;
 

@@ -55,6 +55,13 @@ typedef struct {
      * state, RNG state, step count) into ckpt. */
     int (*save)(pp_stage *s, pp_frame *ckpt);
     int (*load)(pp_stage *s, pp_frame *ckpt);
+    /* Optional (NULL for most kinds): the stream has ended (or stopped):
+     * complete the work still in flight and write what it gives (the
+     * evaluator's evaluations, which run in a thread of their own). The
+     * runners call it before the final save (pp_stage_finish); save must
+     * complete that work too, as a snapshot needs it. 0 or -1. */
+    int (*finish)(pp_stage *s);
+    /* Free the stage; work still in flight (after a failure) is dropped. */
     void (*destroy)(pp_stage *s);
     /* Optional (NULL for most kinds): fill f with a frame to write before any
      * input is read; 1 if there is one, 0 if not, -1 on error. parpi-policy

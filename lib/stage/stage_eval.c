@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "stage/ckpt_state.h"
 #include "stage/csv_log.h"
 #include "stage/eval.h"
+#include "stage/eval_worker.h"
 #include "stage/stage.h"
 #include "stage/stage_config.h"
 
@@ -30,6 +32,13 @@
 int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float *params, int K,
                 int deterministic, unsigned long long seed, double *returns, double *lengths,
                 pp_eval_result *out)
+{
+    return pp_evaluate_until(env, env_name, actor, params, K, deterministic, seed, returns, lengths, out, NULL);
+}
+
+int pp_evaluate_until(pp_env *env, const char *env_name, pp_actor *actor, const float *params, int K,
+                      int deterministic, unsigned long long seed, double *returns, double *lengths,
+                      pp_eval_result *out, atomic_int *cancel)
 {
     const pp_env_info *info = pp_env_get_info(env);
     const int O = info->obs_dim, A = info->act_dim;
@@ -57,8 +66,14 @@ int pp_evaluate(pp_env *env, const char *env_name, pp_actor *actor, const float 
         }
         double ret = 0, len = 0;
         for (;;) {
+            if (cancel && atomic_load_explicit(cancel, memory_order_relaxed)) {
+                rc = pp_fail("evaluation cancelled");
+                break;
+            }
             for (int i = 0; i < O; i++) obs_f[i] = (float)obs[i];
-            if (pp_actor_act(actor, params, obs_f, 1, deterministic, &act_rng, a) != 0) {
+            /* one row, no BLAS: the evaluation may run beside the training
+             * (pp_actor_act_row, rl/actor.h) */
+            if (pp_actor_act_row(actor, params, obs_f, deterministic, &act_rng, a) != 0) {
                 rc = -1;
                 break;
             }
@@ -224,6 +239,10 @@ const pp_opt pp_eval_options[] = {
                   "ring: rewrite one status line about once a second", PP_OPT_NOSAVE),
     PP_OPT_STRING("best", pp_eval_config, best_path, "FILE", NULL,
                   "ring: keep the best evaluation's policy in FILE (a checkpoint --policy reads)", PP_OPT_NOSAVE),
+    PP_OPT_FLAG("sync", pp_eval_config, sync,
+                "ring: evaluate in the frames' own thread, the frames waiting (default: in a thread of its "
+                "own while they go on; the same results)",
+                PP_OPT_NOSAVE),
     PP_OPT_END};
 
 const pp_opt pp_eval_standalone_options[] = {
@@ -313,17 +332,37 @@ typedef struct {
     char path[112]; /* else metrics.<column> */
 } progress_col;
 
+/* A progress row formatted at its step, waiting to be written until the
+ * evaluations started at or before it are taken (its eval_return is theirs).
+ * text holds the row but that column's value, which goes in at hole (-1: no
+ * such column). */
+typedef struct {
+    long long step;
+    char *text;
+    size_t len, cap;
+    long hole;
+} progress_row;
+
+/* Rows that wait for an evaluation: with --log-every as --every (the
+ * default) one or two; a full queue waits for the oldest evaluation. */
+#define PROGRESS_QUEUE 64
+
 typedef struct {
     pp_eval_config o;
     uint64_t given;
-    pp_env *env;
-    pp_actor *actor;
+    pp_env *env;              /* the worker's from its start (eval_worker.h) */
+    pp_eval_worker *worker;   /* the evaluations in flight */
+    long long taken;          /* the step of the last evaluation whose result was taken */
+    progress_row rows[PROGRESS_QUEUE], now; /* waiting rows (a ring from rows_head); a row written at once */
+    int rows_head, nrows;
     FILE *log, *progress;
     progress_col *cols;
     int ncols;
     long long last_eval, last_log, episodes;
     double recent_ret[RECENT], recent_len[RECENT];
     int nrecent, recent_pos;
+    /* last_eval: the step of the last evaluation started; last_eval_return,
+     * have_eval: of the last one taken (in step order) */
     double last_eval_return;
     int have_eval;
     int policy_seen, warned_no_policy; /* a frame carried a policy; the warning of no_policy */
@@ -364,10 +403,12 @@ static int progress_columns(evaluator *e, const char *header)
 
 static void evaluator_free(evaluator *e)
 {
+    pp_eval_worker_free(e->worker); /* first: the thread uses env */
     if (e->log) fclose(e->log);
     if (e->progress) fclose(e->progress);
     pp_env_free(e->env);
-    pp_actor_free(e->actor);
+    for (int i = 0; i < PROGRESS_QUEUE; i++) free(e->rows[i].text);
+    free(e->now.text);
     free(e->cols);
     free(e);
 }
@@ -392,6 +433,9 @@ static void write_status(evaluator *e, long long step);
 static void eval_destroy(pp_stage *s)
 {
     evaluator *e = s->self;
+    /* evaluations still in flight (a run that failed: a run that ends or
+     * stops takes them first, eval_finish) are dropped */
+    pp_eval_worker_discard(e->worker);
     /* status is rewritten about once a second: at the end it says the last step */
     if (e->last_step >= 0 && e->last_step != e->status_step) write_status(e, e->last_step);
     evaluator_free(s->self);
@@ -407,6 +451,10 @@ static int eval_create(int argc, char **argv, pp_stage **out)
     if (rc == 0 && pp_env_create(e->o.env_name, e->o.env_options[0] ? e->o.env_options : NULL, &e->env) != 0)
         rc = pp_fail_prefix("--env %s: ", e->o.env_name);
     if (rc == 0) rc = open_files(e);
+    /* the thread only where there is something to evaluate */
+    if (rc == 0 && pp_eval_worker_start(&e->worker, e->env, e->o.env_name, e->o.episodes, e->o.deterministic,
+                                        e->o.seed, !e->o.sync && e->o.every > 0) != 0)
+        rc = -1;
     /* a test write next to --best, and the temporaries of a save cut short */
     if (rc == 0 && e->o.best_path[0] && pp_frame_prepare_save(e->o.best_path) != 0)
         rc = pp_fail_prefix("--best: ");
@@ -415,7 +463,7 @@ static int eval_create(int argc, char **argv, pp_stage **out)
         return -1;
     }
     e->t0 = pp_now();
-    e->last_eval = 0;
+    e->last_eval = e->taken = 0;
     e->last_log = 0;
     e->last_status = -1e9;
     e->status_step = e->last_step = -1;
@@ -445,34 +493,80 @@ static void write_status(evaluator *e, long long step)
     if (w == n) rename(e->tmp_status, e->o.status_path);
 }
 
-static int write_progress(evaluator *e, pp_frame *f, long long step)
+static void row_printf(progress_row *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void row_printf(progress_row *r, const char *fmt, ...)
 {
-    FILE *fp = e->progress;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(r->text + r->len, r->cap - r->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < r->cap - r->len) {
+            r->len += (size_t)n;
+            return;
+        }
+        /* rare: a row longer than any before (the buffers only grow) */
+        r->cap = 2 * r->cap + (n > 0 ? (size_t)n : 0) + 256;
+        r->text = pp_xrealloc(r->text, r->cap);
+    }
+}
+
+/* The row of step from the frame's metrics, into r, with the hole of
+ * eval_return (the last evaluation taken when the row is written). */
+static void format_progress(evaluator *e, pp_frame *f, long long step, progress_row *r)
+{
+    if (!r->text) r->text = pp_xmalloc(r->cap = 1024);
+    r->len = 0;
+    r->text[0] = '\0';
+    r->hole = -1;
+    r->step = step;
     for (int i = 0; i < e->ncols; i++) {
         const progress_col *c = &e->cols[i];
-        if (i) fputc(',', fp);
+        if (i) row_printf(r, ",");
         double v;
         switch (c->lead) {
-        case COL_STEP: fprintf(fp, "%lld", step); break;
-        case COL_WALL: fprintf(fp, "%.3f", e->wall_offset + pp_now() - e->t0); break;
-        case COL_EPISODES: fprintf(fp, "%lld", e->episodes); break;
+        case COL_STEP: row_printf(r, "%lld", step); break;
+        case COL_WALL: row_printf(r, "%.3f", e->wall_offset + pp_now() - e->t0); break;
+        case COL_EPISODES: row_printf(r, "%lld", e->episodes); break;
         case COL_RETURN:
-            if (e->nrecent) fprintf(fp, "%.6g", recent_mean(e->recent_ret, e->nrecent));
+            if (e->nrecent) row_printf(r, "%.6g", recent_mean(e->recent_ret, e->nrecent));
             break;
         case COL_LENGTH:
-            if (e->nrecent) fprintf(fp, "%.6g", recent_mean(e->recent_len, e->nrecent));
+            if (e->nrecent) row_printf(r, "%.6g", recent_mean(e->recent_len, e->nrecent));
             break;
-        case COL_EVAL:
-            if (e->have_eval) fprintf(fp, "%.6g", e->last_eval_return);
-            break;
+        case COL_EVAL: r->hole = (long)r->len; break;
         default: {
             pp_node *n = pp_frame_get(f, c->path);
-            if (n && pp_node_as_f64(n, &v) == 0) fprintf(fp, "%.6g", v);
+            if (n && pp_node_as_f64(n, &v) == 0) row_printf(r, "%.6g", v);
         }
         }
     }
-    fputc('\n', fp);
+    row_printf(r, "\n");
+}
+
+static int write_row(evaluator *e, const progress_row *r)
+{
+    FILE *fp = e->progress;
+    size_t hole = r->hole < 0 ? r->len : (size_t)r->hole;
+    fwrite(r->text, 1, hole, fp);
+    if (r->hole >= 0 && e->have_eval) fprintf(fp, "%.6g", e->last_eval_return);
+    fwrite(r->text + hole, 1, r->len - hole, fp);
     return csv_flush(fp, e->o.progress_path);
+}
+
+/* Write the waiting rows that no evaluation in flight comes before: a row's
+ * eval_return is then that of the last evaluation at or before its step, as
+ * when the evaluations ran in the frames' thread. */
+static int write_rows_ready(evaluator *e)
+{
+    while (e->nrows > 0) {
+        progress_row *r = &e->rows[e->rows_head];
+        if (pp_eval_worker_pending(e->worker) > 0 && pp_eval_worker_oldest_step(e->worker) <= r->step) break;
+        if (write_row(e, r) != 0) return -1;
+        e->rows_head = (e->rows_head + 1) % PROGRESS_QUEUE;
+        e->nrows--;
+    }
+    return 0;
 }
 
 /* An evaluation is due but the frame has no policy. parpi-policy writes
@@ -522,8 +616,9 @@ static int read_best(evaluator *e)
     return rc;
 }
 
-/* After an evaluation: the frame's policy into --best FILE if it beats
- * every evaluation before (FILE's included). */
+/* After an evaluation: the evaluated policy (the map "policy" of f, a copy of
+ * the frame's) into --best FILE if it beats every evaluation before (FILE's
+ * included). */
 static int keep_best(evaluator *e, pp_frame *f, long long step, const pp_eval_result *r)
 {
     if (!e->best_read && read_best(e) != 0) return pp_fail_prefix("--best: ");
@@ -548,6 +643,117 @@ static int keep_best(evaluator *e, pp_frame *f, long long step, const pp_eval_re
     return 0;
 }
 
+/* The result of the oldest evaluation in flight: metrics.eval.* on f (when
+ * there is a frame: the one passing as it is taken; with --sync the frame of
+ * its step), its eval.csv row, --best, then the progress rows that waited for
+ * it. A failed evaluation fails the stage: the later ones in flight are
+ * dropped and last_eval goes back to the last evaluation taken, so that a
+ * checkpoint saved after the failure holds what the logs hold. */
+static int take_result(evaluator *e, pp_eval_job *j, pp_frame *f)
+{
+    long long step = j->step;
+    int rc = j->rc;
+    pp_eval_result r = j->r;
+    if (rc != 0) {
+        pp_fail("the evaluation of step %lld: %s", step, j->err);
+    } else {
+        if (f) {
+            rc |= pp_frame_set_f64(f, "metrics.eval.return_mean", r.return_mean);
+            rc |= pp_frame_set_f64(f, "metrics.eval.return_std", r.return_std);
+            rc |= pp_frame_set_f64(f, "metrics.eval.return_min", r.return_min);
+            rc |= pp_frame_set_f64(f, "metrics.eval.return_max", r.return_max);
+            rc |= pp_frame_set_f64(f, "metrics.eval.length_mean", r.length_mean);
+            if (r.have_score) rc |= pp_frame_set_f64(f, "metrics.eval.score", r.score);
+            if (r.goals > 0) rc |= pp_frame_set_f64(f, "metrics.eval.goals_reached", r.goals_reached);
+        }
+        if (rc == 0 && e->log) rc = pp_eval_csv_row(e->log, e->o.log_path, step, &r);
+        if (rc == 0 && e->o.best_path[0]) rc = keep_best(e, j->policy, step, &r);
+    }
+    pp_eval_worker_release(e->worker);
+    if (rc != 0) {
+        pp_eval_worker_discard(e->worker);
+        e->last_eval = e->taken;
+        return -1;
+    }
+    e->taken = step;
+    e->last_eval_return = r.return_mean;
+    e->have_eval = 1;
+    return write_rows_ready(e);
+}
+
+/* Take the results of the evaluations in flight that are done, oldest first
+ * (all: wait for every one); *taken is set when one was. */
+static int take_results(evaluator *e, pp_frame *f, int all, int *taken)
+{
+    pp_eval_job *j;
+    while ((j = pp_eval_worker_oldest(e->worker, all)) != NULL) {
+        if (take_result(e, j, f) != 0) return -1;
+        *taken = 1;
+    }
+    return 0;
+}
+
+/* Start the evaluation of step's policy: a copy of its parameters (and, for
+ * --best, of its map) in a free slot, handed to the worker. With
+ * PP_EVAL_QUEUE evaluations in flight, the oldest is waited for first. */
+static int start_evaluation(evaluator *e, pp_frame *f, long long step, int *taken)
+{
+    pp_eval_job *j;
+    while ((j = pp_eval_worker_slot(e->worker)) == NULL) {
+        pp_eval_job *old = pp_eval_worker_oldest(e->worker, 1);
+        if (take_result(e, old, f) != 0) return -1;
+        *taken = 1;
+    }
+    const pp_env_info *info = pp_env_get_info(e->env);
+    if (pp_actor_from_frame_for(f, "policy", 1, info->obs_dim, info->act_dim, &j->actor) != 0)
+        return pp_fail_prefix("the frame's policy, to evaluate on --env %s (obs %d, act %d): ", e->o.env_name,
+                              info->obs_dim, info->act_dim);
+    if (e->o.best_path[0]) {
+        if (!j->policy) j->policy = pp_frame_new();
+        pp_frame_clear(j->policy);
+        if (pp_frame_copy(j->policy, "policy", f, "policy") != 0) return pp_fail_prefix("the frame's policy: ");
+    }
+    j->step = step;
+    pp_eval_worker_submit(e->worker);
+    e->last_eval = step;
+    return 0;
+}
+
+/* The progress row of step: written now when no evaluation in flight comes
+ * before it, else queued behind them (a full queue waits for the oldest). */
+static int progress_row_at(evaluator *e, pp_frame *f, long long step, int *taken)
+{
+    if (e->nrows == 0 && pp_eval_worker_pending(e->worker) == 0) {
+        format_progress(e, f, step, &e->now);
+        return write_row(e, &e->now);
+    }
+    while (e->nrows == PROGRESS_QUEUE) {
+        pp_eval_job *old = pp_eval_worker_oldest(e->worker, 1);
+        if (!old) return write_rows_ready(e); /* cannot happen: a waiting row waits for one */
+        if (take_result(e, old, f) != 0) return -1;
+        *taken = 1;
+    }
+    format_progress(e, f, step, &e->rows[(e->rows_head + e->nrows) % PROGRESS_QUEUE]);
+    e->nrows++;
+    return 0;
+}
+
+/* Every evaluation in flight taken, every waiting progress row written: at a
+ * snapshot or checkpoint (so that it holds them, as the logs do) and at the
+ * end of the stream. */
+static int eval_finish(pp_stage *s)
+{
+    evaluator *e = s->self;
+    int taken = 0;
+    if (take_results(e, NULL, 1, &taken) != 0 || write_rows_ready(e) != 0) return -1;
+    if (taken && e->last_step >= 0) {
+        write_status(e, e->last_step);
+        e->last_status = pp_now();
+        e->status_step = e->last_step;
+    }
+    return 0;
+}
+
 static int eval_step(pp_stage *s, pp_frame *f)
 {
     evaluator *e = s->self;
@@ -566,41 +772,22 @@ static int eval_step(pp_stage *s, pp_frame *f)
         if (e->nrecent < RECENT) e->nrecent++;
         e->episodes++;
     }
-    int evaluated = 0, has_policy = pp_frame_get(f, "policy") != NULL;
-    if (e->o.every > 0 && step / e->o.every > e->last_eval / e->o.every && !has_policy &&
-        no_policy(e, f, step) != 0)
-        return -1;
-    if (e->o.every > 0 && step / e->o.every > e->last_eval / e->o.every && has_policy) {
-        const pp_env_info *info = pp_env_get_info(e->env);
-        if (pp_actor_from_frame_for(f, "policy", 1, info->obs_dim, info->act_dim, &e->actor) != 0)
-            return pp_fail_prefix("the frame's policy, to evaluate on --env %s (obs %d, act %d): ",
-                                  e->o.env_name, info->obs_dim, info->act_dim);
-        pp_eval_result r;
-        if (pp_evaluate(e->env, e->o.env_name, e->actor, pp_actor_params(e->actor), e->o.episodes,
-                        e->o.deterministic, e->o.seed, NULL, NULL, &r) != 0)
-            return -1;
-        int rc = 0;
-        rc |= pp_frame_set_f64(f, "metrics.eval.return_mean", r.return_mean);
-        rc |= pp_frame_set_f64(f, "metrics.eval.return_std", r.return_std);
-        rc |= pp_frame_set_f64(f, "metrics.eval.return_min", r.return_min);
-        rc |= pp_frame_set_f64(f, "metrics.eval.return_max", r.return_max);
-        rc |= pp_frame_set_f64(f, "metrics.eval.length_mean", r.length_mean);
-        if (r.have_score) rc |= pp_frame_set_f64(f, "metrics.eval.score", r.score);
-        if (r.goals > 0) rc |= pp_frame_set_f64(f, "metrics.eval.goals_reached", r.goals_reached);
-        if (rc) return -1;
-        if (e->log && pp_eval_csv_row(e->log, e->o.log_path, step, &r) != 0) return -1;
-        if (e->o.best_path[0] && keep_best(e, f, step, &r) != 0) return -1;
-        e->last_eval = step;
-        e->last_eval_return = r.return_mean;
-        e->have_eval = 1;
-        evaluated = 1;
+    int taken = 0, has_policy = pp_frame_get(f, "policy") != NULL;
+    int due = e->o.every > 0 && step / e->o.every > e->last_eval / e->o.every;
+    if (due && !has_policy && no_policy(e, f, step) != 0) return -1;
+    /* the evaluations finished since the last frame, in step order */
+    if (take_results(e, f, 0, &taken) != 0) return -1;
+    if (due && has_policy) {
+        if (start_evaluation(e, f, step, &taken) != 0) return -1;
+        /* --sync: it ran in submit; its result goes on this frame */
+        if (e->o.sync && take_results(e, f, 1, &taken) != 0) return -1;
     }
     if (e->progress && step / e->o.log_every > e->last_log / e->o.log_every) {
-        if (write_progress(e, f, step) != 0) return -1;
+        if (progress_row_at(e, f, step, &taken) != 0) return -1;
         e->last_log = step;
     }
     double now = pp_now();
-    if (evaluated || now - e->last_status >= 1.0) {
+    if (taken || now - e->last_status >= 1.0) {
         write_status(e, step);
         e->last_status = now;
         e->status_step = step;
@@ -617,6 +804,9 @@ static int eval_step(pp_stage *s, pp_frame *f)
 static int eval_save(pp_stage *s, pp_frame *ck)
 {
     evaluator *e = s->self;
+    /* the evaluations in flight first: all started at or before the step
+     * saved, their rows and --best belong to it */
+    if (eval_finish(s) != 0) return -1;
     int rc = pp_config_save(pp_eval_options, &e->o, ck);
     rc |= pp_frame_set_i64(ck, "last_eval", e->last_eval);
     rc |= pp_frame_set_i64(ck, "last_log", e->last_log);
@@ -683,6 +873,9 @@ static int eval_load(pp_stage *s, pp_frame *ck)
     evaluator *e = s->self;
     /* the env is built: the task must be the checkpoint's */
     pp_eval_config saved = e->o;
+    /* a stage is loaded before it steps; nothing of another state is kept */
+    pp_eval_worker_discard(e->worker);
+    e->nrows = 0;
     if (pp_config_load(pp_eval_options, &e->o, sizeof e->o, ck, e->given, 1) != 0) return -1;
     long long a, b, c;
     double ret = 0, rec_ret[RECENT], rec_len[RECENT];
@@ -695,7 +888,7 @@ static int eval_load(pp_stage *s, pp_frame *ck)
         e->o = saved;
         return -1;
     }
-    e->last_eval = a;
+    e->last_eval = e->taken = a;
     e->last_log = b;
     e->episodes = c;
     e->have_eval = have;
@@ -724,5 +917,6 @@ const pp_stage_ops pp_stage_eval = {
     .step = eval_step,
     .save = eval_save,
     .load = eval_load,
+    .finish = eval_finish,
     .destroy = eval_destroy,
 };

@@ -262,6 +262,12 @@ int pp_stage_step(pp_stage *s, pp_frame *f, const char *drop)
     return 0;
 }
 
+int pp_stage_finish(pp_stage *s)
+{
+    if (!s->ops->finish || s->ops->finish(s) == 0) return 0;
+    return pp_fail_prefix("%s: ", s->ops->kind);
+}
+
 int pp_stage_prime(pp_stage *s, pp_frame *f, const pp_snapshot_mark *resumed)
 {
     if (!s->ops->prime) return 0;
@@ -630,6 +636,7 @@ int pp_stage_run(pp_stage *s, pp_reader *r, pp_writer *w, const pp_run_opts *o)
     pp_frame *f = pp_frame_new();
     int rc = filter(s, r, w, o, f);
     pp_frame_free(f);
+    if (rc == 0) rc = pp_stage_finish(s);
     if (!(o->checkpoint && o->checkpoint[0])) return rc;
     /* Steps leave the state as it was when they fail: the last good state is
      * always safe to save, even after an error. */

@@ -146,6 +146,9 @@ int pp_stage_save(pp_stage *s, const char *path);
  * 0; 1 (the stage ended the stream: f is not to be written, nothing was
  * added); -1 with the message ("--drop: ..." when dropping failed). */
 int pp_stage_step(pp_stage *s, pp_frame *f, const char *drop);
+/* The end of the stream: ops->finish when the kind has one (the evaluator
+ * takes its evaluations in flight), else nothing. 0 or -1 with the message. */
+int pp_stage_finish(pp_stage *s);
 /* The stage's prime frame into f (ops->prime; 0 if it has none, 1 if it
  * wrote one, -1). After a resume from snapshot `resumed` (step >= 0) the
  * frame's step is the snapshot's: it is the frame that left the stage then. */
@@ -170,8 +173,10 @@ typedef struct {
  * every save_every frames and at the end. The end comes at the end of r,
  * when the stage ends the stream, when *stop is set, or at the first error;
  * the final checkpoint is saved in every case (a failed step leaves the
- * stage's state as it was). With snapshots, saving and stopping are as
- * described above instead. 0, or -1 with the message of the first failure
+ * stage's state as it was). After a loop that did not fail, the stage
+ * finishes its work in flight (pp_stage_finish) before that save. With
+ * snapshots, saving and stopping are as described above instead. 0, or -1
+ * with the message of the first failure
  * (a step's prefixed "frame N (byte B): "). */
 int pp_stage_run(pp_stage *s, pp_reader *r, pp_writer *w, const pp_run_opts *o);
 

@@ -86,6 +86,7 @@ typedef struct {
     char precision[16]; /* "fp32", "bf16", "auto": every stage's --precision (auto resolved
                          * by the plan, so the config records what ran); "": not given */
     int in_process;
+    int eval_sync;      /* the eval stage gets --sync (a run-time choice, not in the config) */
     int progress;       /* 1 on, 0 off, -1 auto: on (a live line on a terminal, else plain lines) */
     double print_every; /* seconds between plain progress lines (no terminal); 0: only at evaluations */
     int dry_run;

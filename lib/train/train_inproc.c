@@ -165,14 +165,23 @@ static int run_rounds(pp_train *t, pp_stage **st, const pp_snapshot_mark *resume
         g = tmp;
         pp_train_progress_show(&prog, t, 0);
     }
-    pp_train_progress_show(&prog, t, 1);
-    pp_train_progress_end(&prog);
     pp_frame_free(f);
     pp_frame_free(g);
+    /* the end (or a stop): the stages finish their work in flight (the
+     * evaluator's evaluations, which run beside the chain) before the last
+     * snapshot and the last progress line, which shows them */
+    for (int i = 0; end && i < t->nstages; i++)
+        if (pp_stage_finish(st[i]) != 0) {
+            pp_train_log(t, 1, "stage %s: %s", t->stage[i].kind, pp_error());
+            status = PP_EXIT_FAILURE;
+            end = 0;
+        }
     if (end && cs.mark.step != step && snapshot_all(t, st, &cs, step) != 0) {
         pp_train_log(t, 1, "%s", pp_error());
         status = PP_EXIT_FAILURE;
     }
+    pp_train_progress_show(&prog, t, 1);
+    pp_train_progress_end(&prog);
     if (status > 128)
         pp_train_log(t, 1, "stopped by %s; checkpoints saved. Resume with: parpi-train --resume %s",
                      pp_train_signal_name(status - 128), t->o.dir);

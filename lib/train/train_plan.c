@@ -516,6 +516,10 @@ void pp_train_run_id(const pp_train *t, char *buf, size_t cap)
                 k++;
                 continue;
             }
+            /* eval --sync (--set eval.sync) changes when evaluations run,
+             * not what they give */
+            if (strcmp(s->kind, "eval") == 0 && (strcmp(w, "--sync") == 0 || strncmp(w, "--sync=", 7) == 0))
+                continue;
             h = fnv(h, w, strlen(w) + 1);
         }
     }
@@ -556,6 +560,9 @@ void pp_train_stage_own(const pp_train *t, const pp_train_stage *s, pp_argv *out
 {
     const pp_stage_ops *ops = pp_stage_lookup(s->kind);
     join_paths(ops ? ops->options : NULL, s->own.argv, s->own.argc, t->o.dir, out);
+    /* --eval-sync: how this session runs the evaluations, not the run's
+     * course (the same results), so it is added here and not kept */
+    if (t->o.eval_sync && strcmp(s->kind, "eval") == 0) pp_argv_add(out, "--sync");
 }
 
 void pp_train_stage_argv(const pp_train *t, const pp_train_stage *s, const char *prog, pp_argv *out)

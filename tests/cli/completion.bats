@@ -44,7 +44,7 @@ setup() {
 @test "completion: parpi-dataset's commands, then that command's options" {
     need_progs parpi-dataset
     run complete_line parpi-dataset ""
-    assert_output "$(printf 'import\nexport\ninfo')"
+    assert_output "$(printf 'import\nexport\ninfo\ngenerate')"
     run complete_line parpi-dataset i
     assert_output "$(printf 'import\ninfo')"
     run complete_line parpi-dataset import x.hdf5 --e
@@ -55,4 +55,13 @@ setup() {
     assert_line "Hopper-v3"
     run complete_line parpi-dataset --v
     assert_output "--version"
+}
+
+@test "completion: parpi-train --eval-sync and parpi-eval --sync (and eval.sync after --set)" {
+    run complete_line parpi-train --eval-s
+    assert_output "--eval-sync"
+    run complete_line parpi-eval --sy
+    assert_output "--sync"
+    run complete_line parpi-train --set eval.sy
+    assert_output "eval.sync"
 }

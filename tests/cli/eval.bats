@@ -81,13 +81,15 @@ field() { awk -v k="$1" '$1 == k {print $2}'; }
 }
 
 @test "eval: ring mode passes frames through and adds metrics.eval every --every steps" {
-    # prime -> collect (one env step per frame, steps 1..) -> eval every 2 steps
+    # prime -> collect (one env step per frame, steps 1..) -> eval every 2 steps;
+    # --sync: the evaluation runs as the frame of its step passes, which
+    # carries its metrics
     parpi-collect --env Pendulum-v1 --steps 4 --chunk 1 --out "$T/steps.mp" 2>/dev/null
     {
         cat "$T/prime.mp"
     } | parpi-collect --env Pendulum-v1 --learning-starts 100 |
         parpi-eval --env Pendulum-v1 --every 1 --episodes 2 --log "$T/ring.csv" \
-            --progress-log "$T/progress.csv" --log-every 1 --status "$T/status" >"$T/out.mp"
+            --progress-log "$T/progress.csv" --log-every 1 --status "$T/status" --sync >"$T/out.mp"
     run parpi-cat "$T/out.mp"
     assert_success
     assert_line --regexp '^step +int +1$'
@@ -98,6 +100,29 @@ field() { awk -v k="$1" '$1 == k {print $2}'; }
     assert_output --regexp '^step 1 episodes 0 eval -'
     run head -1 "$T/progress.csv"
     assert_output --partial "step,wall_s,episodes,return_recent"
+}
+
+@test "eval: evaluations beside the frames: rows, progress rows and status in step order, as with --sync" {
+    # 40 frames, an evaluation at each: two in flight at most, the progress
+    # rows waiting for theirs; the end of the stream takes the last ones
+    for i in $(seq 40); do cat "$T/prime.mp"; done |
+        parpi-collect --env Pendulum-v1 --learning-starts 100 --out "$T/steps.mp"
+    for mode in sync async; do
+        parpi-eval --env Pendulum-v1 --every 1 --episodes 3 --log "$T/$mode.csv" --progress-log "$T/$mode-p.csv" \
+            --log-every 1 --status "$T/$mode.status" --best "$T/$mode-best.ckpt" \
+            $([ $mode = sync ] && echo --sync) --in "$T/steps.mp" --out "$T/$mode.mp"
+    done
+    [ "$(wc -l <"$T/async.csv")" -eq 41 ]
+    diff <(cut -d, -f1 "$T/async.csv" | tail -n +2) <(seq 40)
+    cmp "$T/sync.csv" "$T/async.csv"
+    diff <(cut -d, -f1,3- "$T/sync-p.csv") <(cut -d, -f1,3- "$T/async-p.csv")
+    cmp "$T/sync.status" "$T/async.status"
+    cmp "$T/sync-best.ckpt" "$T/async-best.ckpt"
+    # the same frames, but for where metrics.eval comes (with --sync, on the
+    # frame of its step; else on a frame passing when it is taken) and timing
+    [ "$(parpi-cat "$T/sync.mp" | grep -c 'metrics.eval.return_mean')" -eq 40 ]
+    strip() { parpi-cat --json "$1" | sed -E 's/,"eval":\{[^}]*\}//; s/"step_ms":[0-9.e+-]+/"step_ms":0/g'; }
+    diff <(strip "$T/sync.mp") <(strip "$T/async.mp")
 }
 
 @test "eval: ring mode without --every leaves frames untouched apart from timing" {

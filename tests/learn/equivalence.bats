@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # The piped ring and the in-process chain give the same parameters for the
 # same seed: every learning stage's checkpoint (params, optimiser state, RNG
-# state) is byte-identical after 200 steps (100 of them updates).
+# state) is byte-identical after 200 steps (100 of them updates). And the
+# evaluations running beside the training (the default) give the files of
+# --eval-sync, which runs them in the ring's order of work.
 
 load ../cli/helpers
 
@@ -48,4 +50,36 @@ same_params() {
     parpi-train --algo sql "${OPTS[@]}" --out "$T/ring"
     parpi-train --algo sql "${OPTS[@]}" --out "$T/inproc" --in-process
     same_params "critic policy"
+}
+
+# every file of two runs that must be the same bytes, the wall clock and step
+# times of progress.csv apart
+same_files() {
+    local a=$1 b=$2 k keep
+    for k in collect critic policy eval; do cmp "$a/ckpt/latest/$k.ckpt" "$b/ckpt/latest/$k.ckpt"; done
+    cmp "$a/ckpt/best/policy.ckpt" "$b/ckpt/best/policy.ckpt"
+    cmp "$a/eval.csv" "$b/eval.csv"
+    cmp "$a/episodes.csv" "$b/episodes.csv"
+    keep=$(head -n 1 "$a/progress.csv" | tr , '\n' | grep -vn -e '^wall_s$' -e 'step_ms$' | cut -d: -f1 | paste -sd,)
+    diff <(cut -d, -f"$keep" "$a/progress.csv") <(cut -d, -f"$keep" "$b/progress.csv")
+}
+
+@test "equivalence: evaluation beside the training == --eval-sync, ring and in-process, an evaluation every step" {
+    # every step: evaluations pile up behind the training (two in flight, the
+    # progress rows waiting for them), snapshots wait for them
+    local o=(--algo sac --env Pendulum-v1 --steps 600 --seed 3 --learning-starts 100 --batch-size 32
+             --eval-every 1 --eval-episodes 2 --log-every 1 --save-every 150 --no-progress
+             --set critic.hidden=32 --set critic.layers=2 --set policy.hidden=32)
+    parpi-train "${o[@]}" --eval-sync --in-process --out "$T/sync"
+    parpi-train "${o[@]}" --in-process --out "$T/inproc"
+    parpi-train "${o[@]}" --out "$T/ring"
+    [ "$(wc -l <"$T/sync/eval.csv")" -eq 601 ]
+    # the rows in step order
+    tail -n +2 "$T/inproc/eval.csv" | cut -d, -f1 | sort -n -c
+    same_files "$T/sync" "$T/inproc"
+    same_files "$T/sync" "$T/ring"
+    # --eval-sync is how a session runs, not part of the run: a resume may give it or not
+    run parpi-train --resume "$T/ring" --steps 700 --eval-sync --no-progress
+    assert_success
+    grep -q '^step 700$' "$T/ring/ckpt/snapshot"
 }

@@ -2,7 +2,9 @@
  * and input by central finite differences in double (Linear, ReLU, Tanh, a
  * twin 3-hidden-layer critic, tanh output, spectral norm with u, v fixed, the
  * gradient penalty), the twin net against two separate nets, full-size
- * forward in float against double, and the NULL-dparams / NULL-dx paths. */
+ * forward in float against double, the NULL-dparams / NULL-dx paths, and
+ * the one-row forward of the evaluator (pp_mlp_forward_row): the bits of a
+ * per-layer double sum, near the sgemm forward. */
 #include <stdint.h>
 #include <string.h>
 
@@ -315,6 +317,60 @@ static void full_size_checks(void)
     pp_mlp_free(&one);
 }
 
+/* pp_mlp_forward_row (the evaluator's, nn/mlp.h): each layer's sum in double,
+ * in input order, rounded once; written out here element by element, it must
+ * give the very bits. And it stays near pp_mlp_forward's one-row sgemm. */
+static void row_check(const char *name, int in, int nhidden, const int *hidden, int out, int E, pp_act ha,
+                      pp_act oa, int spectral, uint64_t seed)
+{
+    pp_mlp m;
+    pp_mlp_init(&m, in, nhidden, hidden, out, E, ha, oa, spectral, 2);
+    pp_rng rng;
+    pp_rng_seed(&rng, seed);
+    float *params = pp_xalloc_f32(m.nparams), *x = pp_xalloc_f32((size_t)in);
+    pp_mlp_init_params(&m, params, &rng);
+    if (spectral) pp_mlp_sn_update(&m, params);
+    pp_rng_fill_normal_f32(&rng, x, (size_t)in);
+    int maxw = in;
+    for (int l = 1; l <= m.nlayers; l++) maxw = m.width[l] * E > maxw ? m.width[l] * E : maxw;
+    float *h = pp_xalloc_f32((size_t)maxw * E), *t = pp_xalloc_f32((size_t)maxw * E);
+    memcpy(h, x, (size_t)in * sizeof *h);
+    for (int l = 0; l < m.nlayers; l++) {
+        int w_in = m.width[l], w_out = m.width[l + 1];
+        const float *W = spectral ? m.sn_w[l] : params + m.off_w[l], *b = params + m.off_b[l];
+        pp_act act = l == m.nlayers - 1 ? oa : ha;
+        for (int e = 0; e < E; e++)
+            for (int j = 0; j < w_out; j++) {
+                double s = 0;
+                for (int i = 0; i < w_in; i++) {
+                    /* layer 0: one [in, E*out] block; deeper: member blocks, member inputs */
+                    double xi = l == 0 ? h[i] : h[(size_t)e * w_in + i];
+                    double w = l == 0 ? W[(size_t)i * E * w_out + (size_t)e * w_out + j]
+                                      : W[(size_t)e * w_in * w_out + (size_t)i * w_out + j];
+                    s += xi * w;
+                }
+                float v = (float)(s + (double)b[(size_t)e * w_out + j]);
+                t[(size_t)e * w_out + j] = act == PP_ACT_RELU ? (v < 0.0f ? 0.0f : v) : act == PP_ACT_TANH ? tanhf(v) : v;
+            }
+        memcpy(h, t, (size_t)E * w_out * sizeof *h);
+    }
+    size_t n = (size_t)E * out;
+    float *row = pp_xalloc_f32(n);
+    memcpy(row, pp_mlp_forward_row(&m, params, x), n * sizeof *row);
+    CHECK(memcmp(row, h, n * sizeof *row) == 0, "%s: one-row forward is the per-layer double sum, bit for bit", name);
+    const float *y = pp_mlp_forward(&m, params, x, 1);
+    double worst = 0;
+    for (size_t k = 0; k < n; k++) worst = fmax(worst, fabs(row[k] - y[k]) / fmax(fabs(y[k]), 1e-3));
+    printf("#   against the sgemm forward: max relative difference %.3g (bound 1e-05)\n", worst);
+    CHECK(worst <= 1e-5, "%s: one-row forward agrees with pp_mlp_forward", name);
+    free(row);
+    free(h);
+    free(t);
+    free(x);
+    free(params);
+    pp_mlp_free(&m);
+}
+
 int main(void)
 {
     int h1[1] = {7}, h3[3] = {9, 8, 7}, h2[2] = {7, 6};
@@ -339,5 +395,10 @@ int main(void)
     CHECK(pp_mlp_init(&bad, 0, 1, h1, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, 4) == -1, "input width 0 is refused");
 
     full_size_checks();
+
+    int h256[2] = {256, 256}, h300[3] = {300, 70, 130};
+    row_check("policy 11->256->256->6", 11, 2, h256, 6, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, 21);
+    row_check("twin 6->300->70->130->1 x2, tanh hidden", 6, 3, h300, 1, 2, PP_ACT_TANH, PP_ACT_LINEAR, 0, 22);
+    row_check("spectral 5->7->6->1 x2", 5, 2, h2, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 1, 23);
     return check_done();
 }

@@ -272,6 +272,33 @@ static void test_actor(void)
     CHECK(memcmp(a1, im->a, sizeof a1) == 0, "implicit deterministic action uses xi = 0");
     pp_actor_free(ac);
 
+    /* the evaluator's one row (pp_actor_act_row): the same draws as a batch
+     * of one, actions within float rounding of pp_actor_act's */
+    for (int arch = 0; arch < 2; arch++) {
+        strcpy(spec.arch, arch ? "implicit" : "gaussian-tanh");
+        CHECK(pp_actor_create(&spec, 1, &ac) == 0, "%s actor of one row created", spec.arch);
+        if (arch)
+            pp_implicit_init_params(pp_actor_implicit(ac), pp_actor_params(ac), &r);
+        else
+            pp_policy_init_params(pp_actor_gaussian(ac), pp_actor_params(ac), &r);
+        for (int det = 1; det >= 0; det--) {
+            pp_rng r1, r2;
+            pp_rng_seed(&r1, 77);
+            pp_rng_seed(&r2, 77);
+            float b1[A], b2[A];
+            CHECK(pp_actor_act(ac, pp_actor_params(ac), obs, 1, det, &r1, b1) == 0 &&
+                      pp_actor_act_row(ac, pp_actor_params(ac), obs, det, &r2, b2) == 0,
+                  "%s %s: both act", spec.arch, det ? "mean" : "sample");
+            double worst = 0;
+            for (int k = 0; k < A; k++) worst = fmax(worst, fabs(b1[k] - b2[k]));
+            CHECK(worst < 1e-6, "%s %s: one-row action within %.2g of pp_actor_act's", spec.arch,
+                  det ? "mean" : "sample", worst);
+            CHECK(pp_rng_u64(&r1) == pp_rng_u64(&r2), "%s %s: the same draws from the stream", spec.arch,
+                  det ? "mean" : "sample");
+        }
+        pp_actor_free(ac);
+    }
+
     strcpy(spec.arch, "gaussian");
     CHECK(pp_actor_create(&spec, 4, &ac) == -1 && strstr(pp_error(), "gaussian-tanh"),
           "unknown arch refused: %s", pp_error());
