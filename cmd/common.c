@@ -240,6 +240,7 @@ int pp_stage_main(const char *kind, int argc, char **argv)
         pp_stage_free(s);
         return usage_error(kind);
     }
+    pp_stage_common_warn_bf16(&c);
 
     pp_reader *r = NULL;
     pp_writer *w = NULL;

@@ -60,7 +60,8 @@ static const pp_opt options[] = {
                   "every stage's matmul backend (default: PARPI_GEMM if set, else openblas)", 0),
     PP_OPT_STRING("precision", cli, o.precision, "fp32|bf16|auto", NULL,
                   "every stage's matmul operands (default: PARPI_PRECISION if set, else fp32); bf16 runs "
-                  "through oneDNN; auto: bf16 where oneDNN reports AMX, resolved into the run's config",
+                  "through oneDNN (fp32 on a CPU without AVX-512, with a warning); auto: bf16 where oneDNN "
+                  "reports AMX, resolved into the run's config",
                   0),
     PP_OPT_FLAG("in-process", cli, o.in_process, "chain the stages in this process (no pipes)", 0),
     PP_OPT_FLAG("eval-sync", cli, o.eval_sync,
@@ -695,6 +696,7 @@ int main(int argc, char **argv)
         pp_train_unlock(lock);
         return rc;
     }
+    if (t.nstages > 0) pp_stage_common_warn_bf16(&t.stage[0].common); /* once for the run */
     if (t.o.dry_run) {
         rc = print_pipeline(&t, stdout);
         pp_train_free(&t);

@@ -147,6 +147,7 @@ int pp_gemm_precision_parse(const char *name, int *p)
 }
 
 int pp_gemm_has_amx(void) { return pp_dnnl_built() && pp_dnnl_has_amx(); }
+int pp_gemm_bf16_runs(void) { return pp_dnnl_built() && pp_dnnl_bf16_runs(); }
 
 int pp_gemm_resolve_precision(int p)
 {
@@ -280,7 +281,10 @@ static void gemm_dispatch(int ta, int tb, int M, int N, int K, float alpha, cons
     }
     if (current() == PP_GEMM_DNNL) {
         if (!dnnl_threads_set) apply_threads(); /* OpenBLAS's count, unless set */
-        if (prec == PP_PREC_BF16) {
+        /* bf16 where oneDNN has a bf16 matmul on this CPU; where it has none
+         * (AVX2 only), fp32 through oneDNN: the products of --gemm dnnl at
+         * fp32, bit for bit, on oneDNN's threads (blas.h) */
+        if (prec == PP_PREC_BF16 && pp_dnnl_bf16_runs()) {
             if (pp_dnnl_sgemm_bf16(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) return;
         } else if (pp_dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) {
             return;

@@ -48,8 +48,9 @@ int pp_gemm_check_env(void);
 /* The matmul precision, process-wide. PP_PREC_FP32 (the default) leaves
  * every result as it was. PP_PREC_BF16 rounds both operands of each pp_sgemm
  * that reaches a matmul kernel to bf16 (8-bit significand) and accumulates
- * and writes C in fp32, through oneDNN; the degenerate shapes (sgemv/sger)
- * and pp_sgemv stay fp32. bf16 is a mode of the dnnl backend: setting it
+ * and writes C in fp32, through oneDNN, on a CPU where oneDNN has a bf16
+ * matmul (pp_gemm_bf16_runs; elsewhere the products stay fp32, through
+ * oneDNN); the degenerate shapes (sgemv/sger) and pp_sgemv stay fp32. bf16 is a mode of the dnnl backend: setting it
  * selects that backend (-1, pp_fail, if oneDNN is not built in), and
  * selecting OpenBLAS afterwards sets fp32 again. PP_PREC_AUTO resolves at
  * once: bf16 where oneDNN reports AMX (avx512_core_amx or later) and it is
@@ -63,6 +64,15 @@ const char *pp_gemm_precision_name(int prec); /* "fp32", "bf16", "auto" */
 int pp_gemm_precision_parse(const char *name, int *prec); /* -1 (pp_fail) if unknown */
 int pp_gemm_resolve_precision(int prec);      /* AUTO -> what it picks here; others unchanged */
 int pp_gemm_has_amx(void);                    /* oneDNN reports AMX (0 without oneDNN) */
+/* 1 if PP_PREC_BF16 rounds the operands on this CPU: oneDNN is built in and
+ * creates a bf16 matmul here (oneDNN 2.6.3: an effective ISA of avx512_core
+ * or later; none on AVX2-only CPUs such as the AMD EPYCs before Zen 4).
+ * Where it is 0, PP_PREC_BF16 still selects the dnnl backend and stays the
+ * precision pp_gemm_precision() reports (and a run's config keeps), but every
+ * product runs in fp32 through oneDNN: the results of PP_GEMM_DNNL at
+ * PP_PREC_FP32, bit for bit, and no fallback is counted. The programs warn
+ * (pp_stage_common_warn_bf16). */
+int pp_gemm_bf16_runs(void);
 long long pp_gemm_primitives_created(void); /* oneDNN primitives created so far */
 long long pp_gemm_fallbacks(void);
 

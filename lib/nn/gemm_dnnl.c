@@ -18,7 +18,8 @@
  *
  * pp_dnnl_sgemm_bf16 (--precision bf16) rounds the operands to bf16 into
  * scratch and runs a bf16 x bf16 -> f32 primitive (its own cache entries):
- * see the section at the end.
+ * see the section at the end. Not every CPU has one: pp_dnnl_bf16_runs asks
+ * oneDNN once (there too).
  */
 #include "nn/gemm_dnnl.h"
 
@@ -38,6 +39,7 @@ int pp_dnnl_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const f
     return pp_dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 int pp_dnnl_has_amx(void) { return 0; }
+int pp_dnnl_bf16_runs(void) { return 0; }
 void pp_dnnl_set_threads(int n) { (void)n; }
 long long pp_dnnl_created(void) { return 0; }
 int pp_dnnl_cached(void) { return 0; }
@@ -281,5 +283,33 @@ int pp_dnnl_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const f
 }
 
 int pp_dnnl_has_amx(void) { return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_amx; }
+
+/* Whether this CPU has a bf16 matmul at all: oneDNN 2.6.3 creates none where
+ * its effective ISA is below avx512_core (it emulates bf16 with AVX-512
+ * before avx512_core_bf16 and AMX; on AVX2, e.g. an AMD EPYC before Zen 4,
+ * dnnl_primitive_desc_create answers dnnl_unimplemented for every shape).
+ * Asked once, with a 16x16x16 bf16 x bf16 -> f32 matmul, so that a process
+ * without bf16 does not try (and fail, ~16 us on that EPYC) to create a
+ * primitive at every call. */
+int pp_dnnl_bf16_runs(void)
+{
+    static int runs = -1;
+    if (runs >= 0) return runs;
+    runs = 0;
+    if (start() < 0) return runs;
+    dnnl_memory_desc_t amd, bmd, cmd;
+    dnnl_dims_t d = {16, 16};
+    dnnl_matmul_desc_t md;
+    dnnl_primitive_desc_t pd = NULL;
+    if (dnnl_memory_desc_init_by_tag(&amd, 2, d, dnnl_bf16, dnnl_ab) == dnnl_success &&
+        dnnl_memory_desc_init_by_tag(&bmd, 2, d, dnnl_bf16, dnnl_ab) == dnnl_success &&
+        dnnl_memory_desc_init_by_tag(&cmd, 2, d, dnnl_f32, dnnl_ab) == dnnl_success &&
+        dnnl_matmul_desc_init(&md, &amd, &bmd, NULL, &cmd) == dnnl_success &&
+        dnnl_primitive_desc_create(&pd, &md, NULL, engine, NULL) == dnnl_success) {
+        dnnl_primitive_desc_destroy(pd);
+        runs = 1;
+    }
+    return runs;
+}
 
 #endif

@@ -16,6 +16,9 @@ int pp_dnnl_sgemm_bf16(int ta, int tb, int M, int N, int K, float alpha, const f
                        const float *B, int ldb, float beta, float *C, int ldc);
 /* 1 if oneDNN's effective ISA has AMX (avx512_core_amx or later). */
 int pp_dnnl_has_amx(void);
+/* 1 if oneDNN creates a bf16 matmul on this CPU (asked once; 0 on AVX2-only
+ * CPUs and without DNNL). Where it is 0, pp_dnnl_sgemm_bf16 is not called. */
+int pp_dnnl_bf16_runs(void);
 void pp_dnnl_set_threads(int n);
 long long pp_dnnl_created(void);  /* primitives created since start */
 int pp_dnnl_cached(void);         /* primitives in the cache now */

@@ -41,8 +41,9 @@ const pp_opt pp_stage_common_options[] = {
     PP_OPT_CHOICE("gemm", pp_stage_common, gemm, gemm_names, "openblas",
                   "matmul backend (not given: PARPI_GEMM if set)", PP_OPT_NOSAVE),
     PP_OPT_CHOICE("precision", pp_stage_common, precision, precision_names, "fp32",
-                  "matmul operands: fp32, bf16 (through oneDNN, fp32 accumulation) or auto (bf16 where oneDNN "
-                  "reports AMX) (not given: PARPI_PRECISION if set)",
+                  "matmul operands: fp32, bf16 (through oneDNN, fp32 accumulation; fp32 on a CPU without "
+                  "AVX-512, with a warning) or auto (bf16 where oneDNN reports AMX) (not given: "
+                  "PARPI_PRECISION if set)",
                   PP_OPT_NOSAVE),
     PP_OPT_ROW("max-frame", PP_OPT_T_COUNT, pp_stage_common, max_frame, 1024, 1e12, "1073741824", NULL,
                "BYTES", "refuse larger frames", NULL, PP_OPT_NOSAVE),
@@ -84,6 +85,14 @@ int pp_stage_common_gemm(const pp_stage_common *c)
     }
     if (pp_gemm_set_precision(p) != 0) return pp_fail_prefix("--precision: ");
     return 0;
+}
+
+void pp_stage_common_warn_bf16(const pp_stage_common *c)
+{
+    int p = pp_stage_common_given(c, "precision") ? pp_gemm_resolve_precision(c->precision) : pp_gemm_precision();
+    if (p != PP_PREC_BF16 || pp_gemm_bf16_runs() || !pp_gemm_available(PP_GEMM_DNNL)) return;
+    fprintf(stderr, "%s: warning: --precision bf16: oneDNN has no bf16 matmul on this CPU (it needs AVX-512); "
+            "the matmuls run in fp32 through oneDNN, as with --gemm dnnl\n", pp_progname());
 }
 
 int pp_stage_common_init(pp_stage_common *c)

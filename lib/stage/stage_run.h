@@ -59,6 +59,11 @@ extern const pp_opt pp_stage_common_options[];
  * beside --gemm openblas it is refused, and auto is fp32 there. 0 or -1
  * (pp_fail: a bad variable, a backend not built in, bf16 with openblas). */
 int pp_stage_common_gemm(const pp_stage_common *c);
+/* --precision bf16 (given, or PARPI_PRECISION) on a CPU where oneDNN has no
+ * bf16 matmul (nn/blas.h: pp_gemm_bf16_runs): one warning on stderr that the
+ * matmuls run in fp32 through oneDNN. The stage programs call it after
+ * pp_stage_common_gemm, parpi-train once for the run (stage 0's options). */
+void pp_stage_common_warn_bf16(const pp_stage_common *c);
 
 /* Defaults, nothing given. 0 or -1. */
 int pp_stage_common_init(pp_stage_common *c);

@@ -5,6 +5,17 @@
  * critic's; the primitive cache; the selection (pp_gemm_set_precision,
  * PARPI_PRECISION, auto). Skipped without DNNL.
  *
+ * Two kinds of CPU (nn/blas.h, pp_gemm_bf16_runs). Where oneDNN has a bf16
+ * matmul (oneDNN 2.6.3: AVX-512 and later; the Intel Xeon with AMX of
+ * docs/perf.md section 10) the operands must be rounded: some product lies
+ * beyond fp32's bound, and no shape falls back. Where it has none (AVX2
+ * only: the AMD EPYC of docs/perf.md section 12) --precision bf16 runs every
+ * product in fp32 through oneDNN: each is checked to be the bytes of
+ * --gemm dnnl at fp32 and within fp32's bound, and the rounding check is
+ * skipped, saying why. A CPU that /proc/cpuinfo says has bf16 instructions
+ * (avx512_bf16, amx_bf16) must be one of the first kind, so a probe that
+ * wrongly said "none" cannot skip the rounding checks there.
+ *
  * The bound. bf16 keeps 8 significant bits, so rounding to nearest gives
  * a' = a (1 + d1), b' = b (1 + d2), |d1|, |d2| <= u16 = 2^-8, and
  *   |a'b' - ab| <= (2 u16 + u16^2) |ab| = (2^-7 + 2^-16) |ab|.
@@ -37,8 +48,10 @@ static const double U16 = 1.0 / 256; /* 2^-8 */
 static double coef_ab(int K) { double g = gamma_n(K + 2); return (2 * U16 + U16 * U16) * (1 + g) + g * (1 + 2 * U16 + U16 * U16); }
 
 /* worst |C - exact| / (**), and the worst |C - exact| / gamma_{K+2}(...) (the
- * fp32 bound: > 1 shows the operands were rounded) */
-static void run_case(const gcase *c, pp_rng *rng, double *ratio, double *vs_fp32_bound, int *pad_ok)
+ * fp32 bound: > 1 shows the operands were rounded); with same_as_fp32, also
+ * whether C is the bytes of the same product at fp32 (the dnnl backend) */
+static void run_case(const gcase *c, pp_rng *rng, double *ratio, double *vs_fp32_bound, int *pad_ok,
+                     int *same_as_fp32)
 {
     int arows = c->ta ? c->K : c->M, brows = c->tb ? c->N : c->K;
     float *A = pp_xalloc_f32((size_t)arows * c->lda), *Bm = pp_xalloc_f32((size_t)brows * c->ldb);
@@ -50,6 +63,16 @@ static void run_case(const gcase *c, pp_rng *rng, double *ratio, double *vs_fp32
         for (int i = 0; i < c->M; i++) C0[(size_t)i * c->ldc] = NAN; /* beta 0 must not read C */
     memcpy(C, C0, (size_t)c->M * c->ldc * sizeof *C0);
     pp_sgemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->lda, Bm, c->ldb, c->beta, C, c->ldc);
+    if (same_as_fp32) {
+        float *C32 = pp_xalloc_f32((size_t)c->M * c->ldc);
+        memcpy(C32, C0, (size_t)c->M * c->ldc * sizeof *C0);
+        int prec = pp_gemm_precision();
+        pp_gemm_set_precision(PP_PREC_FP32); /* the dnnl backend stays */
+        pp_sgemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, A, c->lda, Bm, c->ldb, c->beta, C32, c->ldc);
+        pp_gemm_set_precision(prec);
+        *same_as_fp32 = memcmp(C, C32, (size_t)c->M * c->ldc * sizeof *C) == 0;
+        free(C32);
+    }
     double g = gamma_n(c->K + 2), k = coef_ab(c->K);
     *ratio = *vs_fp32_bound = 0;
     *pad_ok = 1;
@@ -74,6 +97,24 @@ static void run_case(const gcase *c, pp_rng *rng, double *ratio, double *vs_fp32
             if (memcmp(&C[(size_t)i * c->ldc + j], &C0[(size_t)i * c->ldc + j], sizeof(float)) != 0) *pad_ok = 0;
     }
     free(A), free(Bm), free(C0), free(C);
+}
+
+/* 1 if /proc/cpuinfo's flags name flag (0 if not, or no /proc/cpuinfo) */
+static int cpu_flag(const char *flag)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return 0;
+    char line[8192];
+    int found = 0;
+    size_t n = strlen(flag);
+    while (!found && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0) continue;
+        for (char *p = strstr(line, flag); p && !found; p = strstr(p + 1, flag))
+            found = (p[-1] == ' ' || p[-1] == '\t') && (p[n] == ' ' || p[n] == '\n' || p[n] == 0);
+        break;
+    }
+    fclose(f);
+    return found;
 }
 
 static void absv(float *d, const float *s, size_t n)
@@ -152,6 +193,11 @@ int main(void)
     CHECK(pp_gemm_backend() == PP_GEMM_DNNL && pp_gemm_precision() == PP_PREC_BF16, "pp_gemm_set_precision(bf16) "
           "selects dnnl");
     pp_blas_set_threads(1);
+    int runs = pp_gemm_bf16_runs();
+    int native = cpu_flag("avx512_bf16") || cpu_flag("amx_bf16");
+    CHECK(runs || !native, "oneDNN has a bf16 matmul on this CPU: %s (cpuinfo: avx512f %s, avx512_bf16 %s, "
+          "amx_bf16 %s)", runs ? "yes" : "no, --precision bf16 runs fp32 here", cpu_flag("avx512f") ? "yes" : "no",
+          cpu_flag("avx512_bf16") ? "yes" : "no", cpu_flag("amx_bf16") ? "yes" : "no");
 
     const gcase *cases = gemm_cases;
     const int ncases = GEMM_NCASES;
@@ -160,31 +206,46 @@ int main(void)
     printf("# bound (**): (2^-7 + 2^-16)(1 + g) + g (1 + 2^-7 + 2^-16) of |alpha| sum|ab|, g = gamma_{K+2}, + g |beta C0|;"
            " K = 256: %.6g (fp32's g alone: %.3g)\n", coef_ab(256), gamma_n(258));
     double above_fp32 = 0;
+    int all_same = 1;
     for (int i = 0; i < ncases; i++) {
         double r, f;
-        int pad;
-        run_case(&cases[i], &rng, &r, &f, &pad);
+        int pad, same = 1;
+        run_case(&cases[i], &rng, &r, &f, &pad, runs ? NULL : &same);
         above_fp32 = fmax(above_fp32, f);
+        all_same &= same;
         CHECK(r <= 1 && pad, "bf16 %s %dx%dx%d: error / bound %.3g (/ fp32's bound %.3g)%s", cases[i].what, cases[i].M,
               cases[i].N, cases[i].K, r, f, pad ? "" : ", wrote past N");
     }
-    CHECK(above_fp32 > 1, "the operands were rounded: worst error %.3g x fp32's bound", above_fp32);
-    CHECK(pp_gemm_fallbacks() == 0, "oneDNN took every shape in bf16 (%lld fallbacks)", pp_gemm_fallbacks());
+    if (runs) {
+        CHECK(above_fp32 > 1, "the operands were rounded: worst error %.3g x fp32's bound", above_fp32);
+        CHECK(pp_gemm_fallbacks() == 0, "oneDNN took every shape in bf16 (%lld fallbacks)", pp_gemm_fallbacks());
+    } else {
+        SKIP("the operands were rounded: oneDNN has no bf16 matmul on this CPU (it needs AVX-512), so bf16 "
+             "rounds nothing here (worst error %.3g x fp32's bound)", above_fp32);
+        CHECK(all_same && above_fp32 <= 1 && pp_gemm_fallbacks() == 0,
+              "no bf16 matmul here: --precision bf16 ran every shape in fp32 through oneDNN, the bytes of --gemm dnnl "
+              "(%s), within fp32's bound (worst %.3g), %lld fallbacks to OpenBLAS", all_same ? "all" : "NOT all",
+              above_fp32, pp_gemm_fallbacks());
+    }
     long long made = pp_gemm_primitives_created();
     for (int i = 0; i < ncases; i++) {
         double r, f;
         int pad;
         gcase c = cases[i];
         if (c.alpha != 1) c.alpha = 0.31f;
-        run_case(&c, &rng, &r, &f, &pad);
+        run_case(&c, &rng, &r, &f, &pad, NULL);
     }
     CHECK(pp_gemm_primitives_created() == made, "second bf16 pass (new alphas): no primitive created");
     pp_gemm_set_precision(PP_PREC_FP32);
     double r, f;
     int pad;
-    run_case(&cases[1], &rng, &r, &f, &pad);
-    CHECK(pp_gemm_primitives_created() == made + 1 && f <= 1,
-          "fp32 again: the same shape is a primitive of its own (precision in the key), fp32's bound (%.3g)", f);
+    run_case(&cases[1], &rng, &r, &f, &pad, NULL);
+    if (runs)
+        CHECK(pp_gemm_primitives_created() == made + 1 && f <= 1,
+              "fp32 again: the same shape is a primitive of its own (precision in the key), fp32's bound (%.3g)", f);
+    else
+        CHECK(pp_gemm_primitives_created() == made && f <= 1,
+              "fp32 again: the fp32 primitive bf16 used on this CPU, none new, fp32's bound (%.3g)", f);
 
     /* one layer (2 members, 23 -> 256, linear), bf16 against fp32, each
      * element within (**) + fp32's bound, sum|ab| from the |.| run */
