@@ -111,20 +111,28 @@ static int read_columns(pp_rows_reader *r)
     return 0;
 }
 
+
+/* obs_dim and act_dim of a replay buffer's header. */
+static int read_dims(pp_frame *f, const char *path, pp_rows_head *h)
+{
+    int64_t v;
+    if (get_int(f, path, "obs_dim", 1, 1 << 20, &v) != 0) return -1;
+    h->obs_dim = (int)v;
+    if (get_int(f, path, "act_dim", 1, 1 << 20, &v) != 0) return -1;
+    h->act_dim = (int)v;
+    return 0;
+}
+
 static int open_v3(pp_rows_reader *r)
 {
     pp_rows_head *h = &r->head;
     pp_frame *f = r->f;
-    int64_t v;
     if (get_int(f, r->path, "rows", 0, (int64_t)1 << 40, &h->rows) != 0 ||
         get_int(f, r->path, "chunk_rows", 1, (int64_t)1 << 40, &h->chunk_rows) != 0)
         return -1;
     if (pp_frame_get(f, "capacity")) {
         h->ring = true;
-        if (get_int(f, r->path, "obs_dim", 1, 1 << 20, &v) != 0) return -1;
-        h->obs_dim = (int)v;
-        if (get_int(f, r->path, "act_dim", 1, 1 << 20, &v) != 0) return -1;
-        h->act_dim = (int)v;
+        if (read_dims(f, r->path, h) != 0) return -1;
         if (get_int(f, r->path, "capacity", 1, (int64_t)1 << 40, &h->capacity) != 0 ||
             get_int(f, r->path, "next", 0, h->capacity - 1, &h->next) != 0 ||
             get_int(f, r->path, "added", h->rows, INT64_MAX, &h->added) != 0 || check_ring(h, r->path) != 0)
@@ -162,12 +170,8 @@ static int open_v2(pp_rows_reader *r, int64_t version)
         return pp_fail("%s: %llu bytes follow the replay frame (byte %llu): a version %lld file is one frame",
                        r->path, (unsigned long long)st.st_size - pp_reader_offset(r->in),
                        (unsigned long long)pp_reader_offset(r->in), (long long)version);
-    int64_t v;
     h->ring = true;
-    if (get_int(f, r->path, "obs_dim", 1, 1 << 20, &v) != 0) return -1;
-    h->obs_dim = (int)v;
-    if (get_int(f, r->path, "act_dim", 1, 1 << 20, &v) != 0) return -1;
-    h->act_dim = (int)v;
+    if (read_dims(f, r->path, h) != 0) return -1;
     if (get_int(f, r->path, "capacity", 1, (int64_t)1 << 40, &h->capacity) != 0 ||
         get_int(f, r->path, "size", 0, h->capacity, &h->rows) != 0 ||
         get_int(f, r->path, "next", 0, h->capacity - 1, &h->next) != 0 ||

@@ -14,16 +14,7 @@
 #include "frame/frame.h"
 #include "frame/save.h"
 
-static char dir[] = "/tmp/parpi-test-dataset-XXXXXX";
-
-static const char *tmp(const char *name)
-{
-    static char buf[4][256];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-    return buf[i];
-}
+#include "tmpdir.h"
 
 static void chunks_of(int rows)
 {
@@ -271,13 +262,11 @@ static void test_bad_chunk(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
+    if (tmpdir_make("dataset") != 0) return 1;
     test_round_trip();
     test_replay_as_dataset();
     test_dataset_as_replay();
     test_bad_chunk();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", dir);
+    tmpdir_remove();
     return check_done();
 }

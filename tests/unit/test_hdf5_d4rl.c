@@ -133,16 +133,7 @@ int main(void)
 
 #include <hdf5.h>
 
-static char dir[] = "/tmp/parpi-test-hdf5-XXXXXX";
-
-static const char *in_dir(const char *name)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
+#include "tmpdir.h"
 
 /* ---- writing files as h5py does ---- */
 
@@ -294,7 +285,7 @@ static int same_data(const pp_dataset *a, const pp_dataset *b)
 
 static void test_import(void)
 {
-    const char *p = in_dir("d4rl.hdf5");
+    const char *p = tmp("d4rl.hdf5");
     write_d4rl(p, 0);
     pp_hdf5_report rep;
     pp_dataset *d = import(p, 0, &rep);
@@ -334,7 +325,7 @@ static void test_import(void)
     const unsigned variants[] = {F_REW_N1, F_FLAGS_U8, F_FLAGS_I8};
     const char *what[] = {"rewards [N,1]", "terminals u8, timeouts f32 0/1", "terminals and timeouts i8"};
     for (int v = 0; v < 3; v++) {
-        const char *q = in_dir("variant.hdf5");
+        const char *q = tmp("variant.hdf5");
         write_d4rl(q, variants[v]);
         d = import(q, 0, NULL);
         CHECK(d && ref && same_data(d, ref), "import: %s reads as the same data set", what[v]);
@@ -343,7 +334,7 @@ static void test_import(void)
     pp_dataset_free(ref);
 
     /* no timeouts: all false, said */
-    const char *q = in_dir("notimeouts.hdf5");
+    const char *q = tmp("notimeouts.hdf5");
     write_d4rl(q, F_NO_TIMEOUTS);
     d = import(q, 1, &rep);
     int none = d != NULL;
@@ -357,7 +348,7 @@ static void test_import(void)
  * and the tail's row 9. */
 static void test_import_next_policy(void)
 {
-    const char *p = in_dir("nonext.hdf5");
+    const char *p = tmp("nonext.hdf5");
     write_d4rl(p, F_NO_NEXT);
     pp_hdf5_report rep;
     pp_dataset *d = import(p, 0, &rep);
@@ -432,9 +423,9 @@ static void check_written(const char *p)
     H5Fclose(f);
 }
 
-static int temps_in_dir(void)
+static int temps_tmp(void)
 {
-    DIR *dd = opendir(dir);
+    DIR *dd = opendir(tmpdir_path);
     int n = 0;
     struct dirent *e;
     while (dd && (e = readdir(dd)) != NULL) n += strstr(e->d_name, ".tmp.") != NULL;
@@ -444,7 +435,7 @@ static int temps_in_dir(void)
 
 static void test_export(void)
 {
-    const char *p = in_dir("src.hdf5"), *q = in_dir("out.hdf5"), *q2 = in_dir("out2.hdf5");
+    const char *p = tmp("src.hdf5"), *q = tmp("out.hdf5"), *q2 = tmp("out2.hdf5");
     write_d4rl(p, 0);
     pp_dataset *a = import(p, 0, NULL);
     if (!a) return;
@@ -470,12 +461,12 @@ static void test_export(void)
     CHECK(pp_hdf5_export(a, q) != 0 && strstr(pp_error(), "not an HDF5 name"),
           "export: a metadata key with '/' is refused (%s)", pp_error());
     stat(q, &after);
-    CHECK(after.st_size == before.st_size && after.st_ino == before.st_ino && temps_in_dir() == 0,
+    CHECK(after.st_size == before.st_size && after.st_ino == before.st_ino && temps_tmp() == 0,
           "export: after a failure the old file is untouched and no temporary is left");
-    const char *fresh = in_dir("fresh.hdf5");
+    const char *fresh = tmp("fresh.hdf5");
     CHECK(pp_hdf5_export(a, fresh) != 0 && access(fresh, F_OK) != 0, "export: a failed export makes no file");
     pp_frame_remove(a->meta, "bad/name");
-    CHECK(pp_hdf5_export(a, in_dir("no/such/dir.hdf5")) != 0 && strstr(pp_error(), "no/such/dir.hdf5"),
+    CHECK(pp_hdf5_export(a, tmp("no/such/dir.hdf5")) != 0 && strstr(pp_error(), "no/such/dir.hdf5"),
           "export: a missing directory is an error naming the path");
     pp_dataset *e;
     pp_dataset_new(&e, 4);
@@ -575,7 +566,7 @@ static void test_bad_input(void)
         {spoil_qpos_nan, "infos/qpos row 2 column 2 is nan", "a NaN in infos/qpos"},
         {spoil_empty, "observations has no rows", "no rows"},
     };
-    const char *p = in_dir("bad.hdf5");
+    const char *p = tmp("bad.hdf5");
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
         write_d4rl(p, 0);
         hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -601,14 +592,14 @@ static void test_bad_input(void)
           "bad input: act dims against --env: \"%s\"", pp_error());
 
     /* not HDF5, truncated, missing */
-    const char *txt = in_dir("text.hdf5");
+    const char *txt = tmp("text.hdf5");
     FILE *fp = fopen(txt, "w");
     fputs("observations,actions\n1,2\n", fp);
     fclose(fp);
     o = (pp_hdf5_import_opts){0};
     CHECK(pp_hdf5_import(txt, &o, &d, NULL) != 0 && strstr(pp_error(), "is not an HDF5 file"),
           "bad input: a text file: \"%s\"", pp_error());
-    CHECK(pp_hdf5_import(in_dir("none.hdf5"), &o, &d, NULL) != 0 && strstr(pp_error(), "No such file"),
+    CHECK(pp_hdf5_import(tmp("none.hdf5"), &o, &d, NULL) != 0 && strstr(pp_error(), "No such file"),
           "bad input: a missing file: \"%s\"", pp_error());
     struct stat st;
     stat(p, &st);
@@ -623,7 +614,7 @@ static void test_bad_input(void)
 /* Metadata the frame cannot hold is skipped and noted, not fatal. */
 static void test_meta_notes(void)
 {
-    const char *p = in_dir("notes.hdf5");
+    const char *p = tmp("notes.hdf5");
     write_d4rl(p, 0);
     hid_t f = H5Fopen(p, H5F_ACC_RDWR, H5P_DEFAULT);
     put_str(f, "metadata/a.b", "dotted", 0);
@@ -639,10 +630,7 @@ static void test_meta_notes(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    if (tmpdir_make("hdf5") != 0) return 1;
     CHECK(pp_hdf5_built(), "HDF5 built");
     test_pair_next();
     test_import();
@@ -650,9 +638,7 @@ int main(void)
     test_export();
     test_bad_input();
     test_meta_notes();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", dir);
+    tmpdir_remove();
     return check_done();
 }
 

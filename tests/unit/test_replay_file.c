@@ -14,16 +14,7 @@
 #include "frame/frame.h"
 #include "data/replay.h"
 
-static char dir[] = "/tmp/parpi-test-replay-XXXXXX";
-
-static const char *tmp(const char *name)
-{
-    static char buf[4][256];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", dir, name);
-    return buf[i];
-}
+#include "tmpdir.h"
 
 static void add_k(pp_replay *r, int k)
 {
@@ -410,15 +401,13 @@ static void test_batch_frame(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) return 1;
+    if (tmpdir_make("replay") != 0) return 1;
     test_round_trip();
     test_chunks_and_capacities();
     test_stream_layout();
     test_version_2();
     test_damage();
     test_batch_frame();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0) printf("# could not remove %s\n", dir);
+    tmpdir_remove();
     return check_done();
 }
