@@ -365,6 +365,8 @@ static long long plan_count(const pp_train *t, const char *kind, const char *nam
  * --learning-starts on, once its replay holds --batch-size transitions. */
 static long long first_update(const pp_train *t)
 {
+    char v[600];
+    if (plan_value(t, "collect", "dataset", v, sizeof v) && v[0]) return 1; /* offline: every step */
     long long ls = plan_count(t, "collect", "learning-starts", 0), bs = plan_count(t, "collect", "batch-size", 1);
     return ls > bs ? ls : bs;
 }

@@ -18,6 +18,8 @@ setup() {
     run parpi-train --env Pendulum-v1 --steps 300 "${SMALL[@]}" --set collect.dataset="$T/data.mp" \
         --out run --in-process
     assert_success
+    # the collector's --learning-starts does not apply to a data set: no warning that nothing learns
+    refute_output --partial "before learning starts"
     # three evaluations, at gradient steps 100, 200, 300
     run cut -d, -f1 run/eval.csv
     assert_output $'step\n100\n200\n300'
