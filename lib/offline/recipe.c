@@ -36,10 +36,12 @@ static int split_name(const char *name, char *task, size_t tcap, char *kind, siz
     char *dash = strchr(buf, '-');
     if (!dash || dash == buf) return pp_fail("%s: expected TASK-KIND, e.g. hopper-medium", name);
     *dash = '\0';
+    size_t tlen = strlen(buf);
+    if (tlen >= tcap) return pp_fail("%s: the task name is longer than %zu characters", name, tcap - 1);
     for (int i = 0; kinds[i]; i++)
-        if (strcmp(dash + 1, kinds[i]) == 0) {
-            snprintf(task, tcap, "%s", buf);
-            snprintf(kind, kcap, "%s", dash + 1);
+        if (strcmp(dash + 1, kinds[i]) == 0 && strlen(kinds[i]) < kcap) {
+            memcpy(task, buf, tlen + 1);
+            memcpy(kind, kinds[i], strlen(kinds[i]) + 1);
             return 0;
         }
     return pp_fail("%s: unknown kind '%s' (random, medium, expert, medium-replay, medium-expert)", name,
