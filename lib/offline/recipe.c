@@ -235,7 +235,8 @@ static void progress_rows(void *ctx, int64_t done, int64_t total)
     p->c->progress(p->c->ctx, p->what, done, total);
 }
 
-static int policy_rows(const pp_recipe_config *c, const pp_recipe *r, int64_t rows, pp_dataset **out)
+static int policy_rows(const pp_recipe_config *c, const char *manifest, const pp_recipe *r, int64_t rows,
+                       pp_dataset **out)
 {
     progress_ctx pc = {c, r->kind};
     pp_generate_config g = {.env = r->env,
@@ -251,10 +252,20 @@ static int policy_rows(const pp_recipe_config *c, const pp_recipe *r, int64_t ro
         rc |= pp_frame_set_i64(m, "iteration", r->step);
         if (r->has_return) rc |= pp_frame_set_f64(m, "policy.eval_return", r->ret);
     }
-    if (!strcmp(r->kind, "medium"))
+    if (!strcmp(r->kind, "medium")) {
         rc |= pp_frame_set_str(m, "policy.definition",
                                "medium: the first checkpoint whose evaluation (10 deterministic episodes) "
                                "reaches a third of the expert's");
+        /* the other return of the rule, from the manifest's expert line */
+        char name[96];
+        pp_recipe e;
+        snprintf(name, sizeof name, "%s-expert", r->task);
+        if (pp_recipe_find(manifest, name, &e) == 0 && e.has_return)
+            rc |= pp_frame_set_f64(m, "policy.expert_return", e.ret) |
+                  pp_frame_set_i64(m, "policy.expert_step", e.step);
+        else
+            pp_error_clear();
+    }
     if (!strcmp(r->kind, "expert"))
         rc |= pp_frame_set_str(m, "policy.definition", "expert: the best evaluation of the training run");
     return rc ? pp_fail_prefix("metadata: ") : 0;
@@ -291,7 +302,7 @@ int pp_recipe_generate(const pp_recipe_config *c, pp_dataset **out)
         pp_dataset_free(a);
         pp_dataset_free(b);
     } else {
-        rc = policy_rows(c, &r, rows, out);
+        rc = policy_rows(c, manifest, &r, rows, out);
     }
     if (rc == 0) {
         char canonical[96];
