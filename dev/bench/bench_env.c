@@ -26,15 +26,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "env/env_mujoco.h"
 #include "base/err.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 typedef struct {
     const char *name;
@@ -59,7 +53,7 @@ static double run_env(pp_env *e, int n, unsigned char *term_at, double *contacts
     static double obs[512], act[PP_ENV_MAX_ACT];
     double r, ncon = 0;
     int term;
-    double t0 = now();
+    double t0 = pp_now();
     e->ops->reset(e, &rng, obs);
     for (int t = 0; t < n; t++) {
         random_action(&e->info, &arng, act);
@@ -68,7 +62,7 @@ static double run_env(pp_env *e, int n, unsigned char *term_at, double *contacts
         term_at[t] = (unsigned char)term;
         if (term) e->ops->reset(e, &rng, obs);
     }
-    double dt = now() - t0;
+    double dt = pp_now() - t0;
     *contacts = ncon / n;
     return n / dt;
 }
@@ -83,7 +77,7 @@ static double run_physics(pp_env *e, int n, int frame_skip, int v4, const unsign
     pp_rng_seed(&rng, 1);
     arng = pp_rng_split(&rng, 7);
     static double obs[512], act[PP_ENV_MAX_ACT];
-    double t0 = now();
+    double t0 = pp_now();
     e->ops->reset(e, &rng, obs);
     for (int t = 0; t < n; t++) {
         random_action(&e->info, &arng, act);
@@ -92,7 +86,7 @@ static double run_physics(pp_env *e, int n, int frame_skip, int v4, const unsign
         if (v4) mj_rnePostConstraint(m, d);
         if (term_at[t]) e->ops->reset(e, &rng, obs);
     }
-    return n / (now() - t0);
+    return n / (pp_now() - t0);
 }
 
 /* testspeed: qpos0, small control noise per mj_step, no resets. */
@@ -106,13 +100,13 @@ static double run_testspeed(pp_env *e, int n, int frame_skip, double *contacts)
     pp_rng_seed(&rng, 2);
     long steps = (long)n * frame_skip;
     double ncon = 0;
-    double t0 = now();
+    double t0 = pp_now();
     for (long s = 0; s < steps; s++) {
         for (int i = 0; i < m->nu; i++) d->ctrl[i] = 0.01 * pp_rng_normal(&rng);
         mj_step(m, d);
         ncon += d->ncon;
     }
-    double dt = now() - t0;
+    double dt = pp_now() - t0;
     *contacts = ncon / steps;
     return steps / dt / frame_skip;
 }

@@ -8,15 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "frame/frame.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 typedef struct { int fd, n; const uint8_t *d; size_t len; } job;
 
@@ -48,13 +42,13 @@ int main(void)
     size_t incap = 0, len, outcap = 0, olen;
     pp_frame_encode(f, &in, &incap, &len);
     int n = 2000;
-    double t0 = now();
+    double t0 = pp_now();
     for (int i = 0; i < n; i++) {
         if (pp_frame_decode(g, in, len, 0) != 0) { fprintf(stderr, "%s\n", pp_error()); return 1; }
         pp_frame_set_f64(g, "metrics.bench.x", i);
         pp_frame_encode(g, &out, &outcap, &olen);
     }
-    double dt = (now() - t0) / n;
+    double dt = (pp_now() - t0) / n;
     printf("frame pass-through in memory (%.2f MB): %.1f us/frame, %.2f GB/s\n", (double)len / 1e6, dt * 1e6,
            (double)len / dt / 1e9);
     int fds[2];
@@ -62,7 +56,7 @@ int main(void)
     n = 500;
     job j = {fds[1], n, in, len};
     pthread_t th;
-    t0 = now();
+    t0 = pp_now();
     pthread_create(&th, NULL, feed, &j);
     pp_reader *r = pp_reader_open_fd(fds[0], "pipe", PP_DEFAULT_MAX_FRAME);
     int k = 0;
@@ -70,7 +64,7 @@ int main(void)
         pp_frame_set_f64(g, "metrics.bench.x", k++);
         pp_frame_encode(g, &out, &outcap, &olen);
     }
-    dt = (now() - t0) / n;
+    dt = (pp_now() - t0) / n;
     pthread_join(th, NULL);
     printf("frame read from a pipe + re-encode (%d frames): %.1f us/frame, %.2f GB/s\n", k, dt * 1e6,
            (double)len / dt / 1e9);

@@ -9,29 +9,23 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "offline/recipe.h"
 
 #define ROWS 1000000
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Seconds to generate name (rows), or -1 when it cannot be made. */
 static double timed(const char *name, int64_t rows)
 {
     pp_recipe_config c = {.name = name, .rows = rows};
     pp_dataset *d = NULL;
-    double t0 = now();
+    double t0 = pp_now();
     if (pp_recipe_generate(&c, &d) != 0) {
         printf("  %-22s  not measured: %s\n", name, pp_error());
         return -1;
     }
-    double t = now() - t0;
+    double t = pp_now() - t0;
     pp_dataset_free(d);
     printf("  %-22s  %lld rows  %8.1f s  %9.0f rows/s\n", name, (long long)rows, t, (double)rows / t);
     return t;

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "base/rng.h"
 #include "data/dataset.h"
@@ -21,13 +22,6 @@
 
 #define ROWS 1000000
 #define REPS 3
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp(const void *a, const void *b)
 {
@@ -81,21 +75,21 @@ int main(void)
     double mb = column_mb(d), te[REPS], ti[REPS];
     struct stat st = {0};
     for (int r = 0; r < REPS; r++) {
-        double t0 = now();
+        double t0 = pp_now();
         if (pp_hdf5_export(d, path) != 0) {
             fprintf(stderr, "bench_hdf5: %s\n", pp_error());
             return 1;
         }
-        te[r] = now() - t0;
+        te[r] = pp_now() - t0;
         stat(path, &st);
         pp_dataset *back = NULL;
         pp_hdf5_import_opts o = {.obs_dim = 11, .act_dim = 3};
-        t0 = now();
+        t0 = pp_now();
         if (pp_hdf5_import(path, &o, &back, NULL) != 0) {
             fprintf(stderr, "bench_hdf5: %s\n", pp_error());
             return 1;
         }
-        ti[r] = now() - t0;
+        ti[r] = pp_now() - t0;
         pp_dataset_free(back);
     }
     unlink(path);
@@ -110,12 +104,12 @@ int main(void)
     printf("  import: median %.2f s (%.0f MB/s), best %.2f s, of %d (read, convert, check finite)\n",
            ti[REPS / 2], mb / ti[REPS / 2], ti[0], REPS);
     d = hopper(0);
-    double t0 = now();
+    double t0 = pp_now();
     pp_next_report rep;
     if (pp_dataset_pair_next(d, &rep) != 0) return 1;
     printf("  pairing next_observations in memory (no file): %.3f s, %lld rows dropped, %lld terminal rows "
            "kept with a placeholder next\n",
-           now() - t0, (long long)(rep.dropped_timeout + rep.dropped_tail), (long long)rep.terminal_placeholder);
+           pp_now() - t0, (long long)(rep.dropped_timeout + rep.dropped_tail), (long long)rep.terminal_placeholder);
     pp_dataset_free(d);
     return 0;
 }

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/clock.h"
 #include "base/err.h"
 #include "nn/mlp.h"
 #include "base/rng.h"
@@ -38,13 +39,6 @@
 #define WARMUP 20
 #define STEPS 200
 #define B 256
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -117,9 +111,9 @@ static result run(bench *b, void (*fn)(bench *))
     result r;
     for (int i = 0; i < WARMUP; i++) fn(b);
     for (int i = 0; i < STEPS; i++) {
-        double t0 = now();
+        double t0 = pp_now();
         fn(b);
-        t[i] = now() - t0;
+        t[i] = pp_now() - t0;
     }
     qsort(t, STEPS, sizeof t[0], cmp_double);
     r.ms = 1e3 * t[STEPS / 2];
@@ -127,9 +121,9 @@ static result run(bench *b, void (*fn)(bench *))
     /* second pass with the profiler: sgemm share and exact flop count */
     pp_blas_profile(1);
     pp_blas_profile_reset();
-    double t0 = now();
+    double t0 = pp_now();
     for (int i = 0; i < STEPS; i++) fn(b);
-    double total = now() - t0;
+    double total = pp_now() - t0;
     r.insgemm = pp_blas_seconds() / total;
     r.gflop = 1e-9 * pp_blas_flops() / STEPS;
     pp_blas_profile(0);

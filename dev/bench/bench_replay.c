@@ -55,12 +55,12 @@ static int load(const char *path, const char *what, double file, double buffer)
 {
     pp_replay *r;
     pk_reset_peak();
-    double rss = pk_status_bytes("VmRSS"), t0 = pk_now();
+    double rss = pk_status_bytes("VmRSS"), t0 = pp_now();
     if (pp_replay_load(&r, path, 0) != 0) {
         fprintf(stderr, "bench_replay: %s\n", pp_error());
         return -1;
     }
-    double t = pk_now() - t0, peak = pk_status_bytes("VmHWM") - rss;
+    double t = pp_now() - t0, peak = pk_status_bytes("VmHWM") - rss;
     printf("load, %-22s %6.2f s  %5.0f MB/s  peak RSS +%.0f MiB (the buffer %.0f MiB + %.1f MiB)\n", what, t,
            file / 1e6 / t, peak / MIB, buffer / MIB, (peak - buffer) / MIB);
     pp_replay_free(r);
@@ -78,12 +78,12 @@ int main(void)
     cpu();
 
     pp_replay *r;
-    double t0 = pk_now();
+    double t0 = pp_now();
     if (pp_replay_create(&r, rows, OBS, ACT) != 0) {
         fprintf(stderr, "bench_replay: %s\n", pp_error());
         return 1;
     }
-    double t_create = pk_now() - t0;
+    double t_create = pp_now() - t0;
     /* a full ring of distinct values, the oldest row in the middle */
     for (long long i = 0; i < rows; i++) {
         for (int j = 0; j < OBS; j++) r->data.obs[i * OBS + j] = (float)(i + j), r->data.next_obs[i * OBS + j] = (float)(i - j);
@@ -98,12 +98,12 @@ int main(void)
 
     pk_reset_peak();
     double rss = pk_status_bytes("VmRSS");
-    t0 = pk_now();
+    t0 = pp_now();
     if (pp_replay_save(r, path) != 0) {
         fprintf(stderr, "bench_replay: %s\n", pp_error());
         return 1;
     }
-    double t = pk_now() - t0, peak = pk_status_bytes("VmHWM") - rss;
+    double t = pp_now() - t0, peak = pk_status_bytes("VmHWM") - rss;
     struct stat st;
     double file = stat(path, &st) == 0 ? (double)st.st_size : 0;
     printf("save (write, fsync, rename) %6.2f s  %5.0f MB/s  peak RSS +%.1f MiB above the filled buffer; file %.2f GB\n",

@@ -3,7 +3,7 @@
  *
  *   pk_status_bytes("VmRSS")   resident bytes now; "VmHWM" the peak so far
  *   pk_reset_peak()            VmHWM back to VmRSS (/proc/self/clear_refs, 5)
- *   pk_now()                   seconds on the monotonic clock
+ * (seconds on the monotonic clock: pp_now, base/clock.h)
  */
 #ifndef PP_TEST_PEAK_H
 #define PP_TEST_PEAK_H
@@ -13,12 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-static inline double pk_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "base/clock.h"
+
 
 /* A "Key: N kB" line of /proc/self/status in bytes; -1 when unreadable. */
 static inline double pk_status_bytes(const char *key)

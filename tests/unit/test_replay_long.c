@@ -72,9 +72,9 @@ int main(void)
     /* save: the buffer, and no copy of it */
     double rss = pk_status_bytes("VmRSS");
     pk_reset_peak();
-    double t0 = pk_now();
+    double t0 = pp_now();
     CHECK(pp_replay_save(r, path) == 0, "save: %s", pp_error());
-    double t_save = pk_now() - t0, peak = pk_status_bytes("VmHWM");
+    double t_save = pp_now() - t0, peak = pk_status_bytes("VmHWM");
     struct stat st;
     double bytes = stat(path, &st) == 0 ? (double)st.st_size : 0;
     printf("# buffer %.0f MiB (%.2f GB), file %.2f GB; save %.2f s (%.0f MB/s), peak RSS %.0f MiB, %.1f MiB above "
@@ -90,9 +90,9 @@ int main(void)
     /* load with the file's capacity: the layout as saved */
     pk_reset_peak();
     rss = pk_status_bytes("VmRSS");
-    t0 = pk_now();
+    t0 = pp_now();
     int rc = pp_replay_load(&r, path, 0);
-    double t_load = pk_now() - t0;
+    double t_load = pp_now() - t0;
     peak = pk_status_bytes("VmHWM");
     CHECK(rc == 0 && r->capacity == CAP && r->size == CAP && r->next == ADDS - CAP && r->added == ADDS,
           "load: capacity, size, next and added as saved: %s", pp_error());
