@@ -2,7 +2,8 @@
  * share: the fp32 rounding bound gamma_n (Higham 3.1) and every pp_sgemm
  * call lib/nn makes (mlp.c, mlp_penalty.c, mlp_select.c; E = 2 members,
  * batch 256, obs 17 + act 6, hidden 256, and odd sizes), the same with odd
- * leading dimensions, and the 4th transpose pair. */
+ * leading dimensions, and the 4th transpose pair; and the float64
+ * reference of one element of a case's product (gemm_ref). */
 #ifndef PP_TEST_GEMM_CASES_H
 #define PP_TEST_GEMM_CASES_H
 
@@ -39,5 +40,24 @@ static const gcase gemm_cases[] = {
     {1, 1, 31, 29, 17, 35, 20, 35, 1, 1, "odd lds (TT)"},
 };
 enum { GEMM_NCASES = (int)(sizeof gemm_cases / sizeof gemm_cases[0]) };
+
+/* Element (i, j) of alpha op(A) op(B) + beta C0 in float64 (*c0_out: the
+ * C0 term's value, 0 when beta is 0), and *abs_s the sum of |a b| that the
+ * rounding bounds scale with. */
+static inline double gemm_ref(const gcase *c, const float *A, const float *Bm, const float *C0, int i, int j,
+                              double *abs_s, double *c0_out)
+{
+    double s = 0, as = 0;
+    for (int q = 0; q < c->K; q++) {
+        double a = c->ta ? A[(size_t)q * c->lda + i] : A[(size_t)i * c->lda + q];
+        double b = c->tb ? Bm[(size_t)j * c->ldb + q] : Bm[(size_t)q * c->ldb + j];
+        s += a * b;
+        as += fabs(a * b);
+    }
+    double c0 = c->beta == 0.0f ? 0 : C0[(size_t)i * c->ldc + j];
+    *abs_s = as;
+    *c0_out = c0;
+    return c->alpha * s + c->beta * c0;
+}
 
 #endif

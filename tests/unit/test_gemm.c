@@ -52,15 +52,8 @@ static void run_case(const gcase *c, pp_rng *rng, double *r_blas, double *r_dnnl
     *pad_ok = 1;
     for (int i = 0; i < c->M; i++) {
         for (int j = 0; j < c->N; j++) {
-            double s = 0, abs_s = 0;
-            for (int k = 0; k < c->K; k++) {
-                double a = c->ta ? A[(size_t)k * c->lda + i] : A[(size_t)i * c->lda + k];
-                double b = c->tb ? Bm[(size_t)j * c->ldb + k] : Bm[(size_t)k * c->ldb + j];
-                s += a * b;
-                abs_s += fabs(a * b);
-            }
-            double c0 = c->beta == 0.0f ? 0 : C0[(size_t)i * c->ldc + j];
-            double want = c->alpha * s + c->beta * c0;
+            double abs_s, c0;
+            double want = gemm_ref(c, A, Bm, C0, i, j, &abs_s, &c0);
             double bound = g * (fabs(c->alpha) * abs_s + fabs(c->beta * c0)) + 1e-30;
             double e1 = fabs(C1[(size_t)i * c->ldc + j] - want) / bound;
             double e2 = fabs(C2[(size_t)i * c->ldc + j] - want) / bound;

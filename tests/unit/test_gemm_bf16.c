@@ -78,15 +78,8 @@ static void run_case(const gcase *c, pp_rng *rng, double *ratio, double *vs_fp32
     *pad_ok = 1;
     for (int i = 0; i < c->M; i++) {
         for (int j = 0; j < c->N; j++) {
-            double s = 0, abs_s = 0;
-            for (int q = 0; q < c->K; q++) {
-                double a = c->ta ? A[(size_t)q * c->lda + i] : A[(size_t)i * c->lda + q];
-                double b = c->tb ? Bm[(size_t)j * c->ldb + q] : Bm[(size_t)q * c->ldb + j];
-                s += a * b;
-                abs_s += fabs(a * b);
-            }
-            double c0 = c->beta == 0.0f ? 0 : C0[(size_t)i * c->ldc + j];
-            double want = c->alpha * s + c->beta * c0;
+            double abs_s, c0;
+            double want = gemm_ref(c, A, Bm, C0, i, j, &abs_s, &c0);
             double err = fabs(C[(size_t)i * c->ldc + j] - want);
             double e = err / (k * fabs(c->alpha) * abs_s + g * fabs(c->beta * c0) + 1e-30);
             double f = err / (g * (fabs(c->alpha) * abs_s + fabs(c->beta * c0)) + 1e-30);
