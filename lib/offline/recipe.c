@@ -58,13 +58,19 @@ static int parse_i64(const char *v, int64_t lo, int64_t *out)
     return 0;
 }
 
+/* A file named in a manifest: absolute, or relative to its folder dir. */
+static int file_key(char *buf, size_t cap, const char *dir, const char *v)
+{
+    return v[0] == '/' ? join3(buf, cap, v, "", "") : join3(buf, cap, dir, "/", v);
+}
+
 /* One key=value of a manifest line into r; dir: the manifest's folder. */
 static int set_key(pp_recipe *r, const char *dir, const char *key, const char *v)
 {
     int64_t i;
     if (!strcmp(key, "env")) snprintf(r->env, sizeof r->env, "%s", v);
-    else if (!strcmp(key, "policy")) return join3(r->policy, sizeof r->policy, dir, "/", v);
-    else if (!strcmp(key, "train")) return join3(r->train, sizeof r->train, dir, "/", v);
+    else if (!strcmp(key, "policy")) return file_key(r->policy, sizeof r->policy, dir, v);
+    else if (!strcmp(key, "train")) return file_key(r->train, sizeof r->train, dir, v);
     else if (!strcmp(key, "first")) snprintf(r->first, sizeof r->first, "%s", v);
     else if (!strcmp(key, "second")) snprintf(r->second, sizeof r->second, "%s", v);
     else if (!strcmp(key, "return")) {
@@ -160,25 +166,11 @@ static int read_args(const char *path, pp_argv *a)
     return 0;
 }
 
-/* Run parpi-train (next to this program) with argv; 0 if it exited 0. */
+/* Run parpi-train with argv; 0 if it exited 0. */
 static int run_train(pp_argv *a)
 {
-    char prog[PP_RECIPE_PATH_MAX];
-    pp_train_program_path("train", prog, sizeof prog);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) return pp_fail("fork: %s", strerror(errno));
-    if (pid == 0) {
-        execvp(prog, a->argv);
-        fprintf(stderr, "%s: cannot run %s: %s\n", pp_progname(), prog, strerror(errno));
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return pp_fail("waiting for parpi-train: %s", strerror(errno));
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
-    return pp_fail("parpi-train %s (see its logs/train.log)",
-                   WIFEXITED(st) ? "failed" : "was killed");
+    if (pp_train_run_child(a, NULL) == 0) return 0;
+    return pp_fail_prefix("(see its logs/train.log) ");
 }
 
 static int medium_replay(const pp_recipe *r, const char *run_dir, pp_dataset **out)
