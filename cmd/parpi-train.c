@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "base/err.h"
 #include "base/opt.h"
 #include "base/optarg.h"
+#include "data/rows.h"
 #include "env/env.h"
 #include "stage/stage.h"
 #include "train/train.h"
@@ -36,10 +38,19 @@ typedef struct {
 static const pp_opt options[] = {
     PP_OPT_STRING("env", cli, o.env, "NAME", NULL, "task (parpi-collect --list-envs)", 0),
     PP_OPT_STRING("env-options", cli, o.env_options, "K=V,..", NULL, "the task's constructor options", 0),
-    PP_OPT_CHOICE("algo", cli, o.algo, pp_train_algos, "parpi", "algorithm", 0),
-    PP_OPT_CHOICE("base", cli, o.base, pp_train_bases, "sac", "ParPI's critic target: SAC's or SQL's", 0),
+    PP_OPT_STRING("dataset", cli, o.dataset, "FILE", NULL,
+                  "offline: learn from this data set (parpi-dataset(1)), no env steps; --env defaults to its task", 0),
+    PP_OPT_CHOICE("algo", cli, o.algo, pp_train_algos, "parpi",
+                  "algorithm (bc and brac: offline, with --dataset)", 0),
+    PP_OPT_CHOICE("base", cli, o.base, pp_train_bases, "sac",
+                  "ParPI's critic: SAC's or SQL's target, or BRAC's value penalty (offline)", 0),
     PP_OPT_CHOICE("divergence", cli, o.divergence, pp_train_divergences, "wd", "ParPI's divergence", 0),
-    PP_OPT_COUNT("steps", cli, o.steps, 1, 1e15, "1000000", "environment steps", 0),
+    PP_OPT_STRING("behaviour", cli, o.behaviour, "FILE", NULL,
+                  "brac, --base brac: the behaviour policy pi_beta (a policy checkpoint; default: trained "
+                  "by BC first, into DIR/behaviour.ckpt)", 0),
+    PP_OPT_COUNT("bc-steps", cli, o.bc_steps, 1, 1e15, "300000",
+                 "brac, --base brac: gradient steps of that BC (BRAC's 300000)", 0),
+    PP_OPT_COUNT("steps", cli, o.steps, 1, 1e15, "1000000", "environment steps (offline: gradient steps)", 0),
     PP_OPT_SEED("seed", cli, o.seed, "seed of every stage", 0),
     PP_OPT_STRING("out", cli, o.dir, "DIR", NULL, "run directory (created; must not hold a run)", 0),
     PP_OPT_STRING("resume", cli, resume_dir, "DIR", NULL, "continue the run in DIR from its last snapshot", 0),
@@ -51,7 +62,7 @@ static const pp_opt options[] = {
     PP_OPT_COUNT("batch-size", cli, batch_size, 1, 1e9, "256", "collect's batch size", 0),
     PP_OPT_COUNT("learning-starts", cli, learning_starts, 0, 1e15, "5000", "random-action steps before learning",
                  0),
-    PP_OPT_COUNT("eval-every", cli, o.eval_every, 1, 1e15, "1000", "evaluate every N steps", 0),
+    PP_OPT_COUNT("eval-every", cli, o.eval_every, 1, 1e15, "1000", "evaluate every N steps (offline: 5000)", 0),
     PP_OPT_INT("eval-episodes", cli, o.eval_episodes, 1, 100000, "10", "deterministic episodes per evaluation", 0),
     PP_OPT_COUNT("log-every", cli, o.log_every, 1, 1e15, "1000", "a progress.csv row every N steps", 0),
     PP_OPT_COUNT("save-every", cli, o.save_every, 0, 1e15, "10000", "a snapshot of every stage every N steps (0: at the end)", 0),
@@ -301,7 +312,7 @@ static int listed(const char *const *list, const char *name)
  * with no output files), and free it: a bad --set or preset value, an
  * unknown option or a stage's own check fails here, before the run
  * directory exists. The message names the stage. */
-static int check_stages(const pp_train *t)
+static int check_stages(const pp_train *t, const char *prior)
 {
     for (int i = 0; i < t->nstages; i++) {
         const pp_train_stage *s = &t->stage[i];
@@ -318,6 +329,10 @@ static int check_stages(const pp_train *t)
                 if (!strchr(w, '=') && k + 1 < s->own.argc) k++; /* its value */
                 continue;
             }
+            if (prior && strcmp(w, "--prior=" PP_TRAIN_BEHAVIOUR) == 0) { /* not trained yet */
+                pp_argv_addf(&a, "--prior=%s", prior);
+                continue;
+            }
             pp_argv_add(&a, w);
         }
         pp_stage *st = NULL;
@@ -327,6 +342,43 @@ static int check_stages(const pp_train *t)
         if (rc != 0) return pp_fail_prefix("stage %s: ", s->kind);
     }
     return 0;
+}
+
+/* A policy of the task's sizes, freshly made (parpi-policy --prime's frame),
+ * in a temporary file: what check_stages gives the stages that read
+ * behaviour.ckpt before the BC phase has made it. 0 with the path in buf
+ * (the caller unlinks it), or -1. */
+static int standin_prior(const pp_train *t, char *buf, size_t cap)
+{
+    pp_env *env = NULL;
+    if (pp_env_create(t->o.env, t->o.env_options[0] ? t->o.env_options : NULL, &env) != 0) return -1;
+    char od[32], ad[32];
+    snprintf(od, sizeof od, "--obs-dim=%d", pp_env_get_info(env)->obs_dim);
+    snprintf(ad, sizeof ad, "--act-dim=%d", pp_env_get_info(env)->act_dim);
+    pp_env_free(env);
+    char *argv[] = {"parpi-policy", od, ad, "--prime", "--hidden=1", "--layers=1", NULL};
+    pp_stage *st = NULL;
+    if (pp_stage_create("policy", 6, argv, &st) != 0) return -1;
+    pp_frame *f = pp_frame_new();
+    const char *tmp = getenv("TMPDIR");
+    snprintf(buf, cap, "%s/parpi-train-prior.%ld", tmp && tmp[0] ? tmp : "/tmp", (long)getpid());
+    int rc = st->ops->prime(st, f) == 1 ? pp_frame_save_file_atomic(f, buf) : -1;
+    pp_frame_free(f);
+    pp_stage_free(st);
+    return rc == 0 ? 0 : pp_fail_prefix("checking the plan: ");
+}
+
+/* check_stages, with a stand-in for a behaviour policy not made yet. */
+static int check_plan_stages(const pp_train *t)
+{
+    char path[1300], prior[1100];
+    snprintf(path, sizeof path, "%s/%s", t->o.dir, PP_TRAIN_BEHAVIOUR);
+    if (!pp_train_needs_behaviour(&t->o) || t->o.behaviour[0]) return check_stages(t, NULL);
+    if (access(path, F_OK) == 0) return check_stages(t, path);
+    if (standin_prior(t, prior, sizeof prior) != 0) return -1;
+    int rc = check_stages(t, prior);
+    unlink(prior);
+    return rc;
 }
 
 /* The value stage kind gets for option name in the plan (its last
@@ -461,12 +513,13 @@ static int print_pipeline(const pp_train *t, FILE *out)
 }
 
 /* The preset as the plan resolved it (a path, or "none"). */
-static void resolved_preset(const char *preset, const char *env, char *buf, size_t cap)
+static void resolved_preset(const char *preset, const pp_train_opts *run, char *buf, size_t cap)
 {
-    pp_train_opts o;
+    static pp_train_opts o;
     memset(&o, 0, sizeof o);
     snprintf(o.preset, sizeof o.preset, "%s", preset);
-    snprintf(o.env, sizeof o.env, "%s", env);
+    snprintf(o.env, sizeof o.env, "%s", run->env);
+    snprintf(o.dataset, sizeof o.dataset, "%s", run->dataset);
     int found = pp_train_preset_path(&o, buf, cap);
     if (found != 0) snprintf(buf, cap, "%s", found > 0 ? "none" : preset);
 }
@@ -500,7 +553,7 @@ static int check_fixed(const cli *c, uint64_t given, const cli *run, const char 
         if (strcmp(row->name, "preset") == 0) {
             /* the run keeps the file the name found at its start; the same
              * file name will do (the share folder may be elsewhere now) */
-            resolved_preset(c->o.preset, run->o.env, mine, sizeof mine);
+            resolved_preset(c->o.preset, &run->o, mine, sizeof mine);
             snprintf(theirs, sizeof theirs, "%s", run->o.preset[0] ? run->o.preset : "none");
             const char *a = strrchr(mine, '/'), *b = strrchr(theirs, '/');
             if (strcmp(a ? a + 1 : mine, b ? b + 1 : theirs) == 0) continue;
@@ -576,7 +629,22 @@ static int check_cli(const cli *c, uint64_t given)
     if (c->o.resume && given_row(given, "out"))
         return pp_fail("give --out DIR (a new run) or --resume DIR (an old one), not both");
     if (c->o.resume) return 0;
-    if (!c->o.env[0]) return pp_fail("--env NAME is required (parpi-collect --list-envs lists them)");
+    if (!c->o.env[0] && !c->o.dataset[0])
+        return pp_fail("--env NAME is required (parpi-collect --list-envs lists them), or --dataset FILE");
+    const char *algo = pp_train_algos[c->o.algo];
+    int brac_base = strcmp(algo, "parpi") == 0 && strcmp(pp_train_bases[c->o.base], "brac") == 0;
+    if (!c->o.dataset[0] && (strcmp(algo, "bc") == 0 || strcmp(algo, "brac") == 0 || brac_base))
+        return pp_fail("--algo %s%s learns from a data set: give --dataset FILE (parpi-dataset(1) makes one)",
+                       algo, brac_base ? " --base brac" : "");
+    if (!pp_train_needs_behaviour(&c->o))
+        for (int i = 0; i < 2; i++) {
+            const char *flag = i ? "bc-steps" : "behaviour";
+            if (given_row(given, flag))
+                return pp_fail("--%s is for the runs that read a behaviour policy (--algo brac, --base brac)",
+                               flag);
+        }
+    if (given_row(given, "behaviour") && given_row(given, "bc-steps"))
+        return pp_fail("--behaviour gives pi_beta, --bc-steps trains it: give one");
     if (strcmp(pp_train_algos[c->o.algo], "parpi") != 0)
         for (int i = 0; i < 2; i++) {
             const char *flag = i ? "base" : "divergence";
@@ -602,6 +670,34 @@ static int canonical_env(pp_train_opts *o)
     return 0;
 }
 
+/* An offline run's data set by its absolute path (the run may be resumed
+ * from elsewhere), and its task for --env when not given; --eval-every
+ * 5000 unless given (offline runs count gradient steps); --behaviour by
+ * its absolute path. */
+static int offline_defaults(pp_train_opts *o, uint64_t given)
+{
+    char abs[PATH_MAX];
+    if (o->behaviour[0]) {
+        if (!realpath(o->behaviour, abs)) return pp_fail("--behaviour %s: %s", o->behaviour, strerror(errno));
+        if (strlen(abs) >= sizeof o->behaviour) return pp_fail("--behaviour %s: the path is too long", abs);
+        snprintf(o->behaviour, sizeof o->behaviour, "%s", abs);
+    }
+    if (!o->dataset[0]) return 0;
+    if (!realpath(o->dataset, abs)) return pp_fail("--dataset %s: %s", o->dataset, strerror(errno));
+    if (strlen(abs) >= sizeof o->dataset) return pp_fail("--dataset %s: the path is too long", abs);
+    snprintf(o->dataset, sizeof o->dataset, "%s", abs);
+    if (!given_row(given, "eval-every")) o->eval_every = 5000;
+    if (o->env[0]) return 0;
+    pp_rows_reader *r;
+    if (pp_rows_open(&r, o->dataset) != 0) return pp_fail_prefix("--dataset %s: ", o->dataset);
+    snprintf(o->env, sizeof o->env, "%s", pp_rows_head_of(r)->env);
+    pp_rows_close(r);
+    if (!o->env[0])
+        return pp_fail("--dataset %s does not say its task: give --env NAME (parpi-dataset import --env sets it)",
+                       o->dataset);
+    return 0;
+}
+
 /* A new run: check it all, then make the directory, lock it and write the
  * config. A failure before the config is written takes away what it made.
  * The exit status on failure (2: usage, 1: the directory), or 0 with *lock. */
@@ -620,7 +716,7 @@ static int start_run(pp_train *t, int *lock)
                 t->o.dir, cfg, t->o.dir);
         return PP_EXIT_FAILURE;
     }
-    if (canonical_env(&t->o) != 0 || pp_train_plan(t) != 0 || check_stages(t) != 0 || check_agree(t) != 0)
+    if (canonical_env(&t->o) != 0 || pp_train_plan(t) != 0 || check_plan_stages(t) != 0 || check_agree(t) != 0)
         return PP_EXIT_USAGE;
     warn_no_learning(t);
     if (t->o.dry_run) return 0;
@@ -689,7 +785,7 @@ int main(int argc, char **argv)
         pp_argv_free(&c.o.sets); /* the run's own --set list counts */
     } else {
         t.o = c.o;
-        rc = start_run(&t, &lock);
+        rc = offline_defaults(&t.o, given) != 0 ? PP_EXIT_USAGE : start_run(&t, &lock);
     }
     if (rc != 0) {
         fprintf(stderr, "%s: %s\n", pp_progname(), pp_error());
@@ -724,6 +820,13 @@ int main(int argc, char **argv)
      * driver exits 128 + the signal. */
     pp_stop_on_signals(PP_STOP_HUP);
     t.stop = &pp_stop_signal;
+    if (pp_train_behaviour(&t) != 0) { /* BRAC's pi_beta, by BC first */
+        int sig = pp_stop_signal;
+        pp_train_log(&t, 1, "%s", pp_error());
+        pp_train_free(&t);
+        pp_train_unlock(lock);
+        return sig ? 128 + sig : PP_EXIT_FAILURE;
+    }
     long long start_step = pp_train_status_step(&t);
     int status = t.o.in_process ? pp_train_run_inprocess(&t) : pp_train_run_ring(&t);
     if (status == PP_EXIT_OK) pp_train_log(&t, 0, "finished");

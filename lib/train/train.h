@@ -74,6 +74,10 @@ typedef struct {
     char env[64], env_options[256];
     int algo;           /* pp_train_algos */
     int base;           /* pp_train_bases (parpi only) */
+    char dataset[1024]; /* offline: the collector's --dataset, an absolute path; "" online */
+    char behaviour[1024]; /* pi_beta of brac and parpi --base brac: a policy file (absolute);
+                         * "": trained first by BC (pp_train_behaviour) into DIR/behaviour.ckpt */
+    long long bc_steps; /* the gradient steps of that BC phase */
     int divergence;     /* pp_train_divergences (parpi only) */
     char preset[512];   /* path, "" = default for the env, "none" */
     char dir[1024];
@@ -112,6 +116,23 @@ typedef struct {
     /* set by the program: the run stops once *stop is nonzero (the signal) */
     const volatile sig_atomic_t *stop;
 } pp_train;
+
+/* Does the algorithm read a behaviour policy (brac; parpi --base brac)? */
+int pp_train_needs_behaviour(const pp_train_opts *o);
+/* The behaviour policy the ring reads, as the plan names it: o->behaviour,
+ * or PP_TRAIN_BEHAVIOUR (relative to the run directory). */
+const char *pp_train_behaviour_name(const pp_train_opts *o);
+#define PP_TRAIN_BEHAVIOUR "behaviour.ckpt"
+/* The BC phase (train_behaviour.c): when the algorithm needs pi_beta and
+ * none was given, and DIR/behaviour.ckpt is not there yet, train it as a
+ * run of its own in DIR/behaviour (parpi-train --algo bc on the same data
+ * set, --bc-steps steps, resumed if it was begun), then copy its final
+ * policy to DIR/behaviour.ckpt. 0, or -1 with the message. */
+int pp_train_behaviour(const pp_train *t);
+/* Run parpi-train (next to this program, else on PATH) with a->argv (argv[0]
+ * any name), forwarding SIGTERM to it once *stop is set (NULL: never).
+ * 0 if it exited 0; else -1 naming how it ended. */
+int pp_train_run_child(pp_argv *a, const volatile sig_atomic_t *stop);
 
 /* Build the stages from the algorithm's ring, the preset and --set, with
  * each stage's --drop from the stages' contracts (train_plan.c). */

@@ -35,9 +35,21 @@ static void write_train_line(FILE *fp, const pp_train_opts *o)
         fprintf(fp, " --env-options");
         write_word(fp, o->env_options);
     }
+    if (o->dataset[0]) {
+        fprintf(fp, " --dataset");
+        write_word(fp, o->dataset);
+    }
     fprintf(fp, " --algo %s", pp_train_algos[o->algo]);
     if (strcmp(pp_train_algos[o->algo], "parpi") == 0)
         fprintf(fp, " --base %s --divergence %s", pp_train_bases[o->base], pp_train_divergences[o->divergence]);
+    if (pp_train_needs_behaviour(o)) {
+        if (o->behaviour[0]) {
+            fprintf(fp, " --behaviour");
+            write_word(fp, o->behaviour);
+        } else {
+            fprintf(fp, " --bc-steps %lld", o->bc_steps);
+        }
+    }
     fprintf(fp, " --steps %lld --seed %llu --eval-every %lld --eval-episodes %d --log-every %lld "
                 "--save-every %lld --threads %d --preset",
             o->steps, o->seed, o->eval_every, o->eval_episodes, o->log_every, o->save_every, o->threads);

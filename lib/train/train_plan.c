@@ -18,8 +18,8 @@
 #include "stage/stage.h"
 #include "train/train.h"
 
-const char *const pp_train_algos[] = {"parpi", "sac", "sql", NULL};
-const char *const pp_train_bases[] = {"sac", "sql", NULL};
+const char *const pp_train_algos[] = {"parpi", "sac", "sql", "bc", "brac", NULL};
+const char *const pp_train_bases[] = {"sac", "sql", "brac", NULL};
 const char *const pp_train_divergences[] = {"jsd", "wd", "rkl", "hinge", NULL};
 
 /* ---- rings: one row per algorithm ---- */
@@ -28,7 +28,9 @@ const char *const pp_train_divergences[] = {"jsd", "wd", "rkl", "hinge", NULL};
  * and --set's (which come after, so they win). Words are separated by
  * spaces; in a word, {name} is the run's value of
  *   seed steps divergence obs_dim act_dim eval_every eval_episodes log_every
- * and the word {env} is --env NAME [--env-options K=V,...]. The stage given
+ *   behaviour (pi_beta's policy file: pp_train_behaviour_name)
+ * the word {env} is --env NAME [--env-options K=V,...], and the word
+ * {dataset} is --dataset FILE offline and nothing online. The stage given
  * --prime starts the ring. Paths are relative to the run directory: the
  * plan keeps them so (and so does the config file), and the stages get them
  * joined to the directory the run is in now (pp_train_stage_argv). */
@@ -44,7 +46,7 @@ typedef struct {
 } ring;
 
 /* The collector and the evaluator act in the same task. */
-#define COLLECT {"collect", "{env} --seed={seed} --until={steps} --log=episodes.csv"}
+#define COLLECT {"collect", "{env} {dataset} --seed={seed} --until={steps} --log=episodes.csv"}
 #define EVAL                                                                                     \
     {"eval", "{env} --seed={seed} --every={eval_every} --episodes={eval_episodes} --log=eval.csv " \
              "--progress-log=progress.csv --log-every={log_every} --status=status "            \
@@ -53,13 +55,37 @@ typedef struct {
 #define POLICY(update) {"policy", "--seed={seed} --update=" update " --obs-dim={obs_dim} --act-dim={act_dim} --prime"}
 #define LANGEVIN {"langevin", "--seed={seed}"}
 #define DISCRIM {"discrim", "--seed={seed} --divergence={divergence}"}
+/* Offline, BRAC (docs/algorithm.md sections 14-16): the KL dual critic
+ * against pi_beta, the value penalty (BRAC's weight 1) in the critic, and
+ * BRAC's actor: no entropy term (alpha 0), BC for its first 20000 steps.
+ * ParPI on BRAC: the same critic, Langevin from pi_beta on the
+ * prior-weighted target, a fixed temperature (0.1: ours). Behaviour
+ * cloning: BRAC's learning rate for it, 5e-4. */
+#define DUAL {"dual", "--seed={seed} --prior={behaviour}"}
+#define BRAC_CRITIC CRITIC(" --penalty=1")
+#define LANGEVIN_PRIOR {"langevin", "--seed={seed} --prior={behaviour}"}
 
 static const ring rings[] = {
     {"sac", NULL, {COLLECT, CRITIC(""), POLICY("sac"), EVAL}},
     {"sql", NULL, {COLLECT, CRITIC(" --target=sql"), POLICY("svgd"), EVAL}},
     {"parpi", "sac", {COLLECT, CRITIC(""), LANGEVIN, DISCRIM, POLICY("parpi"), EVAL}},
     {"parpi", "sql", {COLLECT, CRITIC(" --target=sql"), LANGEVIN, DISCRIM, POLICY("parpi"), EVAL}},
+    {"bc", NULL, {COLLECT, POLICY("bc --lr=5e-4"), EVAL}},
+    {"brac", NULL, {COLLECT, DUAL, BRAC_CRITIC, POLICY("brac --alpha=0 --warm-start=20000"), EVAL}},
+    {"parpi", "brac",
+     {COLLECT, DUAL, BRAC_CRITIC, LANGEVIN_PRIOR, DISCRIM, POLICY("parpi --alpha=0.1"), EVAL}},
 };
+
+int pp_train_needs_behaviour(const pp_train_opts *o)
+{
+    return strcmp(pp_train_algos[o->algo], "brac") == 0 ||
+           (strcmp(pp_train_algos[o->algo], "parpi") == 0 && strcmp(pp_train_bases[o->base], "brac") == 0);
+}
+
+const char *pp_train_behaviour_name(const pp_train_opts *o)
+{
+    return o->behaviour[0] ? o->behaviour : PP_TRAIN_BEHAVIOUR;
+}
 
 static const ring *find_ring(const char *algo, const char *base)
 {
@@ -87,6 +113,7 @@ static int value_of(const plan_values *v, const char *name, size_t n, char *buf,
     else if (IS("eval_every")) snprintf(buf, cap, "%lld", o->eval_every);
     else if (IS("eval_episodes")) snprintf(buf, cap, "%d", o->eval_episodes);
     else if (IS("log_every")) snprintf(buf, cap, "%lld", o->log_every);
+    else if (IS("behaviour")) snprintf(buf, cap, "%s", pp_train_behaviour_name(o));
     else return pp_fail("the ring table names {%.*s}, which the plan does not know", (int)n, name);
 #undef IS
     return 0;
@@ -102,6 +129,13 @@ static int add_word(const plan_values *v, const char *word, size_t len, pp_argv 
         if (o->env_options[0]) {
             pp_argv_add(out, "--env-options");
             pp_argv_add(out, o->env_options);
+        }
+        return 0;
+    }
+    if (len == 9 && strncmp(word, "{dataset}", 9) == 0) {
+        if (o->dataset[0]) {
+            pp_argv_add(out, "--dataset");
+            pp_argv_add(out, o->dataset);
         }
         return 0;
     }
@@ -323,9 +357,11 @@ int pp_train_preset_path(const pp_train_opts *o, char *path, size_t cap)
         if (pp_share_path(rel, path, cap) == 0) return 0;
         return pp_fail("--preset %s: no such file, and no %s in share/parpi", o->preset, rel);
     }
-    snprintf(rel, sizeof rel, "presets/%s.conf", o->env);
+    /* offline runs have their own (presets/offline/): BRAC's settings */
+    const char *sub = o->dataset[0] ? "offline/" : "";
+    snprintf(rel, sizeof rel, "presets/%s%s.conf", sub, o->env);
     if (pp_share_path(rel, path, cap) == 0) return 0;
-    snprintf(rel, sizeof rel, "presets/default.conf");
+    snprintf(rel, sizeof rel, "presets/%sdefault.conf", sub);
     if (pp_share_path(rel, path, cap) == 0) return 0;
     return 1; /* no preset: built-in defaults */
 }

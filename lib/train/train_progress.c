@@ -27,6 +27,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "data/d4rl.h"
 #include "frame/frame.h"
 #include "stage/eval.h"
 #include "train/train.h"
@@ -384,8 +385,15 @@ void pp_train_summary(const pp_train *t, int status, double wall_s, long long st
     if (e.n == 0) {
         snprintf(msg + o, sizeof msg - (size_t)o, "; no evaluation yet");
     } else {
-        o += snprintf(msg + o, sizeof msg - (size_t)o, "; eval %.6g at step %lld, best %.6g at step %lld", e.last,
-                      e.last_step, e.best, e.best_step);
+        double lo, hi; /* the D4RL normalised scores, where the task has them */
+        if (pp_d4rl_reference(t->o.env, &lo, &hi) == 1 && hi != lo)
+            o += snprintf(msg + o, sizeof msg - (size_t)o,
+                          "; eval %.6g (D4RL score %.1f) at step %lld, best %.6g (%.1f) at step %lld", e.last,
+                          100.0 * (e.last - lo) / (hi - lo), e.last_step, e.best, 100.0 * (e.best - lo) / (hi - lo),
+                          e.best_step);
+        else
+            o += snprintf(msg + o, sizeof msg - (size_t)o, "; eval %.6g at step %lld, best %.6g at step %lld",
+                          e.last, e.last_step, e.best, e.best_step);
         char best[1200];
         snprintf(best, sizeof best, "%s/ckpt/best/policy.ckpt", t->o.dir);
         if (access(best, F_OK) == 0) snprintf(msg + o, sizeof msg - (size_t)o, " (its policy: %s)", best);
