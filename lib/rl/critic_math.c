@@ -1,14 +1,20 @@
-/* critic_math.c - SAC / SQL targets and the twin-Q loss (see critic_math.h). */
+/* critic_math.c - SAC / SQL targets (SAC's with BRAC's value penalty) and the
+ * twin-Q loss (see critic_math.h). */
 #include <math.h>
 
 #include "rl/critic_math.h"
 
+/* With a penalty: BRAC's value penalty, docs/algorithm.md section 16. Without
+ * one, v is the same expression as before the penalty existed (bit for bit). */
 void pp_sac_targets(float *y, const float *rew, const float *done, const float *qnext,
-                    const float *logp, int B, double alpha, double gamma)
+                    const float *logp, const float *pen, double alpha_v, int B, double alpha,
+                    double gamma)
 {
+    const int with_pen = pen && alpha_v != 0.0;
     for (int b = 0; b < B; b++) {
         double qmin = fmin((double)qnext[2 * b], (double)qnext[2 * b + 1]);
         double v = qmin - alpha * (double)logp[b];
+        if (with_pen) v -= alpha_v * (double)pen[b];
         y[b] = (float)((double)rew[b] + gamma * (1.0 - (double)done[b]) * v);
     }
 }

@@ -10,9 +10,13 @@
 
 #include "nn/mlp.h"
 
-/* SAC: y_b = r_b + gamma (1 - done_b) (min(qn_b1, qn_b2) - alpha logp_b). */
+/* SAC: y_b = r_b + gamma (1 - done_b) (min(qn_b1, qn_b2) - alpha logp_b - alpha_v pen_b).
+ * pen [B] is BRAC's value penalty D(s'_b) (docs/algorithm.md section 16),
+ * nullable: NULL (or alpha_v = 0) is the plain SAC target, computed exactly as
+ * without the term. done_b = 1 drops the penalty with the bootstrap. */
 void pp_sac_targets(float *y, const float *rew, const float *done, const float *qnext,
-                    const float *logp, int B, double alpha, double gamma);
+                    const float *logp, const float *pen, double alpha_v, int B, double alpha,
+                    double gamma);
 
 /* SQL soft value of one state from the twin target Q at M proposal actions
  * drawn uniformly on [-1,1]^d (q [M, 2]; the min of the twins is used):

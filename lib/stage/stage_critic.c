@@ -6,6 +6,13 @@
  *
  *   --target sac: a' ~ pi(.|s') (the frame's policy, gaussian-tanh),
  *       y = r + gamma (1 - done) (min_j Qtarg_j(s', a') - alpha log pi(a'|s'))
+ *     and with --penalty ALPHA_V > 0, BRAC's value penalty (docs/algorithm.md
+ *     section 16): the frame's `penalty` [B] is D(s'), a KL estimate at the
+ *     row's next state (parpi-dual writes it), and
+ *       y = r + gamma (1 - done) (min_j Qtarg_j(s', a') - alpha log pi(a'|s')
+ *                                 - ALPHA_V D(s'))
+ *     (done = 1: y = r, no bootstrap and no penalty). --penalty 0 ignores
+ *     the field and computes today's target bit for bit.
  *   --target sql: M actions a_m ~ U[-1,1]^d per next state (drawn per state),
  *       V(s') = alpha (logsumexp_m Qtarg(s', a_m)/alpha - log M + d log 2),
  *       Qtarg = min of the twin targets, y = r + gamma (1 - done) V(s')
@@ -44,7 +51,7 @@ extern const pp_stage_ops pp_stage_critic;
  * from the options or from the first batch. */
 typedef struct {
     int target, particles, hidden, layers, max_batch, obs_dim, act_dim;
-    double lr, gamma, tau;
+    double lr, gamma, tau, penalty;
     unsigned long long seed;
 } critic_config;
 
@@ -65,6 +72,10 @@ static const pp_opt critic_options[] = {
     PP_OPT_DOUBLE("gamma", critic_config, gamma, 0, 1, "0.99", "discount", 0),
     PP_OPT_DOUBLE("tau", critic_config, tau, 0, 1, "0.005",
                   "Polyak rate of the target networks, every step", 0),
+    /* NEWKEY: checkpoints from before the option have no config.penalty: 0 */
+    PP_OPT_ROW("penalty", PP_OPT_T_DOUBLE, critic_config, penalty, 0, 1e6, "0", NULL, "ALPHA_V",
+               "BRAC's value penalty weight: subtract ALPHA_V times the frame's penalty "
+               "D(s') from the SAC target (0: off)", NULL, PP_OPT_NEWKEY),
     PP_OPT_INT("max-batch", critic_config, max_batch, 1, 1 << 20, "256",
                "largest batch accepted", PP_OPT_SHAPE),
     PP_OPT_INT("obs-dim", critic_config, obs_dim, 0, PP_NETMAP_MAX_DIM, NULL,
@@ -87,6 +98,7 @@ typedef struct {
     long long steps;
     /* per-batch buffers, max_batch (times particles where said) rows */
     float *obs, *act, *rew, *next_obs, *done;
+    float *pen;                    /* [max_batch]: the frame's penalty, with --penalty */
     float *x;                      /* [max_batch, O + A] */
     float *xt;                     /* [max_batch * particles, O + A] */
     float *unif;                   /* [max_batch * particles, A] */
@@ -118,6 +130,7 @@ static int critic_alloc(critic *c)
     c->rew = pp_xalloc_f32(B);
     c->next_obs = pp_xalloc_f32(B * O);
     c->done = pp_xalloc_f32(B);
+    c->pen = pp_xalloc_f32(B);
     c->x = pp_xalloc_f32(B * W);
     c->xt = pp_xalloc_f32(B * M * W);
     c->unif = pp_xalloc_f32(B * M * A);
@@ -145,6 +158,10 @@ static int critic_create(int argc, char **argv, pp_stage **out)
     if (rc == 0 && (long long)k->max_batch * k->particles > (1 << 22))
         rc = pp_fail("--max-batch %d times --value-particles %d is too large (at most %d rows)",
                      k->max_batch, k->particles, 1 << 22);
+    if (rc == 0 && k->penalty > 0 && k->target != TARGET_SAC)
+        rc = pp_fail("--penalty %g goes with --target sac only (BRAC's value penalty is "
+                     "subtracted from SAC's target; --target %s has none)",
+                     k->penalty, target_names[k->target]);
     c->rng = pp_rng_stream(k->seed, PP_STREAM_CRITIC);
     if (rc == 0 && k->obs_dim > 0) rc = critic_alloc(c);
     pp_stage *s = pp_stage_new(&pp_stage_critic, c);
@@ -168,6 +185,7 @@ static void critic_destroy(pp_stage *s)
     free(c->rew);
     free(c->next_obs);
     free(c->done);
+    free(c->pen);
     free(c->x);
     free(c->xt);
     free(c->unif);
@@ -231,7 +249,24 @@ static void concat_rows(float *x, const float *obs, int O, const float *act, int
     }
 }
 
-/* y for the SAC target. */
+/* With --penalty: the frame's penalty [B] (D(s') per row, parpi-dual's),
+ * checked like the batch: its shape, then every value finite, naming the
+ * element. D is a dual lower bound of a KL and may be negative. */
+static int read_penalty(critic *c, pp_frame *f, int B)
+{
+    if (!pp_frame_get(f, "penalty"))
+        return pp_fail("missing field penalty: --penalty %g subtracts %g D(s') from the target, "
+                       "D from the frame's penalty (parpi-dual writes it; docs/algorithm.md "
+                       "section 16)",
+                       c->cfg.penalty, c->cfg.penalty);
+    int64_t sh[1] = {B};
+    if (pp_frame_read_tensor(f, "penalty", PP_F32, 1, sh, c->pen, NULL) != 0 ||
+        pp_vec_check_finite(c->pen, (size_t)B, 0, "penalty") != 0)
+        return -1;
+    return 0;
+}
+
+/* y for the SAC target (with BRAC's value penalty when --penalty > 0). */
 static int sac_targets(critic *c, pp_frame *f, int B, double alpha)
 {
     if (!pp_frame_get(f, "policy"))
@@ -250,7 +285,9 @@ static int sac_targets(critic *c, pp_frame *f, int B, double alpha)
     pp_policy_sample(pi, pp_actor_params(c->actor), c->next_obs, B, &c->rng);
     concat_rows(c->xt, c->next_obs, c->cfg.obs_dim, pi->a, c->cfg.act_dim, B, 1);
     const float *qn = pp_mlp_forward(&c->qt, c->targ, c->xt, B);
-    pp_sac_targets(c->y, c->rew, c->done, qn, pi->logp, B, alpha, c->cfg.gamma);
+    const int pen = c->cfg.penalty > 0;
+    pp_sac_targets(c->y, c->rew, c->done, qn, pi->logp, pen ? c->pen : NULL, c->cfg.penalty, B,
+                   alpha, c->cfg.gamma);
     return 0;
 }
 
@@ -274,6 +311,7 @@ static int critic_step(pp_stage *s, pp_frame *f)
     if (pp_frame_get_f64(f, "alpha", &alpha) != 0)
         return pp_fail_prefix("the critic's target needs the temperature: ");
     if (!(alpha > 0.0) || !isfinite(alpha)) return pp_fail("alpha is %g, expected > 0", alpha);
+    if (c->cfg.penalty > 0 && read_penalty(c, f, B) != 0) return -1;
 
     pp_rng saved = c->rng;
     if (c->cfg.target == TARGET_SAC) {
@@ -313,6 +351,11 @@ static int critic_step(pp_stage *s, pp_frame *f)
         pp_frame_set_f64(f, "metrics.critic.q2_mean", q2) != 0 ||
         pp_frame_set_f64(f, "metrics.critic.target_mean", ym / B) != 0)
         return -1;
+    if (c->cfg.penalty > 0) { /* mean alpha_v D(s') over the batch, done rows too */
+        double pm = 0.0;
+        for (int b = 0; b < B; b++) pm += c->cfg.penalty * (double)c->pen[b];
+        if (pp_frame_set_f64(f, "metrics.critic.penalty_mean", pm / B) != 0) return -1;
+    }
     return 0;
 }
 
@@ -348,8 +391,15 @@ static int critic_load(pp_stage *s, pp_frame *ck)
         return pp_fail("the checkpoint has --obs-dim %lld --act-dim %lld, but this stage has "
                        "--obs-dim %d --act-dim %d",
                        od, ad, c->cfg.obs_dim, c->cfg.act_dim);
+    critic_config before = c->cfg;
     if (pp_config_load(critic_options, &c->cfg, sizeof c->cfg, ck, c->given, c->ready) != 0)
         return -1;
+    if (c->cfg.penalty > 0 && c->cfg.target != TARGET_SAC) { /* --penalty given to an sql run */
+        double pen = c->cfg.penalty;
+        c->cfg = before;
+        return pp_fail("--penalty %g goes with --target sac only, but the checkpoint has "
+                       "--target %s", pen, target_names[TARGET_SQL]);
+    }
     c->steps = steps;
     c->rng = rng;
     if (od == 0) return 0; /* saved before the first batch */
@@ -368,17 +418,22 @@ static int critic_load(pp_stage *s, pp_frame *ck)
 }
 
 /* The contract (stage.h; man/man5/parpi-frame.5). */
-static const char *const critic_reads[] = {"batch", "alpha", "policy", NULL};
+static const char *const critic_reads[] = {"batch", "alpha", "policy", "penalty", NULL};
 static const char *const critic_owns[] = {"q", NULL};
-static const char *const critic_metrics[] = {"q_loss", "q1_mean", "q2_mean", "target_mean", NULL};
+static const char *const critic_metrics[] = {"q_loss", "q1_mean", "q2_mean", "target_mean",
+                                             "penalty_mean", NULL};
 
-/* The SAC target samples a' from the frame's policy; SQL's soft value does not. */
+/* The SAC target samples a' from the frame's policy; SQL's soft value does not.
+ * penalty (parpi-dual's) only with --penalty > 0, so a ring without the dual
+ * stage carries nothing new. */
 static const char *const *critic_reads_for(int argc, char **argv)
 {
     static const char *const sql_reads[] = {"batch", "alpha", NULL};
+    static const char *const sac_reads[] = {"batch", "alpha", "policy", NULL};
     critic_config k;
     if (pp_opt_read(critic_options, &k, argc, argv, NULL) != 0) return NULL;
-    return k.target == TARGET_SQL ? sql_reads : critic_reads;
+    if (k.target == TARGET_SQL) return sql_reads;
+    return k.penalty > 0 ? critic_reads : sac_reads;
 }
 
 const pp_stage_ops pp_stage_critic = {

@@ -116,3 +116,97 @@ SMALL=(--hidden 8 --layers 2 --max-batch 4)
     run parpi-cat --csv config.seed,steps --no-header "$T/a.ckpt"
     assert_output "7,4"
 }
+
+# ---- BRAC's value penalty (--penalty; docs/algorithm.md section 16) ----
+
+@test "critic: --penalty lowers the target and Q against the same run without it" {
+    need_python_msgpack
+    stage_frames ring 6 >"$T/plain.mp"
+    stage_frames ring 6 100 >"$T/pen.mp"  # the same frames, with penalty = 100 on every row
+    parpi-critic --hidden 8 --layers 2 --max-batch 16 --in "$T/plain.mp" --out "$T/a.mp"
+    parpi-critic --hidden 8 --layers 2 --max-batch 16 --penalty 1 --in "$T/pen.mp" --out "$T/b.mp"
+    # --penalty 0 (the default) ignores the field: the numbers of the plain run
+    parpi-critic --hidden 8 --layers 2 --max-batch 16 --in "$T/pen.mp" --out "$T/c.mp"
+    cols=step,metrics.critic.q1_mean,metrics.critic.q2_mean,metrics.critic.target_mean
+    for r in a b c; do
+        parpi-cat --csv "$cols" --no-header "$T/$r.mp" >"$T/$r.csv"
+        parpi-cat --csv q.params --no-header "$T/$r.mp" >"$T/$r.q"
+    done
+    cmp "$T/a.csv" "$T/c.csv"
+    cmp "$T/a.q" "$T/c.q"
+    ! cmp -s "$T/a.q" "$T/b.q"
+    run parpi-cat --csv metrics.critic.penalty_mean --no-header "$T/b.mp"
+    assert_output "$(printf '100\n%.0s' 1 2 3 4 5 6)"
+    run parpi-cat --csv metrics.critic.penalty_mean "$T/a.mp"
+    assert_failure
+    # frame 0: the same Q and a', no row terminal: y lower by gamma * 1 * 100 = 99
+    paste -d, "$T/a.csv" "$T/b.csv" | awk -F, -v n="$(head -1 "$T/a.csv" | awk -F, '{print NF}')" '
+        NR == 1 { d = $4 - $(n + 4); if (d < 99 - 1e-3 || d > 99 + 1e-3) { print "target moved by " d; bad = 1 }
+                  if ($2 != $(n + 2)) { print "q1_mean differs before any step"; bad = 1 } }
+        NR == 6 { if (!($(n + 2) < $2 && $(n + 3) < $3)) { print "q1/q2 not lower: " $2 " " $(n + 2); bad = 1 } }
+        END { exit bad }'
+}
+
+@test "critic: --penalty without a penalty field names it and parpi-dual (exit 1)" {
+    run parpi-critic "${SMALL[@]}" --penalty 1 <"$DATA/stage-frames.mp"
+    assert_failure 1
+    assert_output --partial "missing field penalty"
+    assert_output --partial "parpi-dual writes it"
+    # without --penalty the same frames run
+    parpi-critic "${SMALL[@]}" --in "$DATA/stage-frames.mp" --out "$T/out.mp"
+}
+
+@test "critic: a penalty of the wrong shape or not finite is refused naming the element (exit 1)" {
+    need_python_msgpack
+    stage_frames case penalty-short >"$T/short.mp"
+    stage_frames case penalty-nan >"$T/nan.mp"
+    run parpi-critic "${SMALL[@]}" --penalty 1 <"$T/short.mp"
+    assert_failure 1
+    assert_output --partial "penalty is f32[3], expected f32[4]"
+    run parpi-critic "${SMALL[@]}" --penalty 1 <"$T/nan.mp"
+    assert_failure 1
+    assert_output --partial "penalty[1] is not finite (nan)"
+    # --penalty 0 does not read it
+    parpi-critic "${SMALL[@]}" --in "$T/nan.mp" --out "$T/out.mp"
+}
+
+@test "critic: --penalty with --target sql is a usage error (exit 2)" {
+    run parpi-critic --target sql --penalty 1 </dev/null
+    assert_failure 2
+    assert_output --partial "--penalty 1 goes with --target sac only"
+    run parpi-critic --penalty 2e6 </dev/null
+    assert_failure 2
+    assert_output --partial "--penalty: '2e6', expected a number in [0, 1e+06]"
+}
+
+@test "critic: with --penalty a checkpoint resumes the run exactly, keeping the weight" {
+    need_python_msgpack
+    stage_frames ring 4 3.5 >"$T/ring.mp"
+    opts=(--hidden 8 --layers 2 --max-batch 16 --penalty 0.5)
+    parpi-critic "${opts[@]}" --in "$T/ring.mp" --out "$T/all.mp" --checkpoint "$T/all.ckpt"
+    head -c "$(/usr/bin/python3 -c "
+import msgpack, sys
+u = msgpack.Unpacker(open('$T/ring.mp', 'rb'), raw=False)
+u.skip(); u.skip(); print(u.tell())")" "$T/ring.mp" >"$T/first2.mp"
+    tail -c +"$(( $(stat -c %s "$T/first2.mp") + 1 ))" "$T/ring.mp" >"$T/last2.mp"
+    parpi-critic "${opts[@]}" --in "$T/first2.mp" --out "$T/first.mp" --checkpoint "$T/half.ckpt"
+    run parpi-cat --csv config.penalty --no-header "$T/half.ckpt"
+    assert_output "0.5"
+    # resumed without --penalty: the checkpoint's weight
+    parpi-critic --resume "$T/half.ckpt" --in "$T/last2.mp" --out "$T/resumed.mp" --checkpoint "$T/b.ckpt"
+    cmp "$T/all.ckpt" "$T/b.ckpt"
+    cols=metrics.critic.q_loss,metrics.critic.target_mean,metrics.critic.penalty_mean
+    parpi-cat --csv "$cols" --no-header "$T/all.mp" | tail -n 2 >"$T/a.csv"
+    parpi-cat --csv "$cols" --no-header "$T/resumed.mp" >"$T/b.csv"
+    [ "$(wc -l <"$T/b.csv")" -eq 2 ]
+    cmp "$T/a.csv" "$T/b.csv"
+    parpi-cat --csv q.params --no-header "$T/resumed.mp" >"$T/b.q"
+    parpi-cat --csv q.params --no-header "$T/all.mp" | tail -n "$(wc -l <"$T/b.q")" >"$T/a.q"
+    cmp "$T/a.q" "$T/b.q"
+    # an sql checkpoint refuses a --penalty given on resume
+    parpi-critic --target sql --value-particles 4 --hidden 8 --layers 2 --max-batch 16 \
+        --in "$T/first2.mp" --out "$T/sql.mp" --checkpoint "$T/sql.ckpt"
+    run parpi-critic --resume "$T/sql.ckpt" --penalty 1 --in "$T/last2.mp" --out "$T/x.mp"
+    assert_failure
+    assert_output --partial "--target sac only, but the checkpoint has --target sql"
+}

@@ -9,7 +9,9 @@
                         disc (jsd, hidden 8, layers 2); the middle frame has no batch
       stage-norew.mp    1 frame as above without batch.rew
       stage-wideobs.mp  2 frames: the second has obs 4 wide (a shape mismatch)
-  stage_frames.py ring N      N frames {step, batch, policy, q, alpha} (random nets, B=16)
+  stage_frames.py ring N [D]  N frames {step, batch, policy, q, alpha} (random nets, B=16);
+                              with D also penalty = f32[16] of D (BRAC's D(s'), as
+                              parpi-dual writes it; the other fields the same as without)
   stage_frames.py particles N N frames {step, batch, particles {obs, u0, uK, q0, qK}}
   stage_frames.py show FILE   one line per frame: the shapes of particles/disc and metrics
   stage_frames.py case NAME   one frame as in stage-frames.mp (B=4, obs 3, act 2), with a
@@ -90,7 +92,7 @@ def fixtures():
                 out.write(pack(fr))
 
 
-def stream(kind, n):
+def stream(kind, n, penalty=None):
     rng = np.random.default_rng(1)
     B = 16
     for i in range(n):
@@ -99,6 +101,8 @@ def stream(kind, n):
             fr["policy"] = policy(rng)
             fr["q"] = twin_q(rng)
             fr["alpha"] = 0.2
+            if penalty is not None:
+                fr["penalty"] = np.full(B, penalty, np.float32)
         else:
             u0 = f32(rng, B, A, scale=1)
             fr["particles"] = {"obs": fr["batch"]["obs"], "u0": u0, "uK": (u0 + 0.5).astype("<f4"),
@@ -147,6 +151,8 @@ CASES = {
     "disc-arch": lambda fr, rng: fr["disc"].update(arch="resnet-9000"),
     "disc-lipschitz": lambda fr, rng: fr["disc"].update(lipschitz="magic"),
     "disc-spectral-flipped": lambda fr, rng: fr["disc"].update(spectral=False),
+    "penalty-nan": lambda fr, rng: fr.update(penalty=with_value(np.ones(4, np.float32), 1, np.nan)),
+    "penalty-short": lambda fr, rng: fr.update(penalty=np.ones(3, np.float32)),
     "disc-act3": lambda fr, rng: fr.update(
         disc=dict(fr["disc"], act_dim=3, params=f32(rng, mlp_size(O + 3, H, L, 1)))),
 }
@@ -186,6 +192,8 @@ def main():
         show(sys.argv[2])
     elif sys.argv[1:2] == ["case"] and len(sys.argv) == 3:
         case(sys.argv[2])
+    elif sys.argv[1:2] == ["ring"] and len(sys.argv) == 4:
+        stream("ring", int(sys.argv[2]), float(sys.argv[3]))
     elif sys.argv[1:2] in (["ring"], ["particles"]):
         stream(sys.argv[1], int(sys.argv[2]))
     else:

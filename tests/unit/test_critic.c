@@ -376,6 +376,173 @@ static void test_polyak_and_nan(void)
     pp_policy_free(&bt.pi);
 }
 
+/* BRAC's value penalty (docs/algorithm.md section 16) in pp_sac_targets on
+ * hand-built rows against float64: y = r + gamma (1 - done) (min q - alpha logp
+ * - alpha_v D), done = 1 rows exactly r; a NULL penalty or alpha_v = 0 is the
+ * target of before the penalty, bit for bit. */
+static void test_sac_penalty_math(void)
+{
+    enum { N = 6 };
+    const float rew[N] = {0.5f, -1.25f, 2.0f, 0.0f, -0.3f, 1.0f};
+    const float done[N] = {0, 1, 0, 1, 0, 0};
+    const float qn[2 * N] = {1.0f, 1.5f, -2.0f, -3.0f, 0.25f, 0.2f, 4.0f, 3.5f, -1.0f, 1.0f, 7.0f, 7.0f};
+    const float logp[N] = {-0.7f, 0.2f, 1.3f, -2.0f, 0.0f, 0.9f};
+    const float pen[N] = {0.4f, 100.0f, -0.2f, 3.0f, 1e3f, 0.0f}; /* D may be < 0 (a dual bound) */
+    const double alpha = 0.2, alpha_v = 1.5, gamma = 0.99;
+    float y[N], y0[N], ynull[N];
+    pp_sac_targets(y, rew, done, qn, logp, pen, alpha_v, N, alpha, gamma);
+    pp_sac_targets(y0, rew, done, qn, logp, pen, 0.0, N, alpha, gamma);
+    pp_sac_targets(ynull, rew, done, qn, logp, NULL, alpha_v, N, alpha, gamma);
+    double worst = 0;
+    int terminal_exact = 1, old_exact = 1;
+    for (int b = 0; b < N; b++) {
+        double qmin = fmin(qn[2 * b], qn[2 * b + 1]);
+        double want = rew[b] + gamma * (1 - done[b]) * (qmin - alpha * logp[b] - alpha_v * pen[b]);
+        worst = fmax(worst, fabs(y[b] - want) / (1 + fabs(want)));
+        if (done[b] == 1 && y[b] != rew[b]) terminal_exact = 0;
+        /* the expression of pp_sac_targets before the penalty, as it was */
+        double v = qmin - alpha * (double)logp[b];
+        float old = (float)((double)rew[b] + gamma * (1.0 - (double)done[b]) * v);
+        if (memcmp(&old, &y0[b], sizeof old) != 0 || memcmp(&old, &ynull[b], sizeof old) != 0)
+            old_exact = 0;
+    }
+    CHECK(worst < 1e-6, "penalised SAC targets vs float64 (worst relative error %.2g)", worst);
+    CHECK(terminal_exact, "done = 1 rows: y = r exactly, whatever their penalty (100, 3)");
+    CHECK(old_exact, "alpha_v = 0 or no penalty: the target of before, bit for bit");
+    /* the sign: a positive D lowers a bootstrapped target by gamma alpha_v D */
+    CHECK_NEAR(y0[0] - y[0], gamma * alpha_v * pen[0], 1e-6, "D > 0 lowers y by gamma alpha_v D");
+    CHECK(y[2] > y0[2], "D < 0 raises y (%.4f > %.4f)", y[2], y0[2]);
+}
+
+static pp_stage *make_critic_pen(const char *target, const char *penalty)
+{
+    char *argv[] = {"critic", "--obs-dim", "3", "--act-dim", "2", "--hidden", "16", "--layers",
+                    "2", "--max-batch", "8", "--seed", "7", "--target", (char *)target,
+                    "--penalty", (char *)penalty, NULL};
+    pp_stage *s = NULL;
+    if (pp_stage_critic.create(17, argv, &s) != 0) printf("# create: %s\n", pp_error());
+    return s;
+}
+
+static int lists(const char *const *l, const char *name)
+{
+    for (int i = 0; l && l[i]; i++)
+        if (strcmp(l[i], name) == 0) return 1;
+    return 0;
+}
+
+/* The stage with --penalty: the same a' as without (the penalty draws
+ * nothing), so the target mean moves by -gamma alpha_v mean((1 - done) D);
+ * the field's checks; --penalty 0 ignores it; sql refuses it; reads_for. */
+static void test_sac_penalty_stage(void)
+{
+    const double AV = 2.5;
+    batch_t bt;
+    make_batch(&bt, 104); /* done on rows 0 and 3 */
+    float pen[B] = {0.8f, 50.0f, -0.3f, 7.0f, 1.2f, 0.05f};
+    int64_t s1[1] = {B};
+    double shift = 0, pmean = 0;
+    for (int b = 0; b < B; b++) {
+        shift += GAMMA * (1 - bt.done[b]) * AV * pen[b] / B;
+        pmean += AV * pen[b] / B;
+    }
+    pp_frame *f = pp_frame_new();
+
+    pp_stage *s0 = make_critic_pen("sac", "0");
+    put_frame(f, &bt);
+    CHECK(s0 && pp_stage_critic.step(s0, f) == 0, "step with --penalty 0");
+    double y0 = get(f, "metrics.critic.target_mean");
+    CHECK(!pp_frame_get(f, "metrics.critic.penalty_mean"), "--penalty 0: no penalty_mean");
+    pp_stage_free(s0);
+
+    pp_stage *s = make_critic_pen("sac", "2.5");
+    put_frame(f, &bt);
+    pp_frame_put_tensor(f, "penalty", PP_F32, 1, s1, pen);
+    CHECK(s && pp_stage_critic.step(s, f) == 0, "step with --penalty 2.5 and a penalty field");
+    double y1 = get(f, "metrics.critic.target_mean");
+    CHECK_NEAR(y0 - y1, shift, 1e-5 * (1 + fabs(y0)),
+               "target mean lowered by gamma alpha_v mean((1 - done) D) = %.4f (terminal rows 0, 3 "
+               "carry no penalty)", shift);
+    CHECK_NEAR(get(f, "metrics.critic.penalty_mean"), pmean, 1e-6 * (1 + pmean),
+               "penalty_mean = mean alpha_v D over the batch");
+
+    /* the field's checks, each leaving the stage as it was */
+    pp_frame *ck1 = pp_frame_new(), *ck2 = pp_frame_new();
+    pp_stage_critic.save(s, ck1);
+    put_frame(f, &bt);
+    CHECK(pp_stage_critic.step(s, f) == -1 && strstr(pp_error(), "missing field penalty") &&
+              strstr(pp_error(), "parpi-dual"),
+          "a batch without penalty names the field and its writer: %s", pp_error());
+    int64_t s5[1] = {B - 1};
+    put_frame(f, &bt);
+    pp_frame_put_tensor(f, "penalty", PP_F32, 1, s5, pen);
+    CHECK(pp_stage_critic.step(s, f) == -1 && strstr(pp_error(), "penalty is f32[5], expected f32[6]"),
+          "a penalty of the wrong shape is refused: %s", pp_error());
+    float bad[B];
+    memcpy(bad, pen, sizeof bad);
+    bad[4] = NAN;
+    put_frame(f, &bt);
+    pp_frame_put_tensor(f, "penalty", PP_F32, 1, s1, bad);
+    CHECK(pp_stage_critic.step(s, f) == -1 && strstr(pp_error(), "penalty[4] is not finite"),
+          "a NaN penalty is refused naming the element: %s", pp_error());
+    bad[4] = -INFINITY;
+    put_frame(f, &bt);
+    pp_frame_put_tensor(f, "penalty", PP_F32, 1, s1, bad);
+    CHECK(pp_stage_critic.step(s, f) == -1 && strstr(pp_error(), "penalty[4] is not finite"),
+          "an infinite penalty is refused naming the element: %s", pp_error());
+    pp_frame_clear(f);
+    pp_frame_set_i64(f, "step", 9);
+    CHECK(pp_stage_critic.step(s, f) == 0 && !pp_frame_get(f, "metrics"),
+          "a frame without batch (nor penalty) passes through");
+    pp_stage_critic.save(s, ck2);
+    uint8_t *b1 = NULL, *b2 = NULL;
+    size_t c1 = 0, c2 = 0, n1 = 0, n2 = 0;
+    CHECK(pp_frame_encode(ck1, &b1, &c1, &n1) == 0 && pp_frame_encode(ck2, &b2, &c2, &n2) == 0 &&
+              n1 == n2 && memcmp(b1, b2, n1) == 0,
+          "refused frames leave the critic as it was (checkpoints byte for byte)");
+    free(b1);
+    free(b2);
+    pp_frame_free(ck1);
+    pp_frame_free(ck2);
+    pp_stage_free(s);
+
+    /* --penalty 0 ignores the field, even a NaN one: the numbers of no field */
+    s0 = make_critic_pen("sac", "0");
+    put_frame(f, &bt);
+    pp_frame_put_tensor(f, "penalty", PP_F32, 1, s1, bad);
+    CHECK(pp_stage_critic.step(s0, f) == 0, "--penalty 0 steps past a NaN penalty field");
+    double y2 = get(f, "metrics.critic.target_mean");
+    CHECK(memcmp(&y2, &y0, sizeof y0) == 0, "--penalty 0: the field is ignored (%.17g)", y2);
+    pp_stage_free(s0);
+
+    /* sql refuses it at create, clearly */
+    char *sqlp[] = {"critic", "--target", "sql", "--penalty", "1", NULL};
+    pp_stage *bad_s = NULL;
+    CHECK(pp_stage_critic.create(5, sqlp, &bad_s) == -1 && strstr(pp_error(), "--penalty") &&
+              strstr(pp_error(), "--target sac only"),
+          "--penalty with --target sql refused: %s", pp_error());
+    char *neg[] = {"critic", "--penalty", "-1", NULL};
+    CHECK(pp_stage_critic.create(3, neg, &bad_s) == -1 && strstr(pp_error(), "--penalty"),
+          "--penalty below 0 refused: %s", pp_error());
+
+    /* the contract: penalty among the reads, but read for --penalty > 0 only */
+    CHECK(lists(pp_stage_critic.reads, "penalty") && lists(pp_stage_critic.metrics, "penalty_mean"),
+          "reads lists penalty, metrics penalty_mean");
+    char *a0[] = {"critic", NULL}, *a1[] = {"critic", "--penalty", "1", NULL},
+         *a2[] = {"critic", "--penalty", "0", NULL}, *a3[] = {"critic", "--target", "sql", NULL};
+    const char *const *r0 = pp_stage_critic.reads_for(1, a0), *const *r1 = pp_stage_critic.reads_for(3, a1),
+                      *const *r2 = pp_stage_critic.reads_for(3, a2), *const *r3 = pp_stage_critic.reads_for(3, a3);
+    CHECK(r0 && !lists(r0, "penalty") && lists(r0, "policy"), "sac, no --penalty: no penalty read");
+    CHECK(r2 && !lists(r2, "penalty"), "--penalty 0: no penalty read");
+    CHECK(r1 && lists(r1, "penalty") && lists(r1, "policy") && lists(r1, "batch"),
+          "--penalty 1: reads penalty (and batch, policy)");
+    CHECK(r3 && !lists(r3, "penalty") && !lists(r3, "policy"), "sql: neither policy nor penalty");
+
+    pp_frame_free(f);
+    free(bt.pi_params);
+    pp_policy_free(&bt.pi);
+}
+
 /* Missing fields, shape mismatches, warm-up pass-through, bad options. */
 static void test_errors(void)
 {
@@ -435,5 +602,7 @@ int main(void)
     test_loss_grad();
     test_polyak_and_nan();
     test_errors();
+    test_sac_penalty_math();
+    test_sac_penalty_stage();
     return check_done();
 }
