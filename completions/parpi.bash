@@ -1,6 +1,6 @@
 # bash completion for the parpi programs (parpi-cat, parpi-collect, parpi-critic,
 # parpi-langevin, parpi-discrim, parpi-policy, parpi-eval, parpi-train, parpi-plot,
-# parpi-dataset).
+# parpi-dataset, parpi-dual).
 #
 # Options come from each program's own --help, and so do the values of the
 # options that take a fixed set (shown there as "--option a|b|c"), so
@@ -147,4 +147,4 @@ _parpi()
 }
 
 complete -F _parpi parpi-cat parpi-collect parpi-critic parpi-langevin parpi-discrim \
-    parpi-policy parpi-eval parpi-train parpi-plot parpi-dataset
+    parpi-policy parpi-eval parpi-train parpi-plot parpi-dataset parpi-dual

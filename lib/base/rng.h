@@ -34,7 +34,8 @@ typedef struct {
  *   4       policy    1000 init
  *   5       collect   1 env resets, 2 random actions and policy noise, 3 batches
  *   6       eval      1 env resets, 2 actions
- *   7       generate  1 env resets, 2 actions (parpi-dataset generate) */
+ *   7       generate  1 env resets, 2 actions (parpi-dataset generate)
+ *   8       dual      1000 init */
 enum {
     PP_STREAM_CRITIC = 1,
     PP_STREAM_LANGEVIN = 2,
@@ -43,6 +44,7 @@ enum {
     PP_STREAM_COLLECT = 5,
     PP_STREAM_EVAL = 6,
     PP_STREAM_GENERATE = 7,
+    PP_STREAM_DUAL = 8,
     PP_STREAM_INIT = 1000,
 };
 

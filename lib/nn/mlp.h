@@ -115,6 +115,16 @@ void pp_mlp_sn_set(pp_mlp *m, const float *src, const float *params);
 float pp_mlp_grad_penalty(pp_mlp *m, const float *params, const float *x, int B, float lambda,
                           float *dparams);
 
+/* The same on the input columns col0..in-1 only (g_b = grad of f with respect
+ * to x_b[col0:], the other columns held fixed: e.g. the action part of (s, a)),
+ * two-sided as above (one_sided 0; col0 0 is pp_mlp_grad_penalty exactly) or
+ * one-sided as BRAC's gradient_penalty (one_sided 1):
+ *   lambda * mean_b max(||g_b|| - 1, 0)^2,   ||g|| = sqrt(PP_MLP_GP_EPS + sum g^2),
+ * exactly 0, with nothing added to dparams, when every ||g_b|| <= 1. */
+#define PP_MLP_GP_EPS 1e-8
+float pp_mlp_grad_penalty_cols(pp_mlp *m, const float *params, const float *x, int B, float lambda, int col0,
+                               int one_sided, float *dparams);
+
 /* 0 if pp_mlp_grad_penalty supports this net (members 1, out 1, ReLU or
  * linear hidden, linear output, no spectral norm); -1 and pp_fail otherwise.
  * pp_mlp_grad_penalty aborts on an unsupported net (a programming error):

@@ -1,5 +1,9 @@
 /* mlp_penalty.c - gradient penalty P = lambda * mean_b (||g_b|| - 1)^2,
- * g_b = grad_x f(x_b), with its exact gradient in the weights.
+ * g_b = grad_x f(x_b), with its exact gradient in the weights; and its
+ * variant on the input columns from col0 on (g_b = grad_{x[col0:]} f), one-
+ * sided as BRAC's (P = lambda * mean_b max(||g_b|| - 1, 0)^2 with ||g|| =
+ * sqrt(1e-8 + sum g^2)): r_b below is then (2 lambda / B) max(||g_b|| - 1, 0)
+ * g_b / ||g_b|| on those columns and 0 on the others.
  *
  * For a piecewise-linear net (ReLU or linear hidden layers, linear scalar
  * output) and fixed ReLU masks D_l, g = W_0 D_0 W_1 D_1 ... D_{L-2} W_{L-1}
@@ -44,8 +48,15 @@ static void apply_mask(float *x, const float *post, size_t n, pp_act act)
 
 float pp_mlp_grad_penalty(pp_mlp *m, const float *params, const float *x, int B, float lambda, float *dparams)
 {
+    return pp_mlp_grad_penalty_cols(m, params, x, B, lambda, 0, 0, dparams);
+}
+
+float pp_mlp_grad_penalty_cols(pp_mlp *m, const float *params, const float *x, int B, float lambda, int col0,
+                               int one_sided, float *dparams)
+{
     PP_MLP_REQUIRE(pp_mlp_grad_penalty_check(m) == 0, "pp_mlp_grad_penalty: %s", pp_error());
     int L = m->nlayers, in = m->width[0];
+    PP_MLP_REQUIRE(col0 >= 0 && col0 < in, "pp_mlp_grad_penalty_cols: column %d of %d inputs", col0, in);
     pp_mlp_forward(m, params, x, B);
 
     /* backward of f with df = 1; delta_l into pre[l] */
@@ -61,17 +72,27 @@ float pp_mlp_grad_penalty(pp_mlp *m, const float *params, const float *x, int B,
 
     /* penalty and r = dP/dg, in place over g */
     double P = 0;
+    int any = 0; /* one-sided: a row with a slope over 1 */
     for (int b = 0; b < B; b++) {
         float *gb = g + (size_t)b * in;
         double s = 0;
-        for (int i = 0; i < in; i++) s += (double)gb[i] * gb[i];
-        double norm = sqrt(s);
-        P += (norm - 1) * (norm - 1);
-        float k = norm > 0 ? (float)(2.0 * lambda / B * (norm - 1) / norm) : 0.0f;
-        for (int i = 0; i < in; i++) gb[i] *= k;
+        for (int i = col0; i < in; i++) s += (double)gb[i] * gb[i];
+        float k;
+        if (one_sided) { /* BRAC's: ||g|| = sqrt(eps + sum g^2), max(||g|| - 1, 0)^2 */
+            double norm = sqrt(PP_MLP_GP_EPS + s), e = norm > 1 ? norm - 1 : 0.0;
+            P += e * e;
+            k = (float)(2.0 * lambda / B * e / norm);
+            any |= e > 0;
+        } else {
+            double norm = sqrt(s);
+            P += (norm - 1) * (norm - 1);
+            k = norm > 0 ? (float)(2.0 * lambda / B * (norm - 1) / norm) : 0.0f;
+        }
+        for (int i = 0; i < col0; i++) gb[i] = 0.0f; /* columns outside the norm: no pull */
+        for (int i = col0; i < in; i++) gb[i] *= k;
     }
     P *= (double)lambda / B;
-    if (!dparams) return (float)P;
+    if (!dparams || (one_sided && !any)) return (float)P; /* r = 0: nothing to add */
 
     /* z forward; dW_l += z_l^T delta_l */
     float *z = g, *other = m->delta_b;

@@ -1,6 +1,6 @@
 /* kl_dual.h - the dual (Donsker-Varadhan / f-divergence) estimate of
  * KL(pi || pi_beta) that BRAC's value and policy penalties read
- * (docs/algorithm.md section 13). A critic c(s, a) (an MLP, scalar output)
+ * (docs/algorithm.md section 15). A critic c(s, a) (an MLP, scalar output)
  * is turned into a positive ratio g = softrelu(c) = log(1 + e^c), and
  *
  *   D(s) = E_{a ~ pi}[ log(g(s, a) + eps) + 1 ] - E_{a ~ pi_beta}[ g(s, a) ]

@@ -4,6 +4,7 @@
 
 #include "base/err.h"
 #include "frame/frame.h"
+#include "nn/netmap.h"
 #include "rl/policy_file.h"
 
 /* A parpi-policy checkpoint without a `policy` map: write one into f. */
@@ -49,4 +50,26 @@ int pp_actor_from_file(const char *path, int max_batch, pp_actor **actor)
     pp_frame_free(f);
     free(buf);
     return rc;
+}
+
+int pp_prior_from_file(const char *path, int max_batch, pp_actor **prior)
+{
+    *prior = NULL;
+    pp_frame *f = pp_frame_new();
+    uint8_t *buf = NULL;
+    pp_netmap m;
+    int rc = pp_policy_file_read(path, f, &buf);
+    if (rc == 0) {
+        if (pp_netmap_read(f, "policy", &m) != 0)
+            rc = -1;
+        else if (!m.arch[0])
+            rc = pp_fail("missing field policy.arch (\"%s\")", PP_ARCH_GAUSSIAN_TANH_NAME);
+        else if (strcmp(m.arch, PP_ARCH_GAUSSIAN_TANH_NAME) != 0)
+            rc = pp_fail("policy.arch is \"%s\", expected \"%s\"", m.arch, PP_ARCH_GAUSSIAN_TANH_NAME);
+        if (rc == 0 && pp_actor_from_frame(f, "policy", max_batch, prior) != 0) rc = -1;
+        if (rc != 0) pp_fail_prefix("%s: ", path);
+    }
+    pp_frame_free(f);
+    free(buf);
+    return rc != 0 ? pp_fail_prefix("--prior: ") : 0;
 }

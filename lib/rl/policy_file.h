@@ -20,4 +20,10 @@ int pp_policy_file_read(const char *path, pp_frame *f, uint8_t **buf);
  * file: "run/ckpt/policy.ckpt: no 'policy' map and not a parpi-policy checkpoint". */
 int pp_actor_from_file(const char *path, int max_batch, pp_actor **actor);
 
+/* The behaviour policy pi_beta of a --prior FILE (BRAC: parpi-langevin's
+ * prior, parpi-dual's a'_b): pp_actor_from_file, but only a gaussian-tanh
+ * policy (a density to score, a mean and std to read). Errors start
+ * "--prior: FILE: " ("policy.arch is \"implicit\", expected \"gaussian-tanh\""). */
+int pp_prior_from_file(const char *path, int max_batch, pp_actor **prior);
+
 #endif

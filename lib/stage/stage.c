@@ -12,6 +12,7 @@
 
 #define STAGE(name) extern const pp_stage_ops pp_stage_##name;
 STAGE(collect)
+STAGE(dual)
 STAGE(critic)
 STAGE(langevin)
 STAGE(discrim)
@@ -20,9 +21,10 @@ STAGE(eval)
 #undef STAGE
 
 /* The one list of kinds, in ring order. */
-static const pp_stage_ops *const registry[] = {&pp_stage_collect, &pp_stage_critic,
-                                               &pp_stage_langevin, &pp_stage_discrim,
-                                               &pp_stage_policy, &pp_stage_eval, NULL};
+static const pp_stage_ops *const registry[] = {&pp_stage_collect, &pp_stage_dual,
+                                               &pp_stage_critic, &pp_stage_langevin,
+                                               &pp_stage_discrim, &pp_stage_policy,
+                                               &pp_stage_eval, NULL};
 
 const char *const *pp_stage_kinds(void)
 {

@@ -92,19 +92,10 @@ static int langevin_read_map(pp_frame *f, const char *path, const char *arch, pp
 static int langevin_open_prior(const char *path, int max_batch, pp_actor **prior, float **mu,
                                float **std)
 {
-    *prior = NULL;
-    pp_frame *f = pp_frame_new();
-    uint8_t *buf = NULL;
-    pp_netmap m;
-    int rc = pp_policy_file_read(path, f, &buf);
-    if (rc == 0 && (langevin_read_map(f, "policy", PP_ARCH_GAUSSIAN_TANH_NAME, &m) != 0 ||
-                    pp_actor_from_frame(f, "policy", max_batch, prior) != 0))
-        rc = pp_fail_prefix("%s: ", path);
-    pp_frame_free(f);
-    free(buf);
-    if (rc != 0) return pp_fail_prefix("--prior: ");
-    *mu = pp_xalloc_f32((size_t)max_batch * m.act_dim);
-    *std = pp_xalloc_f32((size_t)max_batch * m.act_dim);
+    if (pp_prior_from_file(path, max_batch, prior) != 0) return -1;
+    int act_dim = pp_actor_spec(*prior)->act_dim;
+    *mu = pp_xalloc_f32((size_t)max_batch * act_dim);
+    *std = pp_xalloc_f32((size_t)max_batch * act_dim);
     return 0;
 }
 

@@ -190,9 +190,10 @@ field() { awk -v k="$1" '$1 == k {print $2}'; }
 @test "eval: progress.csv has a column for every other stage's metrics, from the stage contract" {
     parpi-eval --env Pendulum-v1 --every 0 --progress-log "$T/p.csv" --in "$T/prime.mp" --out /dev/null
     header=$(head -n 1 "$T/p.csv")
-    [[ $header == step,wall_s,episodes,return_recent,length_recent,eval_return,collect.step_ms,critic.* ]]
+    [[ $header == step,wall_s,episodes,return_recent,length_recent,eval_return,collect.step_ms,dual.* ]]
     cols=$(echo "$header" | tr , '\n')
-    for c in critic.q_loss critic.q1_mean critic.step_ms langevin.qK_mean langevin.step_ms \
+    for c in dual.estimate dual.penalty_mean dual.step_ms \
+             critic.q_loss critic.q1_mean critic.step_ms langevin.qK_mean langevin.step_ms \
              discrim.gap discrim.step_ms policy.alpha policy.entropy policy.step_ms; do
         echo "$cols" | grep -qx "$c" || { echo "no column $c in $header"; false; }
     done

@@ -76,7 +76,7 @@ setup_file() {
 }
 
 setup() {
-    need_progs parpi-train parpi-collect parpi-critic parpi-langevin parpi-discrim parpi-dataset \
+    need_progs parpi-train parpi-collect parpi-critic parpi-langevin parpi-discrim parpi-dual parpi-dataset \
         parpi-policy parpi-eval parpi-cat parpi-plot
     WORLD="$BATS_FILE_TMPDIR/world"
 }
@@ -207,6 +207,7 @@ examples_of() {
     examples_of "$ROOT/man/man1/parpi-dataset.1"
 }
 @test "parpi-discrim(1): every example runs" { examples_of "$ROOT/man/man1/parpi-discrim.1"; }
+@test "parpi-dual(1): every example runs" { examples_of "$ROOT/man/man1/parpi-dual.1"; }
 @test "parpi-eval(1): every example runs" { examples_of "$ROOT/man/man1/parpi-eval.1"; }
 @test "parpi-langevin(1): every example runs" { examples_of "$ROOT/man/man1/parpi-langevin.1"; }
 @test "parpi-plot(1): every example runs" { examples_of "$ROOT/man/man1/parpi-plot.1"; }

@@ -174,11 +174,13 @@ def show(path):
     with open(path, "rb") as f:
         for fr in msgpack.Unpacker(f, object_hook=msgpack_numpy.decode, raw=False):
             parts = []
-            for k in ("particles", "disc"):
+            for k in ("particles", "disc", "dual"):
                 if k in fr:
                     parts.append(k + "{" + ",".join(
                         "%s:%s" % (n, list(v.shape) if hasattr(v, "shape") else v)
                         for n, v in sorted(fr[k].items())) + "}")
+            if "penalty" in fr:
+                parts.append("penalty:%s:%s" % (fr["penalty"].dtype, list(fr["penalty"].shape)))
             for k, v in sorted(fr.get("metrics", {}).items()):
                 parts.append(k + "{" + ",".join(
                     "%s=%.6g" % (n, x) for n, x in sorted(v.items())) + "}")

@@ -16,6 +16,7 @@
  *   ref_mlp_scalar      f(x) of member e (out = 1) and d f / d x (backprop)
  *   ref_kink_margin     how far a batch keeps every ReLU unit from its kink
  *   ref_penalty         the gradient penalty lambda * mean (||d f/d x|| - 1)^2
+ *   ref_penalty_cols    the same on the columns from col0, two- or one-sided (BRAC's)
  *   ref_policy          the Gaussian-tanh chain: a, u and log pi for given eps
  *   ref_fd_grad         central differences of a loss over a double vector
  *   ref_grad_check      those against a float gradient, as one relative error
@@ -165,6 +166,23 @@ static inline double ref_penalty(const pp_mlp *m, const double *p, const double 
         double s = 0;
         for (int i = 0; i < m->width[0]; i++) s += g[i] * g[i];
         P += (sqrt(s) - 1) * (sqrt(s) - 1);
+    }
+    return lambda * P / B;
+}
+
+/* lambda * mean_b h(||d f / d x_b[col0:]||): two-sided h(n) = (n - 1)^2 with
+ * n = sqrt(sum g^2), or one-sided h(n) = max(n - 1, 0)^2 with n = sqrt(1e-8 +
+ * sum g^2) (BRAC's gradient_penalty). */
+static inline double ref_penalty_cols(const pp_mlp *m, const double *p, const double *x, int B, double lambda,
+                                      int col0, int one_sided)
+{
+    double g[REF_MAXW], P = 0;
+    for (int b = 0; b < B; b++) {
+        ref_mlp_scalar(m, p, x + (size_t)b * m->width[0], 0, g);
+        double s = 0;
+        for (int i = col0; i < m->width[0]; i++) s += g[i] * g[i];
+        double n = sqrt((one_sided ? 1e-8 : 0.0) + s), e = one_sided ? fmax(n - 1, 0.0) : n - 1;
+        P += e * e;
     }
     return lambda * P / B;
 }

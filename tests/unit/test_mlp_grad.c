@@ -1,7 +1,7 @@
 /* MLP forward/backward against a float64 reference: gradients w.r.t. params
  * and input by central finite differences in double (Linear, ReLU, Tanh, a
  * twin 3-hidden-layer critic, tanh output, spectral norm with u, v fixed, the
- * gradient penalty), the twin net against two separate nets, full-size
+ * gradient penalty, two- and one-sided, on all columns or from an offset), the twin net against two separate nets, full-size
  * forward in float against double, the NULL-dparams / NULL-dx paths, and
  * the one-row forward of the evaluator (pp_mlp_forward_row): the bits of a
  * per-layer double sum, near the sgemm forward. */
@@ -50,6 +50,13 @@ static double penalty_of_params(const double *p, void *v)
 {
     fd_ctx *k = v;
     return ref_penalty(k->m, p, k->x, k->B, k->lambda);
+}
+
+/* the column-restricted penalty: col0 and one_sided ride in fd_ctx.c[0..1] */
+static double penalty_cols_of_params(const double *p, void *v)
+{
+    fd_ctx *k = v;
+    return ref_penalty_cols(k->m, p, k->x, k->B, k->lambda, (int)k->c[0], (int)k->c[1]);
 }
 
 /* Draw x until every ReLU unit is at least `margin` away from its kink. */
@@ -166,6 +173,77 @@ static void penalty_check(const char *name, pp_act ha, uint64_t seed)
     CHECK(d < 1e-5, "%s: dparams is accumulated into (max dev %.2g)", name, d);
 
     free(twice);
+    free(num);
+    free(pd);
+    free(xd);
+    free(x);
+    free(params);
+    free(dparams);
+    pp_mlp_free(&m);
+}
+
+/* pp_mlp_grad_penalty_cols on the columns from col0 (the action part of (s, a)),
+ * one- or two-sided, against float64: value and d/dparams by finite
+ * differences; the two-sided one with col0 = 0 is pp_mlp_grad_penalty to the
+ * bit; the one-sided one is exactly 0, with nothing added, when every slope is
+ * under 1. */
+static void penalty_cols_check(const char *name, int col0, int one_sided, uint64_t seed)
+{
+    int hidden[2] = {8, 6}, in = 5, B = 6;
+    float lambda = 5.0f;
+    pp_mlp m;
+    pp_mlp_init(&m, in, 2, hidden, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, B);
+    pp_rng rng;
+    pp_rng_seed(&rng, seed);
+    float *params = pp_xalloc_f32(m.nparams), *dparams = pp_xalloc_f32(m.nparams);
+    pp_mlp_init_params(&m, params, &rng);
+    for (size_t i = 0; i < m.nparams; i++) params[i] *= 2.2f; /* slopes either side of 1 */
+    double *pd = ref_to_double(params, m.nparams), *xd = malloc((size_t)B * in * sizeof *xd);
+    float *x = pp_xalloc_f32((size_t)B * in);
+    draw_input_off_kinks(&m, pd, x, xd, B, &rng);
+
+    double g[REF_MAXW];
+    int over = 0;
+    for (int b = 0; b < B; b++) {
+        ref_mlp_scalar(&m, pd, xd + (size_t)b * in, 0, g);
+        double s = 0;
+        for (int i = col0; i < in; i++) s += g[i] * g[i];
+        over += sqrt(s) > 1;
+    }
+    printf("# %s: %d of %d rows with a slope over 1\n", name, over, B);
+    if (one_sided) /* the kink of max(n - 1, 0) is inside the batch */
+        CHECK(over > 0 && over < B, "%s: the batch straddles slope 1 (%d of %d over)", name, over, B);
+
+    float P = pp_mlp_grad_penalty_cols(&m, params, x, B, lambda, col0, one_sided, dparams);
+    double Pd = ref_penalty_cols(&m, pd, xd, B, lambda, col0, one_sided);
+    printf("# %s: penalty %.6g (float64 %.6g)\n", name, P, Pd);
+    CHECK_REL(P, Pd, 1e-5, "%s: penalty value matches float64", name);
+    double cc[2] = {col0, one_sided};
+    fd_ctx k = {.m = &m, .x = xd, .c = cc, .lambda = lambda, .B = B};
+    double *num = malloc(m.nparams * sizeof *num);
+    ref_fd_grad(penalty_cols_of_params, &k, pd, m.nparams, FD_H, num);
+    char what[160];
+    snprintf(what, sizeof what, "%s: d penalty / d params matches float64 finite differences", name);
+    check_vec(what, dparams, num, m.nparams, 1e-4);
+
+    if (!one_sided && col0 == 0) {
+        float *plain = pp_xalloc_f32(m.nparams);
+        memset(plain, 0, m.nparams * sizeof *plain);
+        float P2 = pp_mlp_grad_penalty(&m, params, x, B, lambda, plain);
+        CHECK(P2 == P && memcmp(plain, dparams, m.nparams * sizeof *plain) == 0,
+              "%s: col0 0, two-sided is pp_mlp_grad_penalty to the bit", name);
+        free(plain);
+    }
+    if (one_sided) {
+        /* weights scaled down: every slope under 1, so the penalty is 0 exactly */
+        for (size_t i = 0; i < m.nparams; i++) params[i] *= 0.3f;
+        for (size_t i = 0; i < m.nparams; i++) dparams[i] = 0.25f;
+        float Z = pp_mlp_grad_penalty_cols(&m, params, x, B, lambda, col0, 1, dparams);
+        int untouched = 1;
+        for (size_t i = 0; i < m.nparams; i++) untouched &= dparams[i] == 0.25f;
+        CHECK(Z == 0.0f && untouched, "%s: every slope under 1: penalty exactly 0 (%g), dparams untouched",
+              name, Z);
+    }
     free(num);
     free(pd);
     free(xd);
@@ -384,6 +462,10 @@ int main(void)
     grad_check("spectral tanh 5->7->3, tanh output", 5, 1, h1, 3, 1, PP_ACT_TANH, PP_ACT_TANH, 1, 3, 8);
     penalty_check("gradient penalty, ReLU 4->8->6->1", PP_ACT_RELU, 11);
     penalty_check("gradient penalty, linear 4->8->6->1", PP_ACT_LINEAR, 12);
+    penalty_cols_check("one-sided penalty on columns 3.. of 5->8->6->1", 3, 1, 13);
+    penalty_cols_check("two-sided penalty on columns 2.. of 5->8->6->1", 2, 0, 14);
+    penalty_cols_check("two-sided penalty, col0 0 (the plain one)", 0, 0, 15);
+    penalty_cols_check("one-sided penalty on all columns", 0, 1, 16);
 
     pp_mlp bad;
     pp_mlp_init(&bad, 4, 1, h1, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 0, 4);

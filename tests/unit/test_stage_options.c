@@ -82,7 +82,7 @@ int main(void)
         CHECK(ops && ops->options, "stage %s has an option table", kinds[k]);
         if (ops && ops->options) check_table(kinds[k], ops->options);
     }
-    CHECK(n == 6, "six stages (%d)", n);
+    CHECK(n == 7, "seven stages (%d)", n);
     check_table("parpi-collect standalone", pp_collect_standalone_options);
     check_table("parpi-eval standalone", pp_eval_standalone_options);
     check_table("common", pp_stage_common_options);
