@@ -11,6 +11,8 @@
       stage-wideobs.mp  2 frames: the second has obs 4 wide (a shape mismatch)
   stage_frames.py ring N      N frames {step, batch, policy, q, alpha} (random nets, B=16)
   stage_frames.py particles N N frames {step, batch, particles {obs, u0, uK, q0, qK}}
+  stage_frames.py offline N   N frames {step, batch, q, dual} (dual: BRAC's KL dual critic,
+                              a plain MLP map with divergence "kl"; random nets, B=16)
   stage_frames.py show FILE   one line per frame: the shapes of particles/disc and metrics
   stage_frames.py case NAME   one frame as in stage-frames.mp (B=4, obs 3, act 2), with a
                               disc map for spectral normalisation (lipschitz sn, sn of unit
@@ -99,6 +101,9 @@ def stream(kind, n):
             fr["policy"] = policy(rng)
             fr["q"] = twin_q(rng)
             fr["alpha"] = 0.2
+        elif kind == "offline":
+            fr["q"] = twin_q(rng)
+            fr["dual"] = netmap(rng, None, mlp_size(O + A, H, L, 1), divergence="kl")
         else:
             u0 = f32(rng, B, A, scale=1)
             fr["particles"] = {"obs": fr["batch"]["obs"], "u0": u0, "uK": (u0 + 0.5).astype("<f4"),
@@ -186,7 +191,7 @@ def main():
         show(sys.argv[2])
     elif sys.argv[1:2] == ["case"] and len(sys.argv) == 3:
         case(sys.argv[2])
-    elif sys.argv[1:2] in (["ring"], ["particles"]):
+    elif sys.argv[1:2] in (["ring"], ["particles"], ["offline"]):
         stream(sys.argv[1], int(sys.argv[2]))
     else:
         sys.exit(__doc__)
