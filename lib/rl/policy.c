@@ -165,6 +165,48 @@ void pp_policy_log_prob(pp_policy *p, const float *params, const float *obs, con
     memcpy(p->u, u, sizeof(float) * n);
 }
 
+/* Behaviour cloning (docs/algorithm.md section 14). */
+void pp_policy_log_prob_act(pp_policy *p, const float *params, const float *obs, const float *a,
+                            int B, double clip)
+{
+    heads(p, params, obs, B);
+    const int d = p->act_dim;
+    const double hi = 1.0 - clip;
+    for (int b = 0; b < B; b++) {
+        size_t r = (size_t)b * d;
+        float lp = 0.0f;
+        for (int i = 0; i < d; i++) {
+            double x = a[r + i];
+            x = x < -hi ? -hi : (x > hi ? hi : x);
+            float u = (float)atanh(x);
+            float e = (u - p->mu[r + i]) / p->std[r + i];
+            p->a[r + i] = (float)x;
+            p->u[r + i] = u;
+            p->eps[r + i] = e;
+            lp += -0.5f * e * e - p->log_std[r + i] - HALF_LOG_2PI - log1m_tanh2(u);
+        }
+        p->logp[b] = lp;
+    }
+}
+
+void pp_policy_backward_fixed(pp_policy *p, const float *params, const float *d_logp,
+                              float *dparams)
+{
+    const int d = p->act_dim, B = p->last_batch;
+    for (int b = 0; b < B; b++) {
+        size_t r = (size_t)b * d;
+        float g = d_logp[b];
+        float *dmu = p->dnet + (size_t)b * 2 * d, *dls = dmu + d;
+        for (int i = 0; i < d; i++) {
+            float e = p->eps[r + i], ls = p->log_std[r + i];
+            dmu[i] = g * e / p->std[r + i];
+            int active = ls > LOG_STD_MIN && ls < LOG_STD_MAX;
+            dls[i] = active ? g * (e * e - 1.0f) : 0.0f;
+        }
+    }
+    pp_mlp_backward(&p->net, params, p->dnet, dparams, NULL);
+}
+
 void pp_policy_backward(pp_policy *p, const float *params, const float *d_a, const float *d_logp,
                         float *dparams)
 {

@@ -52,6 +52,21 @@ void pp_policy_sample_row(pp_policy *p, const float *params, const float *obs, p
  * the Gaussian score in the BRAC prior): fills p->logp and p->mu/log_std. */
 void pp_policy_log_prob(pp_policy *p, const float *params, const float *obs, const float *u, int B);
 
+/* log pi of given actions a [B, d] (behaviour cloning, docs/algorithm.md
+ * section 14): each component clipped to [-(1 - clip), 1 - clip] into p->a,
+ * u = atanh(a) into p->u, eps = (u - mu) / sigma, and
+ * log pi = log N(u; mu, sigma) - sum_i log(1 - tanh(u_i)^2) into p->logp
+ * (the stable form of section 3, from u). clip in (0, 1). */
+void pp_policy_log_prob_act(pp_policy *p, const float *params, const float *obs, const float *a,
+                            int B, double clip);
+/* Backward of the last pp_policy_log_prob_act: u is fixed (it comes from the
+ * data), so only mu and log_std carry gradient, and the log-det term none:
+ *   dlog pi/dmu = eps / sigma,  dlog pi/dlog_sigma = eps^2 - 1
+ * (0 where the log_std clamp is active, as in pp_policy_backward). Given
+ * dL/dlogp [B], ACCUMULATE into dparams. */
+void pp_policy_backward_fixed(pp_policy *p, const float *params, const float *d_logp,
+                              float *dparams);
+
 /* Backward of the last pp_policy_sample(_eps): given dL/da [B, d] (nullable)
  * and dL/dlogp [B] (nullable), chain through a = tanh(u), u = mu + sigma*eps
  * and log pi, and ACCUMULATE into dparams. */

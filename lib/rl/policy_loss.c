@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "rl/kl_dual.h"
 #include "rl/policy_loss.h"
 #include "rl/svgd.h"
 
@@ -128,6 +129,48 @@ double pp_policy_loss_sac(pp_policy *pi, const float *params, const float *obs, 
     pp_policy_backward(pi, params, w->d_a, w->d_logp, grads);
     *qmean = qs / B;
     return alpha * mean_logp(pi, B) - qs / B;
+}
+
+double pp_policy_loss_bc(pp_policy *pi, const float *params, const float *obs, const float *act,
+                         int B, double clip, pp_policy_work *w, float *grads, double *mlogp)
+{
+    pp_policy_log_prob_act(pi, params, obs, act, B, clip);
+    for (int b = 0; b < B; b++) w->d_logp[b] = (float)(-1.0 / B);
+    pp_policy_backward_fixed(pi, params, w->d_logp, grads);
+    double m = mean_logp(pi, B);
+    *mlogp = m;
+    return -m;
+}
+
+double pp_policy_loss_brac(pp_policy *pi, const float *params, const float *obs, int B,
+                           double alpha, double alpha_v, pp_mlp *q, const float *q_params,
+                           pp_mlp *dual, const float *dual_params, pp_policy_work *w,
+                           float *grads, double *qmean, double *dterm)
+{
+    const int O = w->obs_dim, A = w->act_dim;
+    concat(w->x, obs, O, pi->a, A, B);
+    /* -mean_b min Q: as the SAC loss */
+    const float *qv = pp_mlp_forward(q, q_params, w->x, B);
+    double qs = twin_min(qv, B, w->member);
+    pp_mlp_backward_input_select(q, q_params, w->member, w->dx);
+    action_columns(w->dx, O, A, B, w->d_a);
+    for (size_t i = 0; i < (size_t)B * A; i++) w->d_a[i] *= (float)(-1.0 / B);
+    /* + alpha_v mean_b term_p(c): the same x, the dual's own input gradient */
+    const float *cv = pp_mlp_forward(dual, dual_params, w->x, B);
+    double ds = 0.0;
+    for (int b = 0; b < B; b++) {
+        double dd;
+        ds += pp_kl_dual_term_p(cv[b], &dd);
+        w->dy[b] = (float)(alpha_v * dd / B);
+    }
+    pp_mlp_backward(dual, dual_params, w->dy, NULL, w->dx);
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < A; i++) w->d_a[(size_t)b * A + i] += w->dx[(size_t)b * (O + A) + O + i];
+    for (int b = 0; b < B; b++) w->d_logp[b] = (float)(alpha / B);
+    pp_policy_backward(pi, params, w->d_a, w->d_logp, grads);
+    *qmean = qs / B;
+    *dterm = alpha_v * ds / B;
+    return alpha * mean_logp(pi, B) + *dterm - qs / B;
 }
 
 void pp_policy_svgd(pp_policy_implicit *pi, const float *params, const float *obs, int B, int M,

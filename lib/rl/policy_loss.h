@@ -52,6 +52,23 @@ double pp_policy_loss_sac(pp_policy *pi, const float *params, const float *obs, 
                           double alpha, pp_mlp *q, const float *q_params, pp_policy_work *w,
                           float *grads, double *qmean);
 
+/* Behaviour cloning (docs/algorithm.md section 14): J = -mean_b log pi(a_b|s_b)
+ * for the batch's actions act [B, d], each clipped to [-(1 - clip), 1 - clip]
+ * before u = atanh(a) (pp_policy_log_prob_act; this one runs the policy
+ * itself, no sample needed). *mlogp = mean_b log pi(a_b|s_b). Returns J. */
+double pp_policy_loss_bc(pp_policy *pi, const float *params, const float *obs, const float *act,
+                         int B, double clip, pp_policy_work *w, float *grads, double *mlogp);
+
+/* BRAC's actor, value-penalty variant (docs/algorithm.md section 14), on
+ * the last sample of pi:
+ *   J = mean_b [ alpha log pi_b + alpha_v term_p(c(s_b, a_b)) - min_j Q_j(s_b, a_b) ]
+ * with c the frozen KL dual critic (one member, scalar; rl/kl_dual.h).
+ * *qmean = mean min Q, *dterm = mean alpha_v term_p. Returns J. */
+double pp_policy_loss_brac(pp_policy *pi, const float *params, const float *obs, int B,
+                           double alpha, double alpha_v, pp_mlp *q, const float *q_params,
+                           pp_mlp *dual, const float *dual_params, pp_policy_work *w,
+                           float *grads, double *qmean, double *dterm);
+
 /* SQL's amortised SVGD on the last pp_implicit_sample(..., B, M, ...): grads
  * accumulate -mean_i Delta a_i . da_i/dphi over the updated particles (so an
  * optimiser minimising moves a along +Delta a). squash: add softqlearning's

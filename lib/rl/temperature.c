@@ -11,12 +11,16 @@ int pp_temperature_init(pp_temperature *t, int learned, double init_alpha, doubl
                         float lr)
 {
     memset(t, 0, sizeof *t);
-    if (!(init_alpha > 0.0) || !isfinite(init_alpha))
-        return pp_fail("alpha %g, expected a finite number > 0", init_alpha);
+    /* a fixed temperature may be 0 (BRAC, docs/algorithm.md section 14); a
+     * learned one lives in log alpha and needs > 0 */
+    if (!isfinite(init_alpha) || init_alpha < 0.0 || (learned && init_alpha == 0.0))
+        return pp_fail("alpha %g, expected a finite number > 0%s", init_alpha,
+                       learned ? "" : " (or 0 for a fixed temperature)");
     t->learned = learned;
     t->target_entropy = target_entropy;
     t->fixed_alpha = init_alpha;
-    t->log_alpha[0] = (float)log(init_alpha);
+    /* log_alpha is the learned parameter; a fixed temperature never reads it */
+    t->log_alpha[0] = learned ? (float)log(init_alpha) : 0.0f;
     if (learned && pp_adam_init(&t->adam, 1, lr) != 0) return -1;
     return 0;
 }

@@ -7,7 +7,7 @@
  * with Adam (lr 3e-4 by default) and target_entropy = -d by default. When the
  * policy's entropy -mean log pi is below the target, the gradient is negative
  * and alpha rises; above the target it falls.
- * Fixed: alpha never changes (the --alpha flag).
+ * Fixed: alpha never changes (the --alpha flag); 0 is allowed.
  */
 #ifndef PP_TEMPERATURE_H
 #define PP_TEMPERATURE_H
@@ -25,7 +25,8 @@ typedef struct {
     pp_adam adam;
 } pp_temperature;
 
-/* learned: initial alpha init_alpha (> 0), Adam lr; fixed: alpha = init_alpha. */
+/* learned: initial alpha init_alpha (> 0), Adam lr; fixed: alpha = init_alpha
+ * (>= 0: 0 is no entropy term, BRAC's default). */
 int pp_temperature_init(pp_temperature *t, int learned, double init_alpha, double target_entropy,
                         float lr);
 void pp_temperature_free(pp_temperature *t);

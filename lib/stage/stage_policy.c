@@ -5,8 +5,15 @@
  *       jsd: -E log sig(f(s,a)) (non-saturating); wd, hinge, rkl: -E f(s,a).
  *   --update sac: J = E[alpha log pi(a|s) - min_j Q_j(s,a)] through the frame's q map.
  *   --update svgd: SQL's amortised SVGD on the implicit policy a = tanh(g(s, xi)).
+ *   --update bc: behaviour cloning, J = -E log pi(a_b|s) of the batch's actions
+ *       (clipped to |a| <= 1 - --bc-clip before atanh); no temperature step.
+ *   --update brac: BRAC's actor (value penalty), J = E[alpha log pi(a|s)
+ *       + alpha_v term_p(c(s,a)) - min_j Q_j(s,a)] through q and the frame's
+ *       frozen KL dual critic c (dual map), alpha_v = --penalty.
+ *   --warm-start N: the first N steps of parpi, sac or brac are bc steps.
+ *   (docs/algorithm.md section 14 for bc, brac and the warm start.)
  *
- * One Adam step per frame with a batch, then (parpi, sac) one temperature step
+ * One Adam step per frame with a batch, then (parpi, sac, brac) one temperature step
  * on -alpha (mean log pi + target entropy) with the same samples. Every frame
  * leaves with `policy` and `alpha` (also warm-up frames without a batch).
  *
@@ -43,15 +50,16 @@
 #include "nn/adam.h"
 #include "nn/vec.h"
 
-enum { UPD_PARPI = 0, UPD_SAC, UPD_SVGD };
-static const char *const update_names[] = {"parpi", "sac", "svgd", NULL};
+enum { UPD_PARPI = 0, UPD_SAC, UPD_SVGD, UPD_BC, UPD_BRAC };
+static const char *const update_names[] = {"parpi", "sac", "svgd", "bc", "brac", NULL};
 extern const pp_stage_ops pp_stage_policy;
 
 /* The options (policy_options below). obs_dim and act_dim stay 0 until known:
  * from the options, --env or the first batch. */
 typedef struct {
     int update, hidden, layers, particles, squash_corr, obs_dim, act_dim, max_batch, prime;
-    double alpha, init_alpha, target_entropy, alpha_lr, lr;
+    int warm_start;
+    double alpha, init_alpha, target_entropy, alpha_lr, lr, bc_clip, penalty;
     char env[128];
     unsigned long long seed;
 } policy_config;
@@ -66,9 +74,10 @@ typedef struct {
  * (once the dims, which give its default, are known). */
 static const pp_opt policy_options[] = {
     PP_OPT_CHOICE("update", policy_config, update, update_names, "parpi",
-                  "the loss: parpi through disc, sac/svgd through q", PP_OPT_SHAPE),
-    PP_OPT_DOUBLE("alpha", policy_config, alpha, 1e-12, 1e12, "1",
-                  "fixed temperature (not given: learned; svgd: fixed)",
+                  "the loss: parpi through disc, sac/svgd through q, bc the batch's actions, "
+                  "brac through q and dual", PP_OPT_SHAPE),
+    PP_OPT_DOUBLE("alpha", policy_config, alpha, 0, 1e12, "1",
+                  "fixed temperature, 0 allowed (not given: learned; svgd: fixed, > 0)",
                   PP_OPT_NOSAVE),
     PP_OPT_DOUBLE("init-alpha", policy_config, init_alpha, 1e-12, 1e12, "1",
                   "initial learned temperature", PP_OPT_NOSAVE),
@@ -96,7 +105,22 @@ static const pp_opt policy_options[] = {
     PP_OPT_FLAG("prime", policy_config, prime,
                 "write one initial frame {step: 0, policy, alpha} first", PP_OPT_NOSAVE),
     PP_OPT_SEED("seed", policy_config, seed, "seed; the policy uses stream 4 of it", 0),
+    PP_OPT_DOUBLE("bc-clip", policy_config, bc_clip, 1e-6, 0.5, "1e-3",
+                  "bc: clip the batch's actions to |a| <= 1 - X before atanh", PP_OPT_NEWKEY),
+    PP_OPT_DOUBLE("penalty", policy_config, penalty, 0, 1e6, "1",
+                  "brac: weight alpha_v of the KL dual term in the loss", PP_OPT_NEWKEY),
+    PP_OPT_INT("warm-start", policy_config, warm_start, 0, 1 << 30, "0",
+               "BRAC's warm start: the first N steps are bc steps (not svgd)", PP_OPT_NEWKEY),
     PP_OPT_END};
+
+/* A network read from each frame and held fixed: sized on the first frame,
+ * the same map on later ones (load_frozen). */
+typedef struct {
+    int ready;
+    pp_netmap spec;
+    pp_mlp net;
+    float *params;
+} frozen;
 
 typedef struct {
     policy_config cfg;
@@ -113,17 +137,13 @@ typedef struct {
     pp_rng rng;
     long long steps;
     /* frozen networks read from each frame */
-    int disc_ready, disc_div, disc_spectral;
-    pp_netmap disc_spec;
-    pp_mlp disc;
-    float *disc_params, *disc_sn;
-    int q_ready;
-    pp_netmap q_spec;
-    pp_mlp qnet;
-    float *q_params;
+    frozen disc, q, dual;
+    int disc_div, disc_spectral;
+    float *disc_sn;
     /* buffers */
     int rows_q;                      /* rows of the frozen nets: max_batch (x M_fixed for svgd) */
     float *obs;                      /* [max_batch, O] */
+    float *act;                      /* [max_batch, A]: the batch's actions (bc) */
     pp_policy_work work;
 } pol;
 
@@ -160,6 +180,7 @@ static int policy_alloc(pol *p)
         return -1;
     p->rows_q = is_implicit(p) ? B * n_fixed(p) : B;
     p->obs = pp_xalloc_f32((size_t)B * O);
+    p->act = pp_xalloc_f32((size_t)B * A);
     pp_policy_work_init(&p->work, O, A, p->rows_q, B * M,
                         is_implicit(p) ? n_fixed(p) * n_updated(p) : 0);
     pp_rng init = pp_rng_split(&p->rng, PP_STREAM_INIT);
@@ -191,6 +212,13 @@ static int dims_from_env(pol *p, const char *name)
 
 static void policy_destroy(pp_stage *s);
 
+static void frozen_free(frozen *z)
+{
+    if (z->ready) pp_mlp_free(&z->net);
+    free(z->params);
+    memset(z, 0, sizeof *z);
+}
+
 static int policy_create(int argc, char **argv, pp_stage **out)
 {
     *out = NULL;
@@ -204,6 +232,12 @@ static int policy_create(int argc, char **argv, pp_stage **out)
             rc = pp_fail("--init-alpha: --update svgd uses a fixed temperature (SQL's); use --alpha");
         p->alpha_fixed = 1;
     }
+    if (rc == 0 && k->update == UPD_SVGD && k->alpha == 0.0)
+        rc = pp_fail("--alpha 0: --update svgd divides the critic's gradient by the temperature; "
+                     "give --alpha > 0");
+    if (rc == 0 && k->update == UPD_SVGD && k->warm_start > 0)
+        rc = pp_fail("--warm-start: --update svgd's implicit policy has no likelihood to clone "
+                     "the batch with");
     if (rc == 0 && p->alpha_fixed && was_given(p, "init-alpha"))
         rc = pp_fail("--alpha fixes the temperature; --init-alpha is for a learned one: give one");
     if (rc == 0 && (long long)k->max_batch * k->particles > (1 << 22))
@@ -233,11 +267,11 @@ static void policy_destroy(pp_stage *s)
         pp_adam_free(&p->adam);
         pp_temperature_free(&p->temp);
     }
-    if (p->disc_ready) pp_mlp_free(&p->disc);
-    if (p->q_ready) pp_mlp_free(&p->qnet);
-    free(p->disc_params);
+    frozen_free(&p->disc);
+    frozen_free(&p->q);
+    frozen_free(&p->dual);
     free(p->disc_sn);
-    free(p->q_params);
+    free(p->act);
     free(p->params);
     free(p->grads);
     free(p->obs);
@@ -248,49 +282,84 @@ static void policy_destroy(pp_stage *s)
 
 /* ---- frozen networks from the frame ---- */
 
-static int load_q(pol *p, pp_frame *f)
+/* The map `field` of the frame, checked: present (else `missing`, a sentence
+ * naming who makes it), its arch (arch NULL: a plain MLP's map, which has no
+ * arch field: disc, dual), and the policy's sizes. */
+static int read_map(pol *p, pp_frame *f, const char *field, const char *arch, const char *missing,
+                    pp_netmap *m)
 {
-    if (!pp_frame_get(f, "q"))
-        return pp_fail("missing field q: --update %s needs the critic (run parpi-critic before "
-                       "parpi-policy)", update_names[p->cfg.update]);
-    pp_netmap m;
-    if (pp_netmap_read(f, "q", &m) != 0) return -1;
-    if (strcmp(m.arch, "twin-mlp") != 0)
-        return pp_fail("q.arch is \"%s\", expected \"twin-mlp\"", m.arch);
-    if (pp_netmap_check_dims(&m, "q", p->cfg.obs_dim, p->cfg.act_dim) != 0)
-        return pp_fail_prefix("q is not for the policy's obs %d, act %d: ", p->cfg.obs_dim,
-                              p->cfg.act_dim);
-    if (!p->q_ready) {
-        size_t want = pp_netmap_mlp_floats(m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 2);
-        if (pp_netmap_check_size(f, "q", &m, want) != 0) return -1;
+    if (!pp_frame_get(f, field)) return pp_fail("missing field %s: %s", field, missing);
+    if (pp_netmap_read(f, field, m) != 0) return -1;
+    if (arch && strcmp(m->arch, arch) != 0)
+        return pp_fail("%s.arch is \"%s\", expected \"%s\"", field, m->arch, arch);
+    if (!arch && m->arch[0])
+        return pp_fail("%s.arch is \"%s\", but a %s map has no arch (it is a plain MLP)", field,
+                       m->arch, field);
+    if (pp_netmap_check_dims(m, field, p->cfg.obs_dim, p->cfg.act_dim) != 0)
+        return pp_fail_prefix("%s is not for the policy's obs %d, act %d: ", field,
+                              p->cfg.obs_dim, p->cfg.act_dim);
+    return 0;
+}
+
+/* The net of map m as z: obs+act -> hidden x layers (ReLU) -> 1 per member
+ * (linear), built on the first frame (spectral: with spectral norm, whose
+ * vectors the caller sets), the same map on later ones; then its params. */
+static int load_frozen(pol *p, pp_frame *f, const char *field, const pp_netmap *m, int members,
+                       int spectral, frozen *z)
+{
+    if (!z->ready) {
+        size_t want = pp_netmap_mlp_floats(m->obs_dim + m->act_dim, m->hidden, m->layers, 1,
+                                           members);
+        if (pp_netmap_check_size(f, field, m, want) != 0) return -1;
         int widths[PP_MLP_MAX_LAYERS];
-        for (int l = 0; l < m.layers; l++) widths[l] = m.hidden;
-        if (pp_mlp_init(&p->qnet, m.obs_dim + m.act_dim, m.layers, widths, 1, 2, PP_ACT_RELU,
-                        PP_ACT_LINEAR, 0, p->rows_q) != 0)
-            return pp_fail_prefix("q: ");
-        p->q_spec = m;
-        p->q_params = pp_xalloc_f32(p->qnet.nparams);
-        p->q_ready = 1;
-    } else if (pp_netmap_check(&m, &p->q_spec, "q") != 0) {
+        for (int l = 0; l < m->layers; l++) widths[l] = m->hidden;
+        if (pp_mlp_init(&z->net, m->obs_dim + m->act_dim, m->layers, widths, 1, members,
+                        PP_ACT_RELU, PP_ACT_LINEAR, spectral, p->rows_q) != 0)
+            return pp_fail_prefix("%s: ", field);
+        z->spec = *m;
+        z->params = pp_xalloc_f32(z->net.nparams);
+        z->ready = 1;
+    } else if (pp_netmap_check(m, &z->spec, field) != 0) {
         return -1;
     }
-    return pp_netmap_read_params(f, "q", p->q_params, p->qnet.nparams);
+    return pp_netmap_read_params(f, field, z->params, z->net.nparams);
+}
+
+static int load_q(pol *p, pp_frame *f)
+{
+    char missing[160];
+    snprintf(missing, sizeof missing, "--update %s needs the critic (run parpi-critic before "
+             "parpi-policy)", update_names[p->cfg.update]);
+    pp_netmap m;
+    if (read_map(p, f, "q", "twin-mlp", missing, &m) != 0) return -1;
+    return load_frozen(p, f, "q", &m, 2, 0, &p->q);
+}
+
+/* BRAC's KL dual critic c(s, a) (parpi-dual): a plain MLP like disc. */
+static int load_dual(pol *p, pp_frame *f)
+{
+    pp_netmap m;
+    if (read_map(p, f, "dual", NULL,
+                 "--update brac needs the KL dual critic (run parpi-dual before parpi-policy)",
+                 &m) != 0)
+        return -1;
+    const char *dv;
+    size_t dlen;
+    if (pp_frame_get_str(f, "dual.divergence", &dv, &dlen) != 0) return -1;
+    if (dlen != 2 || memcmp(dv, "kl", 2) != 0)
+        return pp_fail("dual.divergence is \"%.*s\", expected \"kl\" (the penalty of --update "
+                       "brac is the KL dual's term, rl/kl_dual.h)", (int)(dlen < 64 ? dlen : 64), dv);
+    return load_frozen(p, f, "dual", &m, 1, 0, &p->dual);
 }
 
 static int load_disc(pol *p, pp_frame *f)
 {
-    if (!pp_frame_get(f, "disc"))
-        return pp_fail("missing field disc: --update parpi needs the discriminator (run "
-                       "parpi-discrim before parpi-policy, or use --update sac)");
     pp_netmap m;
-    if (pp_netmap_read(f, "disc", &m) != 0) return -1;
     /* parpi-discrim's f is a plain MLP, and its map has no arch */
-    if (m.arch[0])
-        return pp_fail("disc.arch is \"%s\", but a disc map has no arch (parpi-discrim's f is an "
-                       "MLP)", m.arch);
-    if (pp_netmap_check_dims(&m, "disc", p->cfg.obs_dim, p->cfg.act_dim) != 0)
-        return pp_fail_prefix("disc is not for the policy's obs %d, act %d: ", p->cfg.obs_dim,
-                              p->cfg.act_dim);
+    if (read_map(p, f, "disc", NULL,
+                 "--update parpi needs the discriminator (run parpi-discrim before parpi-policy, "
+                 "or use --update sac)", &m) != 0)
+        return -1;
     const char *dv;
     size_t dlen;
     if (pp_frame_get_str(f, "disc.divergence", &dv, &dlen) != 0) return -1;
@@ -317,34 +386,20 @@ static int load_disc(pol *p, pp_frame *f)
             return pp_fail("disc.spectral is %s, but disc.lipschitz is %s (spectral exactly "
                            "with sn)", spectral ? "true" : "false", name);
     }
-    if (!p->disc_ready) {
-        size_t want = pp_netmap_mlp_floats(m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 1);
-        if (pp_netmap_check_size(f, "disc", &m, want) != 0) return -1;
-        int widths[PP_MLP_MAX_LAYERS];
-        for (int l = 0; l < m.layers; l++) widths[l] = m.hidden;
-        if (pp_mlp_init(&p->disc, m.obs_dim + m.act_dim, m.layers, widths, 1, 1, PP_ACT_RELU,
-                        PP_ACT_LINEAR, spectral, p->rows_q) != 0)
-            return pp_fail_prefix("disc: ");
-        p->disc_spec = m;
-        p->disc_spectral = spectral;
-        p->disc_params = pp_xalloc_f32(p->disc.nparams);
-        if (spectral) p->disc_sn = pp_xalloc_f32(p->disc.sn_state_floats);
-        p->disc_ready = 1;
-    } else {
-        if (pp_netmap_check(&m, &p->disc_spec, "disc") != 0) return -1;
-        if (spectral != p->disc_spectral)
-            return pp_fail("disc.spectral is %s, expected %s (as on the first frame)",
-                           spectral ? "true" : "false", p->disc_spectral ? "true" : "false");
-    }
+    if (p->disc.ready && spectral != p->disc_spectral)
+        return pp_fail("disc.spectral is %s, expected %s (as on the first frame)",
+                       spectral ? "true" : "false", p->disc_spectral ? "true" : "false");
+    if (!p->disc.ready) p->disc_spectral = spectral;
+    if (load_frozen(p, f, "disc", &m, 1, spectral, &p->disc) != 0) return -1;
+    if (spectral && !p->disc_sn) p->disc_sn = pp_xalloc_f32(p->disc.net.sn_state_floats);
     p->disc_div = div;
-    if (pp_netmap_read_params(f, "disc", p->disc_params, p->disc.nparams) != 0) return -1;
     if (spectral) {
-        int64_t shape[1] = {(int64_t)p->disc.sn_state_floats};
+        int64_t shape[1] = {(int64_t)p->disc.net.sn_state_floats};
         if (pp_frame_read_tensor(f, "disc.sn", PP_F32, 1, shape, p->disc_sn, NULL) != 0 ||
-            pp_netmap_check_sn("disc.sn", p->disc_sn, p->disc.sn_state_floats,
+            pp_netmap_check_sn("disc.sn", p->disc_sn, p->disc.net.sn_state_floats,
                                m.obs_dim + m.act_dim, m.hidden, m.layers, 1, 1) != 0)
             return -1;
-        pp_mlp_sn_set(&p->disc, p->disc_sn, p->disc_params);
+        pp_mlp_sn_set(&p->disc.net, p->disc_sn, p->disc.params);
     }
     return 0;
 }
@@ -390,42 +445,80 @@ static int read_obs(pol *p, pp_frame *f, int *Bout)
     return 0;
 }
 
+/* batch.act [B, act_dim], finite, into p->act (bc). */
+static int read_act(pol *p, pp_frame *f, int B)
+{
+    int64_t sh[2] = {B, p->cfg.act_dim};
+    if (pp_frame_read_tensor(f, "batch.act", PP_F32, 2, sh, p->act, NULL) != 0 ||
+        pp_vec_check_finite(p->act, (size_t)B * p->cfg.act_dim, (size_t)p->cfg.act_dim,
+                            "batch.act") != 0)
+        return -1;
+    return 0;
+}
+
+/* Is this step a behaviour-cloning one? --update bc, or inside the warm start
+ * (docs/algorithm.md section 14). */
+static int bc_step(const pol *p)
+{
+    return p->cfg.update == UPD_BC ||
+           (p->cfg.update != UPD_SVGD && p->steps < (long long)p->cfg.warm_start);
+}
+
+/* The frozen networks this step's loss goes through. */
+static int load_nets(pol *p, pp_frame *f)
+{
+    switch (p->cfg.update) {
+    case UPD_PARPI: return load_disc(p, f);
+    case UPD_BRAC: return load_q(p, f) != 0 || load_dual(p, f) != 0 ? -1 : 0;
+    default: return load_q(p, f);
+    }
+}
+
 static int policy_step(pp_stage *s, pp_frame *f)
 {
     pol *p = s->self;
     if (!pp_frame_get(f, "batch")) return p->ready ? write_policy(p, f) : 0;
     int B = 0;
     if (read_obs(p, f, &B) != 0) return -1;
-    if (p->cfg.update == UPD_PARPI ? load_disc(p, f) != 0 : load_q(p, f) != 0) return -1;
+    const int bc = bc_step(p);
+    if (bc ? read_act(p, f, B) != 0 : load_nets(p, f) != 0) return -1;
 
     pp_rng saved = p->rng;
     const double alpha = pp_temperature_alpha(&p->temp);
     size_t n = nparams(p);
     memset(p->grads, 0, sizeof(float) * n);
-    double loss = 0.0, extra = 0.0, hmean = 0.0, dnorm = 0.0, mlogp = 0.0;
-    if (is_implicit(p)) {
+    double loss = 0.0, extra = 0.0, hmean = 0.0, dnorm = 0.0, mlogp = 0.0, dterm = 0.0;
+    if (bc) {
+        /* no noise drawn: a bc step leaves the stream where it was */
+        loss = pp_policy_loss_bc(&p->pi, p->params, p->obs, p->act, B, p->cfg.bc_clip, &p->work,
+                                 p->grads, &mlogp);
+    } else if (is_implicit(p)) {
         pp_implicit_sample(&p->impl, p->params, p->obs, B, p->cfg.particles, &p->rng);
         pp_policy_svgd(&p->impl, p->params, p->obs, B, p->cfg.particles, alpha, p->cfg.squash_corr,
-                       &p->qnet, p->q_params, &p->work, p->grads, &extra, &hmean, &dnorm);
+                       &p->q.net, p->q.params, &p->work, p->grads, &extra, &hmean, &dnorm);
     } else {
         pp_policy_sample(&p->pi, p->params, p->obs, B, &p->rng);
         if (p->cfg.update == UPD_PARPI)
-            loss = pp_policy_loss_parpi(&p->pi, p->params, p->obs, B, alpha, &p->disc,
-                                        p->disc_params, p->disc_div, &p->work, p->grads, &extra);
+            loss = pp_policy_loss_parpi(&p->pi, p->params, p->obs, B, alpha, &p->disc.net,
+                                        p->disc.params, p->disc_div, &p->work, p->grads, &extra);
+        else if (p->cfg.update == UPD_BRAC)
+            loss = pp_policy_loss_brac(&p->pi, p->params, p->obs, B, alpha, p->cfg.penalty,
+                                       &p->q.net, p->q.params, &p->dual.net, p->dual.params,
+                                       &p->work, p->grads, &extra, &dterm);
         else
-            loss = pp_policy_loss_sac(&p->pi, p->params, p->obs, B, alpha, &p->qnet, p->q_params,
+            loss = pp_policy_loss_sac(&p->pi, p->params, p->obs, B, alpha, &p->q.net, p->q.params,
                                       &p->work, p->grads, &extra);
         for (int b = 0; b < B; b++) mlogp += p->pi.logp[b];
         mlogp /= B;
     }
-    if (!isfinite(loss) || !isfinite(extra) || !isfinite(mlogp) ||
+    if (!isfinite(loss) || !isfinite(extra) || !isfinite(mlogp) || !isfinite(dterm) ||
         !pp_vec_all_finite(p->grads, n)) {
         p->rng = saved;
         return pp_fail("policy %s is not finite at step %lld (loss %g): params left as they were",
                        isfinite(loss) ? "gradient" : "loss", p->steps, loss);
     }
     double alpha_loss = 0.0;
-    if (!is_implicit(p)) {
+    if (!is_implicit(p) && !bc) {
         alpha_loss = pp_temperature_loss(&p->temp, mlogp);
         if (pp_temperature_step(&p->temp, mlogp) != 0) {
             p->rng = saved;
@@ -437,7 +530,10 @@ static int policy_step(pp_stage *s, pp_frame *f)
 
     if (write_policy(p, f) != 0) return -1;
     int rc = pp_frame_set_f64(f, "metrics.policy.alpha", alpha);
-    if (p->cfg.update == UPD_SVGD) {
+    if (bc) {
+        rc |= pp_frame_set_f64(f, "metrics.policy.loss", loss);
+        rc |= pp_frame_set_f64(f, "metrics.policy.bc_logp", mlogp);
+    } else if (p->cfg.update == UPD_SVGD) {
         rc |= pp_frame_set_f64(f, "metrics.policy.q_mean", extra);
         rc |= pp_frame_set_f64(f, "metrics.policy.bandwidth", hmean);
         rc |= pp_frame_set_f64(f, "metrics.policy.direction_norm", dnorm);
@@ -448,6 +544,7 @@ static int policy_step(pp_stage *s, pp_frame *f)
         rc |= pp_frame_set_f64(f, p->cfg.update == UPD_PARPI ? "metrics.policy.disc_term"
                                                          : "metrics.policy.q_mean",
                                extra);
+        if (p->cfg.update == UPD_BRAC) rc |= pp_frame_set_f64(f, "metrics.policy.dual_term", dterm);
     }
     return rc ? -1 : 0;
 }
@@ -509,8 +606,10 @@ static int policy_load(pp_stage *s, pp_frame *ck)
         pp_ckpt_get_int(ck, "steps", 0, (long long)1 << 62, &steps) != 0 ||
         pp_ckpt_get_rng(ck, "rng", &rng) != 0)
         return -1;
-    if (!(alpha > 0.0) || !isfinite(alpha))
-        return pp_fail("config.alpha is %g, expected > 0", alpha);
+    /* a fixed temperature may be 0 (BRAC's default: no entropy term) */
+    if (!isfinite(alpha) || alpha < 0.0 || (!fixed && alpha == 0.0))
+        return pp_fail("config.alpha is %g, expected > 0 (or >= 0 for a fixed temperature)",
+                       alpha);
     /* Built from --obs-dim/--act-dim or --env already: the dims must be the same. */
     if (p->ready && (od != p->cfg.obs_dim || ad != p->cfg.act_dim))
         return pp_fail("the checkpoint has --obs-dim %lld --act-dim %lld, but this stage has "
@@ -529,9 +628,13 @@ static int policy_load(pp_stage *s, pp_frame *ck)
                                         : " (--init-alpha)");
     if (k.update == UPD_SVGD && !fixed)
         return pp_fail("config.alpha_fixed is false, but --update svgd has a fixed temperature");
+    if (k.update == UPD_SVGD && k.warm_start > 0)
+        return pp_fail("--warm-start %d: --update svgd has no warm start", k.warm_start);
     /* The temperature's options, as the table's plain rows: the checkpoint's
      * values unless given again. */
     if (fixed && !was_given(p, "alpha")) k.alpha = alpha;
+    if (k.update == UPD_SVGD && fixed && k.alpha == 0.0)
+        return pp_fail("--alpha 0: --update svgd needs a temperature > 0");
     if (!fixed && !was_given(p, "init-alpha")) k.init_alpha = alpha;
     if (od > 0 && !was_given(p, "target-entropy")) k.target_entropy = target;
     p->cfg = k;
@@ -562,19 +665,27 @@ static int policy_load(pp_stage *s, pp_frame *ck)
 
 /* The contract (stage.h; man/man5/parpi-frame.5). */
 /* alpha is not read: the stage owns it and writes its own temperature. */
-static const char *const policy_reads[] = {"batch", "q", "disc", NULL};
+static const char *const policy_reads[] = {"batch", "q", "disc", "dual", NULL};
 static const char *const policy_owns[] = {"policy", "alpha", NULL};
-static const char *const policy_metrics[] = {"loss", "entropy", "alpha", "alpha_loss", "q_mean", "disc_term", "bandwidth", "direction_norm", NULL};
+static const char *const policy_metrics[] = {"loss", "entropy", "alpha", "alpha_loss", "q_mean", "disc_term", "bandwidth", "direction_norm", "bc_logp", "dual_term", NULL};
 
 /* The parpi update reads the discriminator, the sac and svgd updates the
- * critic: a ring drops each field after its real last reader. */
+ * critic, bc the batch alone, brac the critic and the KL dual critic: a ring
+ * drops each field after its real last reader. */
 static const char *const *policy_reads_for(int argc, char **argv)
 {
     static const char *const parpi_reads[] = {"batch", "disc", NULL};
     static const char *const q_reads[] = {"batch", "q", NULL};
+    static const char *const bc_reads[] = {"batch", NULL};
+    static const char *const brac_reads[] = {"batch", "q", "dual", NULL};
     policy_config k;
     if (pp_opt_read(policy_options, &k, argc, argv, NULL) != 0) return NULL;
-    return k.update == UPD_PARPI ? parpi_reads : q_reads;
+    switch (k.update) {
+    case UPD_PARPI: return parpi_reads;
+    case UPD_BC: return bc_reads;
+    case UPD_BRAC: return brac_reads;
+    default: return q_reads;
+    }
 }
 
 const pp_stage_ops pp_stage_policy = {
@@ -583,7 +694,8 @@ const pp_stage_ops pp_stage_policy = {
     .owns = policy_owns,
     .metrics = policy_metrics,
     .reads_for = policy_reads_for,
-    .summary = "policy update: ParPI through the discriminator, or the SAC / SQL (SVGD) baselines",
+    .summary = "policy update: ParPI through the discriminator, the SAC / SQL (SVGD) baselines, "
+               "or offline: behaviour cloning and BRAC's actor",
     .options = policy_options,
     .create = policy_create,
     .step = policy_step,

@@ -9,7 +9,7 @@ SMALL=(--hidden 8 --layers 2 --max-batch 4)
 @test "policy: --help lists the stage's options, exit 0" {
     run parpi-policy --help
     assert_success
-    assert_output --partial "--update parpi|sac|svgd"
+    assert_output --partial "--update parpi|sac|svgd|bc|brac"
     assert_output --partial "--prime"
 }
 
@@ -22,7 +22,7 @@ SMALL=(--hidden 8 --layers 2 --max-batch 4)
 @test "policy: a bad --update lists the choices (exit 2)" {
     run parpi-policy --update ppo </dev/null
     assert_failure 2
-    assert_output --partial "expected one of parpi, sac, svgd"
+    assert_output --partial "expected one of parpi, sac, svgd, bc, brac"
 }
 
 @test "policy: --prime without dims is a usage error (exit 2)" {
@@ -145,4 +145,88 @@ SMALL=(--hidden 8 --layers 2 --max-batch 4)
     run parpi-policy --resume "$DATA/policy-v0.1.ckpt" --alpha 0.1 </dev/null
     assert_failure 1
     assert_output --partial "the checkpoint's temperature is learned, but this stage's is fixed (--alpha)"
+}
+
+# stage-frames.mp 20 times over: 40 frames with a batch (the same two batches)
+many_frames() {
+    local i
+    for i in $(seq 20); do cat "$DATA/stage-frames.mp"; done >"$T/many.mp"
+}
+
+@test "policy: --update bc clones the batch's actions: bc_logp rises, alpha stays" {
+    many_frames
+    run bash -c "parpi-policy --update bc --lr 0.01 ${SMALL[*]} <'$T/many.mp' >'$T/out.mp'"
+    assert_success
+    run --separate-stderr parpi-cat --csv metrics.policy.bc_logp --no-header "$T/out.mp"
+    assert_success
+    [ "$(printf '%s\n' "$output" | wc -l)" -eq 40 ]
+    # the same batch (every other frame) is more likely at the end than at the start
+    first=$(printf '%s\n' "$output" | sed -n 1p)
+    last=$(printf '%s\n' "$output" | sed -n 39p)
+    awk -v a="$first" -v b="$last" 'BEGIN { exit !(b > a + 1) }'
+    run parpi-cat --csv alpha --no-header "$T/out.mp"
+    [ "$(printf '%s\n' "$output" | sort -u)" = 1 ]
+    run parpi-cat --fields --frame 0 "$T/out.mp"
+    assert_output --partial "metrics.policy.loss"
+    refute_output --partial "metrics.policy.alpha_loss"
+}
+
+@test "policy: --update brac without a dual field names it and parpi-dual (exit 1)" {
+    run parpi-policy --update brac "${SMALL[@]}" <"$DATA/stage-frames.mp"
+    assert_failure 1
+    assert_output --partial "missing field dual"
+    assert_output --partial "parpi-dual"
+}
+
+@test "policy: --update brac through q and dual: q_mean and dual_term" {
+    need_python_msgpack
+    stage_frames offline 3 >"$T/off.mp"
+    run bash -c "parpi-policy --update brac --penalty 0.5 --hidden 8 --layers 2 --max-batch 16 <'$T/off.mp' >'$T/out.mp'"
+    assert_success
+    run parpi-cat --csv metrics.policy.q_mean,metrics.policy.dual_term,metrics.policy.alpha_loss --no-header "$T/out.mp"
+    assert_success
+    [ "$(printf '%s\n' "$output" | wc -l)" -eq 3 ]
+}
+
+@test "policy: --alpha 0 is a fixed temperature, kept across a resume" {
+    run bash -c "parpi-policy --update sac --alpha 0 ${SMALL[*]} --checkpoint '$T/a.ckpt' <'$DATA/stage-frames.mp' >'$T/out.mp'"
+    assert_success
+    run parpi-cat --csv alpha --no-header "$T/out.mp"
+    [ "$(printf '%s\n' "$output" | sort -u)" = 0 ]
+    run parpi-cat --csv config.alpha,config.alpha_fixed --no-header "$T/a.ckpt"
+    assert_output "0,1"
+    run bash -c "parpi-policy --resume '$T/a.ckpt' <'$DATA/stage-frames.mp' | parpi-cat --csv alpha --no-header"
+    assert_success
+    [ "$(printf '%s\n' "$output" | sort -u)" = 0 ]
+    run parpi-policy --init-alpha 0 </dev/null
+    assert_failure 2
+    assert_output --partial "--init-alpha"
+    run parpi-policy --update svgd --alpha 0 </dev/null
+    assert_failure
+    assert_output --partial "--alpha 0"
+}
+
+@test "policy: --warm-start N clones first, is saved, and a resumed run is the one never stopped" {
+    cat "$DATA/stage-frames.mp" "$DATA/stage-frames.mp" >"$T/two.mp"
+    parpi-policy --update sac --warm-start 3 --seed 4 "${SMALL[@]}" --checkpoint "$T/all.ckpt" --out "$T/all.mp" <"$T/two.mp"
+    # the first three updates are bc steps, the fourth sac's
+    run --separate-stderr parpi-cat --csv metrics.policy.bc_logp --no-header "$T/all.mp"
+    [ "$(printf '%s\n' "$output" | grep -c .)" -eq 3 ]
+    run --separate-stderr parpi-cat --csv metrics.policy.q_mean --no-header "$T/all.mp"
+    [ "$(printf '%s\n' "$output" | grep -c .)" -eq 1 ]
+    # stopped after two updates, resumed without --warm-start: the checkpoint's 3
+    parpi-policy --update sac --warm-start 3 --seed 4 "${SMALL[@]}" --checkpoint "$T/half.ckpt" --out "$T/half.mp" <"$DATA/stage-frames.mp"
+    run parpi-cat --csv config.warm_start,steps --no-header "$T/half.ckpt"
+    assert_output "3,2"
+    parpi-policy --resume "$T/half.ckpt" --checkpoint "$T/rest.ckpt" --out "$T/rest.mp" <"$DATA/stage-frames.mp"
+    run --separate-stderr parpi-cat --csv metrics.policy.bc_logp --no-header "$T/rest.mp"
+    [ "$(printf '%s\n' "$output" | grep -c .)" -eq 1 ]
+    parpi-cat --csv policy.params --no-header "$T/all.mp" | tail -1 >"$T/a.csv"
+    parpi-cat --csv policy.params --no-header "$T/rest.mp" | tail -1 >"$T/b.csv"
+    [ -s "$T/a.csv" ]
+    cmp "$T/a.csv" "$T/b.csv"
+    cmp "$T/all.ckpt" "$T/rest.ckpt"
+    run parpi-policy --update svgd --warm-start 5 </dev/null
+    assert_failure
+    assert_output --partial "--warm-start"
 }

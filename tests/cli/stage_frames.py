@@ -13,6 +13,8 @@
                               with D also penalty = f32[16] of D (BRAC's D(s'), as
                               parpi-dual writes it; the other fields the same as without)
   stage_frames.py particles N N frames {step, batch, particles {obs, u0, uK, q0, qK}}
+  stage_frames.py offline N   N frames {step, batch, q, dual} (dual: BRAC's KL dual critic,
+                              a plain MLP map with divergence "kl"; random nets, B=16)
   stage_frames.py show FILE   one line per frame: the shapes of particles/disc and metrics
   stage_frames.py case NAME   one frame as in stage-frames.mp (B=4, obs 3, act 2), with a
                               disc map for spectral normalisation (lipschitz sn, sn of unit
@@ -103,6 +105,9 @@ def stream(kind, n, penalty=None):
             fr["alpha"] = 0.2
             if penalty is not None:
                 fr["penalty"] = np.full(B, penalty, np.float32)
+        elif kind == "offline":
+            fr["q"] = twin_q(rng)
+            fr["dual"] = netmap(rng, None, mlp_size(O + A, H, L, 1), divergence="kl")
         else:
             u0 = f32(rng, B, A, scale=1)
             fr["particles"] = {"obs": fr["batch"]["obs"], "u0": u0, "uK": (u0 + 0.5).astype("<f4"),
@@ -196,7 +201,7 @@ def main():
         case(sys.argv[2])
     elif sys.argv[1:2] == ["ring"] and len(sys.argv) == 4:
         stream("ring", int(sys.argv[2]), float(sys.argv[3]))
-    elif sys.argv[1:2] in (["ring"], ["particles"]):
+    elif sys.argv[1:2] in (["ring"], ["particles"], ["offline"]):
         stream(sys.argv[1], int(sys.argv[2]))
     else:
         sys.exit(__doc__)

@@ -297,7 +297,15 @@ static void test_temperature(void)
     pp_temperature_step(&t, 5.0);
     CHECK(pp_temperature_alpha(&t) == 0.7, "fixed alpha never moves");
     pp_temperature_free(&t);
-    CHECK(pp_temperature_init(&t, 1, 0.0, -d, 3e-4f) == -1, "alpha 0 refused: %s", pp_error());
+    CHECK(pp_temperature_init(&t, 1, 0.0, -d, 3e-4f) == -1, "learned alpha 0 refused: %s",
+          pp_error());
+    /* a fixed 0 is BRAC's no-entropy temperature (docs/algorithm.md section 14) */
+    CHECK(pp_temperature_init(&t, 0, 0.0, -d, 3e-4f) == 0 && pp_temperature_step(&t, 5.0) == 0 &&
+              pp_temperature_alpha(&t) == 0.0 && pp_temperature_loss(&t, 1.0) == 0.0,
+          "fixed alpha 0 accepted, stays 0, loss 0");
+    pp_temperature_free(&t);
+    CHECK(pp_temperature_init(&t, 0, -1e-3, -d, 3e-4f) == -1, "fixed alpha < 0 refused: %s",
+          pp_error());
 }
 
 int main(void)

@@ -22,12 +22,13 @@ extern const pp_stage_ops pp_stage_critic, pp_stage_policy;
 
 enum { O = 4, A = 2, B = 8, NFRAMES = 4, CUT = 2 };
 
-/* A frame with a batch, a policy, alpha, a q map and a disc map (spectral or not). */
+/* A frame with a batch, a policy, alpha, a q map, a disc map (spectral or
+ * not) and a KL dual map (BRAC's c, plain like disc). */
 typedef struct {
     pp_policy pi;
     float *pi_params;
-    pp_mlp q, disc;
-    float *q_params, *disc_params, *sn;
+    pp_mlp q, disc, dual;
+    float *q_params, *disc_params, *sn, *dual_params;
 } world;
 
 static void world_init(world *w, int spectral)
@@ -40,6 +41,9 @@ static void world_init(world *w, int spectral)
     pp_mlp_init(&w->disc, O + A, 2, wq, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR, spectral, B);
     w->disc_params = pp_xalloc_f32(w->disc.nparams);
     pp_mlp_init_params(&w->disc, w->disc_params, &r);
+    pp_mlp_init(&w->dual, O + A, 2, wq, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, B);
+    w->dual_params = pp_xalloc_f32(w->dual.nparams);
+    pp_mlp_init_params(&w->dual, w->dual_params, &r);
     w->sn = NULL;
     if (spectral) {
         pp_mlp_sn_update(&w->disc, w->disc_params);
@@ -53,6 +57,8 @@ static void world_free(world *w)
     pp_policy_free(&w->pi);
     pp_mlp_free(&w->q);
     pp_mlp_free(&w->disc);
+    pp_mlp_free(&w->dual);
+    free(w->dual_params);
     free(w->pi_params);
     free(w->q_params);
     free(w->disc_params);
@@ -90,6 +96,9 @@ static void build_frame(pp_frame *f, const world *w, int i, const char *divergen
         int64_t sh[1] = {(int64_t)w->disc.sn_state_floats};
         pp_frame_put_tensor(f, "disc.sn", PP_F32, 1, sh, w->sn);
     }
+    pp_netmap cm = {.obs_dim = O, .act_dim = A, .hidden = 16, .layers = 2};
+    pp_netmap_write(f, "dual", &cm, w->dual_params, w->dual.nparams);
+    pp_frame_set_str(f, "dual.divergence", "kl");
 }
 
 /* Copy of a tensor field as bytes (NULL if absent). */
@@ -195,6 +204,108 @@ static void test_roundtrips(void)
                       "--max-batch", "8", "--seed", "9", NULL};
     roundtrip(&pp_stage_policy, ARGC(p_svgd), p_svgd, ARGC(p_svgd), p_svgd, "policy.params", "jsd", 0,
               "policy svgd");
+    char *p_bc[] = {"policy", "--update", "bc", "--hidden", "16", "--max-batch", "8", NULL};
+    roundtrip(&pp_stage_policy, ARGC(p_bc), p_bc, ARGC(p_bc), p_bc, "policy.params", "jsd", 0,
+              "policy bc");
+    char *p_brac[] = {"policy", "--update", "brac", "--penalty", "0.5", "--hidden", "16",
+                      "--max-batch", "8", "--seed", "9", NULL};
+    roundtrip(&pp_stage_policy, ARGC(p_brac), p_brac, ARGC(p_brac), p_brac, "policy.params", "jsd",
+              0, "policy brac");
+    char *p_brac0[] = {"policy", "--update", "brac", "--alpha", "0", "--hidden", "16",
+                       "--max-batch", "8", "--seed", "9", NULL};
+    /* resumed without --alpha: the checkpoint's fixed 0 */
+    char *p_brac02[] = {"policy", "--update", "brac", "--hidden", "16", "--max-batch", "8", NULL};
+    roundtrip(&pp_stage_policy, ARGC(p_brac0), p_brac0, ARGC(p_brac02), p_brac02, "policy.params",
+              "jsd", 0, "policy brac --alpha 0");
+    /* the warm start ends after the cut: the resumed stage takes it from the checkpoint */
+    char *p_warm[] = {"policy", "--update", "sac", "--warm-start", "3", "--hidden", "16",
+                      "--max-batch", "8", "--seed", "9", NULL};
+    char *p_warm2[] = {"policy", "--update", "sac", "--hidden", "16", "--max-batch", "8", NULL};
+    roundtrip(&pp_stage_policy, ARGC(p_warm), p_warm, ARGC(p_warm2), p_warm2, "policy.params",
+              "jsd", 0, "policy sac --warm-start 3");
+}
+
+/* The offline updates: bc needs the batch alone, brac names the missing
+ * dual and its stage, the warm start's steps are bc steps, alpha 0. */
+static void test_policy_offline(void)
+{
+    world w;
+    world_init(&w, 0);
+    pp_frame *f = pp_frame_new();
+    pp_stage *s = NULL;
+    double v = NAN;
+
+    char *bc[] = {"policy", "--update", "bc", "--hidden", "16", "--max-batch", "8", NULL};
+    pp_stage_policy.create(ARGC(bc), bc, &s);
+    build_frame(f, &w, 0, "jsd");
+    pp_frame_remove(f, "q");
+    pp_frame_remove(f, "disc");
+    pp_frame_remove(f, "dual");
+    CHECK(pp_stage_policy.step(s, f) == 0, "bc: a frame with the batch alone");
+    int got = pp_frame_get_f64(f, "metrics.policy.bc_logp", &v) == 0;
+    CHECK(got && isfinite(v) &&
+              !pp_frame_get(f, "metrics.policy.alpha_loss"),
+          "bc: metrics.policy.bc_logp (%.4f), no temperature step", v);
+    pp_stage_free(s);
+
+    char *brac[] = {"policy", "--update", "brac", "--hidden", "16", "--max-batch", "8", NULL};
+    pp_stage_policy.create(ARGC(brac), brac, &s);
+    build_frame(f, &w, 0, "jsd");
+    pp_frame_remove(f, "dual");
+    CHECK(pp_stage_policy.step(s, f) == -1 && strstr(pp_error(), "missing field dual") &&
+              strstr(pp_error(), "parpi-dual"),
+          "brac: missing dual named with its stage: %s", pp_error());
+    build_frame(f, &w, 0, "jsd");
+    pp_frame_set_str(f, "dual.divergence", "jsd");
+    CHECK(pp_stage_policy.step(s, f) == -1 && strstr(pp_error(), "dual.divergence"),
+          "brac: a dual of another divergence refused: %s", pp_error());
+    build_frame(f, &w, 0, "jsd");
+    pp_frame_set_str(f, "dual.arch", "twin-mlp");
+    CHECK(pp_stage_policy.step(s, f) == -1 && strstr(pp_error(), "dual.arch"),
+          "brac: a dual map with an arch refused: %s", pp_error());
+    build_frame(f, &w, 0, "jsd");
+    CHECK(pp_stage_policy.step(s, f) == 0, "brac step");
+    double q = NAN, d = NAN;
+    pp_frame_get_f64(f, "metrics.policy.q_mean", &q);
+    pp_frame_get_f64(f, "metrics.policy.dual_term", &d);
+    CHECK(isfinite(q) && isfinite(d), "brac: metrics q_mean %.4f, dual_term %.4f", q, d);
+    pp_stage_free(s);
+
+    /* --warm-start 1: the first step clones (no q needed), the second is sac's */
+    char *warm[] = {"policy", "--update", "sac", "--warm-start", "1", "--hidden", "16",
+                    "--max-batch", "8", NULL};
+    pp_stage_policy.create(ARGC(warm), warm, &s);
+    build_frame(f, &w, 0, "jsd");
+    pp_frame_remove(f, "q");
+    CHECK(pp_stage_policy.step(s, f) == 0 && pp_frame_get(f, "metrics.policy.bc_logp") &&
+              !pp_frame_get(f, "metrics.policy.q_mean"),
+          "warm start: step 1 is a bc step");
+    build_frame(f, &w, 1, "jsd");
+    pp_frame_remove(f, "q");
+    CHECK(pp_stage_policy.step(s, f) == -1 && strstr(pp_error(), "missing field q"),
+          "warm start over: step 2 is sac's and needs q: %s", pp_error());
+    pp_stage_free(s);
+
+    char *fix0[] = {"policy", "--update", "sac", "--alpha", "0", "--hidden", "16", "--max-batch",
+                    "8", NULL};
+    CHECK(pp_stage_policy.create(ARGC(fix0), fix0, &s) == 0, "--alpha 0 fixed accepted");
+    build_frame(f, &w, 0, "jsd");
+    v = NAN;
+    got = pp_stage_policy.step(s, f) == 0 && pp_frame_get_f64(f, "alpha", &v) == 0;
+    CHECK(got && v == 0.0, "--alpha 0: the frame leaves with alpha 0 (%g)", v);
+    pp_stage_free(s);
+    s = NULL;
+    char *init0[] = {"policy", "--init-alpha", "0", NULL};
+    CHECK(pp_stage_policy.create(ARGC(init0), init0, &s) == -1 && strstr(pp_error(), "init-alpha"),
+          "--init-alpha 0 refused (a learned alpha needs > 0): %s", pp_error());
+    char *svgd0[] = {"policy", "--update", "svgd", "--alpha", "0", NULL};
+    CHECK(pp_stage_policy.create(ARGC(svgd0), svgd0, &s) == -1 && strstr(pp_error(), "--alpha 0"),
+          "svgd --alpha 0 refused: %s", pp_error());
+    char *svgdw[] = {"policy", "--update", "svgd", "--warm-start", "5", NULL};
+    CHECK(pp_stage_policy.create(ARGC(svgdw), svgdw, &s) == -1 && strstr(pp_error(), "--warm-start"),
+          "svgd --warm-start refused: %s", pp_error());
+    pp_frame_free(f);
+    world_free(&w);
 }
 
 /* --prime, warm-up frames, metrics, NaN and missing fields of the policy stage. */
@@ -304,5 +415,6 @@ int main(void)
 {
     test_roundtrips();
     test_policy_contract();
+    test_policy_offline();
     return check_done();
 }
