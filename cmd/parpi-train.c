@@ -478,6 +478,21 @@ static void put_quoted(FILE *out, const char *word)
 static int print_pipeline(const pp_train *t, FILE *out)
 {
     char path[1200];
+    pp_argv bc = {0}; /* BRAC's pi_beta first: the BC run, its policy copied */
+    if (pp_train_behaviour_argv(t, &bc) != 0) {
+        for (int k = 0; k < bc.argc; k++) {
+            if (k) fputc(' ', out);
+            put_quoted(out, bc.argv[k]);
+        }
+        snprintf(path, sizeof path, "%s/behaviour/ckpt/policy.ckpt", t->o.dir);
+        fputs("\ncp ", out);
+        put_quoted(out, path);
+        snprintf(path, sizeof path, "%s/%s", t->o.dir, PP_TRAIN_BEHAVIOUR);
+        fputc(' ', out);
+        put_quoted(out, path);
+        fputc('\n', out);
+    }
+    pp_argv_free(&bc);
     snprintf(path, sizeof path, "%s/ckpt/best", t->o.dir);
     fputs("mkdir -p ", out);
     put_quoted(out, path);

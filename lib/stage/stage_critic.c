@@ -310,7 +310,10 @@ static int critic_step(pp_stage *s, pp_frame *f)
     double alpha;
     if (pp_frame_get_f64(f, "alpha", &alpha) != 0)
         return pp_fail_prefix("the critic's target needs the temperature: ");
-    if (!(alpha > 0.0) || !isfinite(alpha)) return pp_fail("alpha is %g, expected > 0", alpha);
+    /* SQL's soft value divides by alpha; SAC's target takes 0 (BRAC's actor
+     * has no entropy term: docs/algorithm.md section 14) */
+    if (c->cfg.target == TARGET_SQL ? !(alpha > 0.0) : !(alpha >= 0.0) || !isfinite(alpha))
+        return pp_fail("alpha is %g, expected %s", alpha, c->cfg.target == TARGET_SQL ? "> 0" : ">= 0");
     if (c->cfg.penalty > 0 && read_penalty(c, f, B) != 0) return -1;
 
     pp_rng saved = c->rng;

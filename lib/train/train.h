@@ -129,6 +129,10 @@ const char *pp_train_behaviour_name(const pp_train_opts *o);
  * set, --bc-steps steps, resumed if it was begun), then copy its final
  * policy to DIR/behaviour.ckpt. 0, or -1 with the message. */
 int pp_train_behaviour(const pp_train *t);
+/* That phase's command line into a (empty): 0 when there is no phase to run
+ * (no pi_beta needed, --behaviour given, or behaviour.ckpt there), 1 for a
+ * new BC run, 2 for one to resume. */
+int pp_train_behaviour_argv(const pp_train *t, pp_argv *a);
 /* Run parpi-train (next to this program, else on PATH) with a->argv (argv[0]
  * any name), forwarding SIGTERM to it once *stop is set (NULL: never).
  * 0 if it exited 0; else -1 naming how it ended. */

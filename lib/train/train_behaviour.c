@@ -59,60 +59,71 @@ static int copy_policy(const char *from, const char *to)
     return rc;
 }
 
-int pp_train_behaviour(const pp_train *t)
+int pp_train_behaviour_argv(const pp_train *t, pp_argv *a)
 {
     const pp_train_opts *o = &t->o;
     if (!pp_train_needs_behaviour(o) || o->behaviour[0]) return 0;
-    char out[1200], run[1200], cfg[1300], from[1300];
+    char out[1200], run[1200], cfg[1300];
     snprintf(out, sizeof out, "%s/%s", o->dir, PP_TRAIN_BEHAVIOUR);
     if (access(out, F_OK) == 0) return 0;
     snprintf(run, sizeof run, "%s/behaviour", o->dir);
     snprintf(cfg, sizeof cfg, "%s/config", run);
-    pp_argv a = {0};
-    pp_argv_add(&a, "parpi-train");
+    pp_argv_add(a, "parpi-train");
     int resume = access(cfg, F_OK) == 0;
     if (resume) {
-        pp_argv_add(&a, "--resume");
-        pp_argv_add(&a, run);
+        pp_argv_add(a, "--resume");
+        pp_argv_add(a, run);
     } else {
-        pp_argv_add(&a, "--out");
-        pp_argv_add(&a, run);
-        pp_argv_add(&a, "--dataset");
-        pp_argv_add(&a, o->dataset);
-        pp_argv_add(&a, "--env");
-        pp_argv_add(&a, o->env);
+        pp_argv_add(a, "--out");
+        pp_argv_add(a, run);
+        pp_argv_add(a, "--dataset");
+        pp_argv_add(a, o->dataset);
+        pp_argv_add(a, "--env");
+        pp_argv_add(a, o->env);
         if (o->env_options[0]) {
-            pp_argv_add(&a, "--env-options");
-            pp_argv_add(&a, o->env_options);
+            pp_argv_add(a, "--env-options");
+            pp_argv_add(a, o->env_options);
         }
-        pp_argv_add(&a, "--algo");
-        pp_argv_add(&a, "bc");
-        pp_argv_addf(&a, "--seed=%llu", o->seed);
-        pp_argv_addf(&a, "--eval-every=%lld", o->eval_every);
-        pp_argv_addf(&a, "--eval-episodes=%d", o->eval_episodes);
-        pp_argv_addf(&a, "--log-every=%lld", o->log_every);
-        pp_argv_add(&a, "--preset");
-        pp_argv_add(&a, o->preset[0] ? o->preset : "none");
+        pp_argv_add(a, "--algo");
+        pp_argv_add(a, "bc");
+        pp_argv_addf(a, "--seed=%llu", o->seed);
+        pp_argv_addf(a, "--eval-every=%lld", o->eval_every);
+        pp_argv_addf(a, "--eval-episodes=%d", o->eval_episodes);
+        pp_argv_addf(a, "--log-every=%lld", o->log_every);
+        pp_argv_add(a, "--preset");
+        pp_argv_add(a, o->preset[0] ? o->preset : "none");
         /* the run's stage options that a BC ring has a stage for */
         for (int i = 0; i < o->sets.argc; i++) {
             const char *s = o->sets.argv[i];
             if (strncmp(s, "collect.", 8) == 0 || strncmp(s, "policy.", 7) == 0 ||
                 strncmp(s, "eval.", 5) == 0) {
-                pp_argv_add(&a, "--set");
-                pp_argv_add(&a, s);
+                pp_argv_add(a, "--set");
+                pp_argv_add(a, s);
             }
         }
-        if (o->gemm[0]) pp_argv_addf(&a, "--gemm=%s", o->gemm);
-        if (o->precision[0]) pp_argv_addf(&a, "--precision=%s", o->precision);
+        if (o->gemm[0]) pp_argv_addf(a, "--gemm=%s", o->gemm);
+        if (o->precision[0]) pp_argv_addf(a, "--precision=%s", o->precision);
     }
-    pp_argv_addf(&a, "--steps=%lld", o->bc_steps);
-    pp_argv_addf(&a, "--save-every=%lld", o->save_every);
-    pp_argv_addf(&a, "--threads=%d", o->threads);
-    if (o->in_process) pp_argv_add(&a, "--in-process");
-    if (o->eval_sync) pp_argv_add(&a, "--eval-sync");
-    if (o->progress == 0) pp_argv_add(&a, "--no-progress");
+    pp_argv_addf(a, "--steps=%lld", o->bc_steps);
+    pp_argv_addf(a, "--save-every=%lld", o->save_every);
+    pp_argv_addf(a, "--threads=%d", o->threads);
+    if (o->in_process) pp_argv_add(a, "--in-process");
+    if (o->eval_sync) pp_argv_add(a, "--eval-sync");
+    if (o->progress == 0) pp_argv_add(a, "--no-progress");
+    return resume ? 2 : 1;
+}
+
+int pp_train_behaviour(const pp_train *t)
+{
+    const pp_train_opts *o = &t->o;
+    pp_argv a = {0};
+    int phase = pp_train_behaviour_argv(t, &a);
+    if (phase == 0) return 0;
+    char out[1200], run[1200], from[1300];
+    snprintf(out, sizeof out, "%s/%s", o->dir, PP_TRAIN_BEHAVIOUR);
+    snprintf(run, sizeof run, "%s/behaviour", o->dir);
     pp_train_log(t, o->progress != 0, "behaviour policy: %s BC in %s (%lld steps)",
-                 resume ? "going on with" : "training it by", run, o->bc_steps);
+                 phase == 2 ? "going on with" : "training it by", run, o->bc_steps);
     int rc = pp_train_run_child(&a, t->stop);
     pp_argv_free(&a);
     if (rc != 0) return pp_fail_prefix("the BC phase (%s, logs/train.log there): ", run);

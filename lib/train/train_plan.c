@@ -61,7 +61,7 @@ typedef struct {
  * ParPI on BRAC: the same critic, Langevin from pi_beta on the
  * prior-weighted target, a fixed temperature (0.1: ours). Behaviour
  * cloning: BRAC's learning rate for it, 5e-4. */
-#define DUAL {"dual", "--seed={seed} --prior={behaviour}"}
+#define DUAL {"dual", "--seed={seed} --prior={behaviour} --obs-dim={obs_dim} --act-dim={act_dim}"}
 #define BRAC_CRITIC CRITIC(" --penalty=1")
 #define LANGEVIN_PRIOR {"langevin", "--seed={seed} --prior={behaviour}"}
 

@@ -83,3 +83,47 @@ same_files() {
     assert_success
     grep -q '^step 700$' "$T/ring/ckpt/snapshot"
 }
+# Offline (parpi-train --dataset): a small random data set, BRAC and ParPI on
+# BRAC with their BC phase; the behaviour policy, every learning stage's
+# checkpoint and the evaluations are the same bytes in both modes.
+OFF=(--steps 200 --seed 11 --batch-size 32 --eval-every 100 --eval-episodes 1 --no-progress --bc-steps 60
+     --set critic.hidden=32 --set critic.layers=2 --set policy.hidden=32 --set dual.hidden=32
+     --set discrim.hidden=32 --set policy.warm-start=50)
+
+offline_data() {
+    echo "pendulum random env=Pendulum-v1 seed=5 rows=600" >"$T/manifest"
+    parpi-dataset generate pendulum-random --manifest "$T/manifest" --out "$T/d.ds" 2>/dev/null
+}
+
+# every value of a checkpoint (JSON, floats in full) but the path of the
+# run's behaviour policy (config.prior: each run reads its own
+# DIR/behaviour.ckpt) and so the checksum
+ckpt_fields() { parpi-cat --json "$1" | sed -e 's/"prior":"[^"]*"//' -e 's/"checksum":[0-9]*//'; }
+
+same_offline() {
+    local k
+    cmp "$T/ring/behaviour.ckpt" "$T/inproc/behaviour.ckpt"
+    for k in $1; do
+        diff <(ckpt_fields "$T/ring/ckpt/$k.ckpt") <(ckpt_fields "$T/inproc/ckpt/$k.ckpt")
+        echo "# $k: the same fields"
+    done
+    cmp "$T/ring/eval.csv" "$T/inproc/eval.csv"
+}
+
+@test "equivalence: BRAC ring == in-process after 200 offline steps" {
+    need_progs parpi-dual parpi-dataset
+    offline_data
+    parpi-train --dataset "$T/d.ds" --algo brac "${OFF[@]}" --out "$T/ring"
+    parpi-train --dataset "$T/d.ds" --algo brac "${OFF[@]}" --out "$T/inproc" --in-process
+    same_offline "dual critic policy"
+    run parpi-cat "$T/ring/ckpt/policy.ckpt"
+    assert_line --regexp '^adam\.t +int +200$'
+}
+
+@test "equivalence: ParPI-WD on BRAC ring == in-process after 200 offline steps" {
+    need_progs parpi-dual parpi-dataset
+    offline_data
+    parpi-train --dataset "$T/d.ds" --algo parpi --base brac "${OFF[@]}" --out "$T/ring"
+    parpi-train --dataset "$T/d.ds" --algo parpi --base brac "${OFF[@]}" --out "$T/inproc" --in-process
+    same_offline "dual critic langevin discrim policy"
+}

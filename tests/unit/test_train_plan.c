@@ -303,6 +303,13 @@ int main(void)
                "langevin:q,policy,alpha discrim:particles policy:batch,disc eval:step");
     check_ring("parpi", "sql", "collect critic langevin discrim policy eval",
                "langevin:q,policy,alpha discrim:particles policy:batch,disc eval:step");
+    /* offline (the plan does not read the data set): BC reads only the
+     * batch; BRAC's penalty stops at the critic, its dual map at the actor */
+    check_ring("bc", "sac", "collect policy eval", "collect:policy policy:batch eval:step");
+    check_ring("brac", "sac", "collect dual critic policy eval",
+               "critic:penalty,policy,alpha policy:batch,dual,q eval:step");
+    check_ring("parpi", "brac", "collect dual critic langevin discrim policy eval",
+               "critic:penalty langevin:q,policy,alpha discrim:particles policy:batch,disc eval:step");
 
     char dir[] = "/tmp/parpi-test-plan-XXXXXX";
     if (!mkdtemp(dir)) {
