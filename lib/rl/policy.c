@@ -210,6 +210,12 @@ void pp_policy_backward_fixed(pp_policy *p, const float *params, const float *d_
 void pp_policy_backward(pp_policy *p, const float *params, const float *d_a, const float *d_logp,
                         float *dparams)
 {
+    pp_policy_backward_u(p, params, d_a, NULL, d_logp, dparams);
+}
+
+void pp_policy_backward_u(pp_policy *p, const float *params, const float *d_a, const float *d_u,
+                          const float *d_logp, float *dparams)
+{
     const int d = p->act_dim, B = p->last_batch;
     for (int b = 0; b < B; b++) {
         size_t r = (size_t)b * d;
@@ -220,6 +226,7 @@ void pp_policy_backward(pp_policy *p, const float *params, const float *d_a, con
             float sech2 = expf(log1m_tanh2(u));
             float du = 2.0f * a * g;
             if (d_a) du += d_a[r + i] * sech2;
+            if (d_u) du += d_u[r + i];
             dmu[i] = du;
             float ls = p->log_std[r + i];
             int active = ls > LOG_STD_MIN && ls < LOG_STD_MAX;

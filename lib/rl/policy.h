@@ -72,5 +72,10 @@ void pp_policy_backward_fixed(pp_policy *p, const float *params, const float *d_
  * and log pi, and ACCUMULATE into dparams. */
 void pp_policy_backward(pp_policy *p, const float *params, const float *d_a, const float *d_logp,
                         float *dparams);
+/* The same with dL/du [B, d] (nullable) too, for a term that is a function
+ * of u itself (ParPI's prior term, docs/algorithm.md section 17): added to
+ * what d_a and d_logp give u. */
+void pp_policy_backward_u(pp_policy *p, const float *params, const float *d_a, const float *d_u,
+                          const float *d_logp, float *dparams);
 
 #endif

@@ -33,6 +33,7 @@ void pp_policy_work_init(pp_policy_work *w, int obs_dim, int act_dim, int rows, 
     w->member = pp_xcalloc((size_t)rows, sizeof *w->member);
     w->d_a = pp_xalloc_f32((size_t)a_rows * act_dim);
     w->d_logp = pp_xalloc_f32((size_t)a_rows);
+    w->d_u = pp_xalloc_f32((size_t)a_rows * act_dim);
     w->glogp = pp_xalloc_f32((size_t)rows * act_dim);
     w->scratch = pp_xalloc_f32(2 * (size_t)(kernel > 0 ? kernel : 1));
 }
@@ -45,6 +46,7 @@ void pp_policy_work_free(pp_policy_work *w)
     free(w->member);
     free(w->d_a);
     free(w->d_logp);
+    free(w->d_u);
     free(w->glogp);
     free(w->scratch);
     memset(w, 0, sizeof *w);
@@ -72,9 +74,31 @@ static double mean_logp(const pp_policy *pi, int B)
     return s / B;
 }
 
+/* - alpha mean_b log pi_beta(tanh u_b | s_b), pi_beta's density in a-space:
+ * log N(u; mu_b, sd_b) - sum_i log(1 - tanh(u_i)^2); its u-gradient into d_u:
+ * (alpha / B) ((u - mu_b) / sd_b^2 - 2 tanh u). Returns the term; *mlogb the
+ * mean log pi_beta. */
+static double prior_term(const pp_policy *pi, const float *mu, const float *sd, int B, double alpha,
+                         float *d_u, double *mlogb)
+{
+    const int d = pi->act_dim;
+    double sum = 0.0;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < d; i++) {
+            size_t k = (size_t)b * d + i;
+            double u = pi->u[k], s = sd[k], z = (u - mu[k]) / s;
+            double log1m = 2.0 * (log(2.0) - u - pp_softrelu(-2.0 * u)); /* log(1 - tanh^2 u) */
+            sum += -0.5 * z * z - log(s) - 0.5 * log(2.0 * M_PI) - log1m;
+            d_u[k] = (float)(alpha / B * (z / s - 2.0 * tanh(u)));
+        }
+    *mlogb = sum / B;
+    return -alpha * sum / B;
+}
+
 double pp_policy_loss_parpi(pp_policy *pi, const float *params, const float *obs, int B,
                             double alpha, pp_mlp *disc, const float *disc_params, int div,
-                            pp_policy_work *w, float *grads, double *dterm)
+                            const float *prior_mu, const float *prior_std, pp_policy_work *w,
+                            float *grads, double *dterm, double *mlogb)
 {
     const int O = w->obs_dim, A = w->act_dim;
     concat(w->x, obs, O, pi->a, A, B);
@@ -95,9 +119,12 @@ double pp_policy_loss_parpi(pp_policy *pi, const float *params, const float *obs
     pp_mlp_backward(disc, disc_params, w->dy, NULL, w->dx);
     action_columns(w->dx, O, A, B, w->d_a);
     for (int b = 0; b < B; b++) w->d_logp[b] = (float)(alpha / B);
-    pp_policy_backward(pi, params, w->d_a, w->d_logp, grads);
+    double prior = 0.0, logb = 0.0;
+    if (prior_mu) prior = prior_term(pi, prior_mu, prior_std, B, alpha, w->d_u, &logb);
+    pp_policy_backward_u(pi, params, w->d_a, prior_mu ? w->d_u : NULL, w->d_logp, grads);
     *dterm = d;
-    return alpha * mean_logp(pi, B) + d;
+    if (mlogb) *mlogb = logb;
+    return alpha * mean_logp(pi, B) + d + prior;
 }
 
 /* The twin critic's output [rows, 2]: per row, which member is smaller

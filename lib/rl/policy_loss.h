@@ -29,6 +29,7 @@ typedef struct {
     int *member;       /* [rows]: the smaller of the twin critics per row */
     float *d_a;        /* [rows_a, act_dim]: rows_a = rows * a_per_row (svgd: particles) */
     float *d_logp;     /* [rows] */
+    float *d_u;        /* [rows_a, act_dim]: dL/du of the prior term */
     float *glogp;      /* [rows, act_dim] (svgd) */
     float *scratch;    /* svgd kernel scratch */
 } pp_policy_work;
@@ -42,10 +43,15 @@ void pp_policy_work_free(pp_policy_work *w);
 
 /* ParPI: J = alpha mean_b log pi_b + D, D = mean_b softplus(-f) (jsd) or
  * -mean_b f (wd, hinge, rkl); f = disc(obs, a) with the last sample of pi.
- * *dterm = D. Returns J. */
+ * With a behaviour policy (prior_mu, prior_std [B, d], its u-space Gaussian
+ * at obs; NULL: none) also - alpha mean_b log pi_beta(a_b|s_b), so that the
+ * temperature's term is alpha KL(pi || pi_beta) (docs/algorithm.md section
+ * 17); *mlogb (nullable) = mean_b log pi_beta(a_b|s_b). *dterm = D.
+ * Returns J. */
 double pp_policy_loss_parpi(pp_policy *pi, const float *params, const float *obs, int B,
                             double alpha, pp_mlp *disc, const float *disc_params, int div,
-                            pp_policy_work *w, float *grads, double *dterm);
+                            const float *prior_mu, const float *prior_std, pp_policy_work *w,
+                            float *grads, double *dterm, double *mlogb);
 
 /* SAC: J = mean_b (alpha log pi_b - min_j Q_j(obs_b, a_b)); *qmean = mean min Q. */
 double pp_policy_loss_sac(pp_policy *pi, const float *params, const float *obs, int B,

@@ -42,6 +42,7 @@
 #include "nn/netmap.h"
 #include "base/opt.h"
 #include "rl/policy.h"
+#include "rl/policy_file.h"
 #include "rl/policy_implicit.h"
 #include "rl/policy_loss.h"
 #include "stage/stage.h"
@@ -61,6 +62,7 @@ typedef struct {
     int warm_start;
     double alpha, init_alpha, target_entropy, alpha_lr, lr, bc_clip, penalty;
     char env[128];
+    char prior[4096]; /* "" when none */
     unsigned long long seed;
 } policy_config;
 
@@ -111,6 +113,10 @@ static const pp_opt policy_options[] = {
                   "brac: weight alpha_v of the KL dual term in the loss", PP_OPT_NEWKEY),
     PP_OPT_INT("warm-start", policy_config, warm_start, 0, 1 << 30, "0",
                "BRAC's warm start: the first N steps are bc steps (not svgd)", PP_OPT_NEWKEY),
+    PP_OPT_STRING("prior", policy_config, prior, "FILE", NULL,
+                  "parpi, offline: the behaviour policy pi_beta (a gaussian-tanh policy checkpoint or "
+                  "frame); the loss gains -alpha E log pi_beta",
+                  PP_OPT_NEWKEY),
     PP_OPT_END};
 
 /* A network read from each frame and held fixed: sized on the first frame,
@@ -138,6 +144,7 @@ typedef struct {
     long long steps;
     /* frozen networks read from each frame */
     frozen disc, q, dual;
+    pp_actor *prior;                 /* --prior: pi_beta, read once */
     int disc_div, disc_spectral;
     float *disc_sn;
     /* buffers */
@@ -210,6 +217,17 @@ static int dims_from_env(pol *p, const char *name)
     return 0;
 }
 
+/* --prior's sizes against the policy's, once those are known. */
+static int check_prior(const pol *p)
+{
+    if (!p->prior || !p->cfg.obs_dim) return 0;
+    const pp_netmap *bm = pp_actor_spec(p->prior);
+    if (bm->obs_dim != p->cfg.obs_dim || bm->act_dim != p->cfg.act_dim)
+        return pp_fail("--prior %s is a policy for obs %d, act %d; this policy's are obs %d, act %d",
+                       p->cfg.prior, bm->obs_dim, bm->act_dim, p->cfg.obs_dim, p->cfg.act_dim);
+    return 0;
+}
+
 static void policy_destroy(pp_stage *s);
 
 static void frozen_free(frozen *z)
@@ -249,6 +267,10 @@ static int policy_create(int argc, char **argv, pp_stage **out)
     if (rc == 0 && k->prime && !k->obs_dim)
         rc = pp_fail("--prime writes the initial policy, which needs --obs-dim and --act-dim "
                      "(or --env NAME)");
+    if (rc == 0 && k->prior[0] && k->update != UPD_PARPI)
+        rc = pp_fail("--prior: the behaviour policy's term is for --update parpi (ParPI on BRAC)");
+    if (rc == 0 && k->prior[0]) rc = pp_prior_from_file(k->prior, k->max_batch, &p->prior);
+    if (rc == 0) rc = check_prior(p);
     p->rng = pp_rng_stream(k->seed, PP_STREAM_POLICY);
     if (rc == 0 && k->obs_dim > 0) rc = policy_alloc(p);
     pp_stage *s = pp_stage_new(&pp_stage_policy, p);
@@ -270,6 +292,7 @@ static void policy_destroy(pp_stage *s)
     frozen_free(&p->disc);
     frozen_free(&p->q);
     frozen_free(&p->dual);
+    pp_actor_free(p->prior);
     free(p->disc_sn);
     free(p->act);
     free(p->params);
@@ -479,7 +502,7 @@ static int policy_step(pp_stage *s, pp_frame *f)
     pol *p = s->self;
     if (!pp_frame_get(f, "batch")) return p->ready ? write_policy(p, f) : 0;
     int B = 0;
-    if (read_obs(p, f, &B) != 0) return -1;
+    if (read_obs(p, f, &B) != 0 || check_prior(p) != 0) return -1;
     const int bc = bc_step(p);
     if (bc ? read_act(p, f, B) != 0 : load_nets(p, f) != 0) return -1;
 
@@ -487,7 +510,7 @@ static int policy_step(pp_stage *s, pp_frame *f)
     const double alpha = pp_temperature_alpha(&p->temp);
     size_t n = nparams(p);
     memset(p->grads, 0, sizeof(float) * n);
-    double loss = 0.0, extra = 0.0, hmean = 0.0, dnorm = 0.0, mlogp = 0.0, dterm = 0.0;
+    double loss = 0.0, extra = 0.0, hmean = 0.0, dnorm = 0.0, mlogp = 0.0, dterm = 0.0, mlogb = 0.0;
     if (bc) {
         /* no noise drawn: a bc step leaves the stream where it was */
         loss = pp_policy_loss_bc(&p->pi, p->params, p->obs, p->act, B, p->cfg.bc_clip, &p->work,
@@ -498,9 +521,17 @@ static int policy_step(pp_stage *s, pp_frame *f)
                        &p->q.net, p->q.params, &p->work, p->grads, &extra, &hmean, &dnorm);
     } else {
         pp_policy_sample(&p->pi, p->params, p->obs, B, &p->rng);
+        const float *beta_mu = NULL, *beta_std = NULL;
+        if (p->cfg.update == UPD_PARPI && p->prior) { /* pi_beta's Gaussian at the batch's states */
+            pp_policy *beta = pp_actor_gaussian(p->prior);
+            pp_policy_log_prob(beta, pp_actor_params(p->prior), p->obs, p->pi.u, B);
+            beta_mu = beta->mu;
+            beta_std = beta->std;
+        }
         if (p->cfg.update == UPD_PARPI)
             loss = pp_policy_loss_parpi(&p->pi, p->params, p->obs, B, alpha, &p->disc.net,
-                                        p->disc.params, p->disc_div, &p->work, p->grads, &extra);
+                                        p->disc.params, p->disc_div, beta_mu, beta_std, &p->work,
+                                        p->grads, &extra, &mlogb);
         else if (p->cfg.update == UPD_BRAC)
             loss = pp_policy_loss_brac(&p->pi, p->params, p->obs, B, alpha, p->cfg.penalty,
                                        &p->q.net, p->q.params, &p->dual.net, p->dual.params,
@@ -545,6 +576,7 @@ static int policy_step(pp_stage *s, pp_frame *f)
                                                          : "metrics.policy.q_mean",
                                extra);
         if (p->cfg.update == UPD_BRAC) rc |= pp_frame_set_f64(f, "metrics.policy.dual_term", dterm);
+        if (p->prior) rc |= pp_frame_set_f64(f, "metrics.policy.prior_logp", mlogb);
     }
     return rc ? -1 : 0;
 }
@@ -565,6 +597,7 @@ static int policy_save(pp_stage *s, pp_frame *ck)
     pol *p = s->self;
     const policy_config *k = &p->cfg;
     int rc = pp_config_save(policy_options, k, ck);
+    if (!k->prior[0]) pp_frame_remove(ck, "config.prior"); /* no key without a prior */
     rc |= pp_frame_set_i64(ck, "config.obs_dim", p->ready ? k->obs_dim : 0);
     rc |= pp_frame_set_i64(ck, "config.act_dim", p->ready ? k->act_dim : 0);
     rc |= pp_frame_set_bool(ck, "config.alpha_fixed", p->alpha_fixed != 0);
@@ -617,6 +650,9 @@ static int policy_load(pp_stage *s, pp_frame *ck)
                        od, ad, p->cfg.obs_dim, p->cfg.act_dim);
     policy_config k = p->cfg;
     if (pp_config_load(policy_options, &k, sizeof k, ck, p->given, p->ready) != 0) return -1;
+    if (!p->prior && k.prior[0] && k.update == UPD_PARPI &&
+        pp_prior_from_file(k.prior, k.max_batch, &p->prior) != 0) /* the checkpoint's --prior */
+        return -1;
     /* A fixed or a learned temperature is part of the shape: the stage's
      * must match when built or when --alpha/--init-alpha said which. */
     int said = was_given(p, "alpha") || was_given(p, "init-alpha");
@@ -667,7 +703,7 @@ static int policy_load(pp_stage *s, pp_frame *ck)
 /* alpha is not read: the stage owns it and writes its own temperature. */
 static const char *const policy_reads[] = {"batch", "q", "disc", "dual", NULL};
 static const char *const policy_owns[] = {"policy", "alpha", NULL};
-static const char *const policy_metrics[] = {"loss", "entropy", "alpha", "alpha_loss", "q_mean", "disc_term", "bandwidth", "direction_norm", "bc_logp", "dual_term", NULL};
+static const char *const policy_metrics[] = {"loss", "entropy", "alpha", "alpha_loss", "q_mean", "disc_term", "bandwidth", "direction_norm", "bc_logp", "dual_term", "prior_logp", NULL};
 
 /* The parpi update reads the discriminator, the sac and svgd updates the
  * critic, bc the batch alone, brac the critic and the KL dual critic: a ring

@@ -73,7 +73,8 @@ static const ring rings[] = {
     {"bc", NULL, {COLLECT, POLICY("bc --lr=5e-4"), EVAL}},
     {"brac", NULL, {COLLECT, DUAL, BRAC_CRITIC, POLICY("brac --alpha=0 --warm-start=20000"), EVAL}},
     {"parpi", "brac",
-     {COLLECT, DUAL, BRAC_CRITIC, LANGEVIN_PRIOR, DISCRIM, POLICY("parpi --alpha=0.1"), EVAL}},
+     {COLLECT, DUAL, BRAC_CRITIC, LANGEVIN_PRIOR, DISCRIM, POLICY("parpi --alpha=0.1 --prior={behaviour}"),
+      EVAL}},
 };
 
 int pp_train_needs_behaviour(const pp_train_opts *o)

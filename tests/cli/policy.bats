@@ -230,3 +230,17 @@ many_frames() {
     assert_failure
     assert_output --partial "--warm-start"
 }
+
+@test "policy: --prior is for --update parpi, and a prior of other sizes is named" {
+    parpi-policy --prime --env Pendulum-v1 --out "$T/beta.mp" </dev/null
+    run parpi-policy --update sac --prior "$T/beta.mp" </dev/null
+    assert_failure 2
+    assert_output --partial "--prior: the behaviour policy's term is for --update parpi"
+    parpi-policy --prime --env MultiGoal --out "$T/mg.mp" </dev/null
+    run parpi-policy --update parpi --prior "$T/mg.mp" --env Pendulum-v1 --prime --out "$T/o.mp" </dev/null
+    assert_failure 2
+    assert_output --partial "is a policy for obs 2, act 2; this policy's are obs 3, act 1"
+    run parpi-policy --update parpi --prior "$T/nothere.mp" </dev/null
+    assert_failure 2
+    assert_output --partial "nothere.mp"
+}

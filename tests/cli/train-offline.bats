@@ -99,3 +99,18 @@ setup() {
     assert_success
     assert_output --regexp "eval [-0-9.e+]+ \(D4RL score [-0-9.]+\) at step 20, best .* \([-0-9.]+\) at step"
 }
+
+@test "offline: ParPI on BRAC stopped and resumed gives the run never stopped (the policy's prior kept)" {
+    parpi-train --dataset "$T/d.ds" --algo parpi --base brac --bc-steps 30 --steps 40 --save-every 20 \
+        "${SMALL[@]}" --out "$T/full"
+    parpi-train --dataset "$T/d.ds" --algo parpi --base brac --bc-steps 30 --steps 20 --save-every 20 \
+        "${SMALL[@]}" --out "$T/part"
+    parpi-train --resume "$T/part" --steps 40 --no-progress --in-process
+    grep -q "^stage parpi-policy .*--prior=behaviour.ckpt" "$T/full/config"
+    local k
+    for k in dual critic langevin discrim policy; do
+        diff <(parpi-cat --json "$T/full/ckpt/$k.ckpt" | sed -e 's/"prior":"[^"]*"//' -e 's/"checksum":[0-9]*//') \
+             <(parpi-cat --json "$T/part/ckpt/$k.ckpt" | sed -e 's/"prior":"[^"]*"//' -e 's/"checksum":[0-9]*//')
+    done
+    grep -q "policy.prior_logp" "$T/full/progress.csv"
+}

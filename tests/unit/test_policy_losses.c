@@ -27,14 +27,15 @@ static void fill_normal(pp_rng *r, float *x, size_t n)
 typedef struct {
     const pp_mlp *pi_net, *net;
     double *obs, *eps, *net_params;
-    int kind; /* 0 jsd, 1 wd, 2 sac */
+    int kind; /* 0 jsd, 1 wd, 2 sac, 3 wd with a behaviour policy's term */
+    const float *prior_mu, *prior_sd; /* kind 3: pi_beta's u-space Gaussian [B, A] */
 } loss_ctx;
 
 static double ref_loss(const double *p, void *vctx)
 {
     loss_ctx *c = vctx;
-    double a[B * A], logp[B], x[B * (O + A)], out[B * 2], J = 0;
-    ref_policy(c->pi_net, p, c->obs, c->eps, B, A, a, NULL, logp);
+    double a[B * A], u[B * A], logp[B], x[B * (O + A)], out[B * 2], J = 0;
+    ref_policy(c->pi_net, p, c->obs, c->eps, B, A, a, u, logp);
     for (int b = 0; b < B; b++) {
         for (int i = 0; i < O; i++) x[b * (O + A) + i] = c->obs[b * O + i];
         for (int i = 0; i < A; i++) x[b * (O + A) + O + i] = a[b * A + i];
@@ -43,16 +44,21 @@ static double ref_loss(const double *p, void *vctx)
     for (int b = 0; b < B; b++) {
         J += ALPHA * logp[b];
         if (c->kind == 0) J += log1p(exp(-out[b]));        /* -log sig(f) */
-        else if (c->kind == 1) J -= out[b];               /* -f */
+        else if (c->kind == 1 || c->kind == 3) J -= out[b]; /* -f */
         else J -= fmin(out[2 * b], out[2 * b + 1]);       /* -min Q */
+        if (c->kind == 3) /* - alpha log pi_beta(tanh u): N(u; mu_b, sd_b) over the Jacobian */
+            for (int i = 0; i < A; i++) {
+                double m = c->prior_mu[b * A + i], sd = c->prior_sd[b * A + i], z = (u[b * A + i] - m) / sd;
+                J -= ALPHA * (-0.5 * z * z - log(sd) - 0.5 * log(2 * M_PI) - ref_log1m_tanh2(u[b * A + i]));
+            }
     }
     return J / B;
 }
 
 static void test_loss_grads(void)
 {
-    const char *names[] = {"parpi jsd", "parpi wd", "sac"};
-    for (int kind = 0; kind < 3; kind++) {
+    const char *names[] = {"parpi jsd", "parpi wd", "sac", "parpi wd with pi_beta"};
+    for (int kind = 0; kind < 4; kind++) {
         pp_rng r;
         pp_rng_seed(&r, 60 + kind);
         pp_policy pi;
@@ -72,14 +78,20 @@ static void test_loss_grads(void)
         pp_policy_work w;
         pp_policy_work_init(&w, O, A, B, B, 0);
         pp_policy_sample_eps(&pi, pp_, obs, B, eps);
-        double extra, J;
-        if (kind < 2)
+        double extra, J, mlogb = 0.0;
+        float pmu[B * A], psd[B * A]; /* pi_beta at the states: means and spreads in u */
+        for (int k = 0; k < B * A; k++) {
+            pmu[k] = (float)(0.5 * pp_rng_normal(&r));
+            psd[k] = (float)(0.3 + 0.5 * pp_rng_uniform(&r));
+        }
+        if (kind != 2)
             J = pp_policy_loss_parpi(&pi, pp_, obs, B, ALPHA, &net, np_,
-                                     kind == 0 ? PP_PDIV_JSD : PP_PDIV_WD, &w, g, &extra);
+                                     kind == 0 ? PP_PDIV_JSD : PP_PDIV_WD, kind == 3 ? pmu : NULL,
+                                     kind == 3 ? psd : NULL, &w, g, &extra, &mlogb);
         else
             J = pp_policy_loss_sac(&pi, pp_, obs, B, ALPHA, &net, np_, &w, g, &extra);
         loss_ctx c = {&pi.net, &net, ref_to_double(obs, B * O), ref_to_double(eps, B * A),
-                      ref_to_double(np_, net.nparams), kind};
+                      ref_to_double(np_, net.nparams), kind, pmu, psd};
         double *dp = ref_to_double(pp_, pi.nparams);
         double Jref = ref_loss(dp, &c);
         CHECK_NEAR(J, Jref, 1e-5 * (1 + fabs(Jref)), "%s: loss value vs float64 (%.6f)", names[kind],
