@@ -140,18 +140,27 @@ static double twin_min(const float *qv, int rows, int *member)
     return sum;
 }
 
-double pp_policy_loss_sac(pp_policy *pi, const float *params, const float *obs, int B,
-                          double alpha, pp_mlp *q, const float *q_params, pp_policy_work *w,
-                          float *grads, double *qmean)
+/* -mean_b min_j Q_j(s_b, a_b) at the policy's last sample: the (s, a) rows
+ * into w->x, d/da (one member's backward per row, then the -1/B) into
+ * w->d_a. Returns sum_b min Q. */
+static double neg_min_q(const pp_policy *pi, const float *obs, int B, pp_mlp *q, const float *q_params,
+                        pp_policy_work *w)
 {
     const int O = w->obs_dim, A = w->act_dim;
     concat(w->x, obs, O, pi->a, A, B);
     const float *qv = pp_mlp_forward(q, q_params, w->x, B);
     double qs = twin_min(qv, B, w->member);
-    /* d(-mean_b min Q)/da: one member's backward per row, then the -1/B */
     pp_mlp_backward_input_select(q, q_params, w->member, w->dx);
     action_columns(w->dx, O, A, B, w->d_a);
     for (size_t i = 0; i < (size_t)B * A; i++) w->d_a[i] *= (float)(-1.0 / B);
+    return qs;
+}
+
+double pp_policy_loss_sac(pp_policy *pi, const float *params, const float *obs, int B,
+                          double alpha, pp_mlp *q, const float *q_params, pp_policy_work *w,
+                          float *grads, double *qmean)
+{
+    double qs = neg_min_q(pi, obs, B, q, q_params, w);
     for (int b = 0; b < B; b++) w->d_logp[b] = (float)(alpha / B);
     pp_policy_backward(pi, params, w->d_a, w->d_logp, grads);
     *qmean = qs / B;
@@ -175,13 +184,7 @@ double pp_policy_loss_brac(pp_policy *pi, const float *params, const float *obs,
                            float *grads, double *qmean, double *dterm)
 {
     const int O = w->obs_dim, A = w->act_dim;
-    concat(w->x, obs, O, pi->a, A, B);
-    /* -mean_b min Q: as the SAC loss */
-    const float *qv = pp_mlp_forward(q, q_params, w->x, B);
-    double qs = twin_min(qv, B, w->member);
-    pp_mlp_backward_input_select(q, q_params, w->member, w->dx);
-    action_columns(w->dx, O, A, B, w->d_a);
-    for (size_t i = 0; i < (size_t)B * A; i++) w->d_a[i] *= (float)(-1.0 / B);
+    double qs = neg_min_q(pi, obs, B, q, q_params, w); /* as the SAC loss; w->x holds (s, a) */
     /* + alpha_v mean_b term_p(c): the same x, the dual's own input gradient */
     const float *cv = pp_mlp_forward(dual, dual_params, w->x, B);
     double ds = 0.0;

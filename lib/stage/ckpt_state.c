@@ -80,3 +80,15 @@ int pp_ckpt_get_int(pp_frame *f, const char *path, long long lo, long long hi, l
     *out = v;
     return 0;
 }
+
+int pp_ckpt_check_blob_len(pp_frame *f, const char *path, size_t want)
+{
+    pp_dtype dt;
+    int nd;
+    int64_t shape[PP_MAX_DIMS];
+    if (pp_frame_get_tensor_info(f, path, &dt, &nd, shape) != 0) return -1;
+    if (dt != PP_F32 || nd != 1 || want == 0 || shape[0] != (int64_t)want)
+        return pp_fail("%s is %s%s, expected f32[%zu] for the config's sizes", path, pp_dtype_name(dt),
+                       pp_shape_str(nd, shape, (char[64]){0}, 64), want);
+    return 0;
+}

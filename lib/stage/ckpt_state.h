@@ -22,6 +22,10 @@ int pp_ckpt_put_rng(pp_frame *f, const char *path, const pp_rng *r);
 int pp_ckpt_get_rng(pp_frame *f, const char *path, pp_rng *r);
 int pp_ckpt_put_adam(pp_frame *f, const char *prefix, const pp_adam *a);
 int pp_ckpt_get_adam(pp_frame *f, const char *prefix, pp_adam *a);
+/* Before anything is allocated to a checkpoint's sizes: is the 1-D f32
+ * tensor at path of length want? -1 with "params is f32[10], expected
+ * f32[12] for the config's sizes" if not (want 0: never). */
+int pp_ckpt_check_blob_len(pp_frame *f, const char *path, size_t want);
 /* An int field within [lo, hi]. */
 int pp_ckpt_get_int(pp_frame *f, const char *path, long long lo, long long hi, long long *out);
 

@@ -321,13 +321,7 @@ static int discrim_load(pp_stage *st, pp_frame *ck)
                            cfg.obs_dim, cfg.act_dim);
         /* the sizes must match the params tensor before anything is allocated */
         size_t want = pp_netmap_mlp_floats(cfg.obs_dim + cfg.act_dim, cfg.hidden, cfg.layers, 1, 1);
-        pp_dtype dt;
-        int nd;
-        int64_t shape[PP_MAX_DIMS];
-        if (pp_frame_get_tensor_info(ck, "params", &dt, &nd, shape) != 0) return -1;
-        if (dt != PP_F32 || nd != 1 || want == 0 || shape[0] != (int64_t)want)
-            return pp_fail("params is %s%s, expected f32[%zu] for the config's sizes",
-                           pp_dtype_name(dt), pp_shape_str(nd, shape, (char[64]){0}, 64), want);
+        if (pp_ckpt_check_blob_len(ck, "params", want) != 0) return -1;
     }
     /* from here the stage takes the checkpoint's config and rng */
     discrim_unbuild(D);

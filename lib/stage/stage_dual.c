@@ -307,13 +307,7 @@ static int dual_load(pp_stage *st, pp_frame *ck)
             return pp_fail("config.obs_dim is %d and config.act_dim %d, expected sizes >= 1", cfg.obs_dim,
                            cfg.act_dim);
         size_t want = pp_netmap_mlp_floats(cfg.obs_dim + cfg.act_dim, cfg.hidden, cfg.layers, 1, 1);
-        pp_dtype dt;
-        int nd;
-        int64_t shape[PP_MAX_DIMS];
-        if (pp_frame_get_tensor_info(ck, "params", &dt, &nd, shape) != 0) return -1;
-        if (dt != PP_F32 || nd != 1 || want == 0 || shape[0] != (int64_t)want)
-            return pp_fail("params is %s%s, expected f32[%zu] for the config's sizes", pp_dtype_name(dt),
-                           pp_shape_str(nd, shape, (char[64]){0}, 64), want);
+        if (pp_ckpt_check_blob_len(ck, "params", want) != 0) return -1;
         const pp_netmap *bm = pp_actor_spec(D->prior);
         if (bm->obs_dim != cfg.obs_dim || bm->act_dim != cfg.act_dim)
             return pp_fail("--prior %s is a policy for obs %d, act %d; the checkpoint's critic is for obs "
