@@ -16,7 +16,10 @@
 #include "nn/mlp_impl.h"
 #include "nn/blas.h"
 
-static int act_valid(pp_act a) { return a == PP_ACT_LINEAR || a == PP_ACT_RELU || a == PP_ACT_TANH; }
+static int act_valid(pp_act a)
+{
+    return a == PP_ACT_LINEAR || a == PP_ACT_RELU || a == PP_ACT_TANH || a == PP_ACT_SWISH;
+}
 
 int pp_mlp_init(pp_mlp *m, int in, int nhidden, const int *hidden, int out, int members,
                 pp_act hidden_act, pp_act out_act, int spectral, int max_batch)
@@ -214,8 +217,8 @@ void pp_mlp_backward(pp_mlp *m, const float *params, const float *dy, float *dpa
         delta = dy;
         spare = m->delta_a;
     } else {
-        pp_kern_act_backward(m->delta_a, dy, m->post[L - 1], dparams ? dparams + m->off_b[L - 1] : NULL, B, wl,
-                     m->out_act);
+        pp_kern_act_backward(m->delta_a, dy, m->pre[L - 1], m->post[L - 1],
+                             dparams ? dparams + m->off_b[L - 1] : NULL, B, wl, m->out_act);
         delta = m->delta_a;
         spare = m->delta_b;
     }
@@ -241,8 +244,8 @@ void pp_mlp_backward(pp_mlp *m, const float *params, const float *dy, float *dpa
             for (int e = 0; e < E; e++)
                 pp_sgemm(0, 1, B, in, out, 1.0f, delta + (size_t)e * out, E * out, W + (size_t)e * in * out, out,
                          0.0f, next + (size_t)e * in, E * in);
-            pp_kern_act_backward(next, next, m->post[l - 1], dparams ? dparams + m->off_b[l - 1] : NULL, B, E * in,
-                         m->hidden_act);
+            pp_kern_act_backward(next, next, m->pre[l - 1], m->post[l - 1],
+                                 dparams ? dparams + m->off_b[l - 1] : NULL, B, E * in, m->hidden_act);
             spare = next == m->delta_a ? m->delta_b : m->delta_a;
             delta = next;
         } else if (dx) {

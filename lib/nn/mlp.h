@@ -43,7 +43,9 @@
 
 #define PP_MLP_MAX_LAYERS 8
 
-typedef enum { PP_ACT_LINEAR = 0, PP_ACT_RELU, PP_ACT_TANH } pp_act;
+/* Swish x sigmoid(x) (MOPO's dynamics ensemble, docs/algorithm.md section
+ * 18): its backward recomputes sigmoid from pre[l], which the forward keeps. */
+typedef enum { PP_ACT_LINEAR = 0, PP_ACT_RELU, PP_ACT_TANH, PP_ACT_SWISH } pp_act;
 
 typedef struct {
     int nlayers;                          /* number of Linear layers */

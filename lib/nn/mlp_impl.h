@@ -41,8 +41,8 @@ void pp_kern_bias_act(float *pre, float *post, const float *b, int rows, int col
 void pp_kern_fill_rows(float *y, const float *b, int rows, int cols);
 void pp_kern_act(const float *pre, float *post, size_t n, pp_act act);
 void pp_kern_matvec_f64(const float *x, const float *W, int ldw, const float *b, float *y, int in, int out);
-void pp_kern_act_backward(float *delta, const float *grad, const float *post, float *db, int rows, int cols,
-                          pp_act act);
+void pp_kern_act_backward(float *delta, const float *grad, const float *pre, const float *post, float *db, int rows,
+                          int cols, pp_act act);
 void pp_kern_column_sums_add(float *db, const float *d, int rows, int cols);
 void pp_kern_relu_mask(float *x, const float *post, size_t n);
 void pp_kern_adam(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2, float step,

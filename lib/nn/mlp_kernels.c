@@ -18,6 +18,25 @@
 #define PP_HOT
 #endif
 
+/* sigmoid(x) without overflow: exp of -|x| only, so e is in (0, 1] and
+ * neither branch divides by an infinity; for large |x| it goes to 0 or 1
+ * (NaN propagates). */
+static inline float sigmoid_stable(float x)
+{
+    float e = expf(-fabsf(x)), r = 1.0f / (1.0f + e);
+    return x >= 0.0f ? r : e * r;
+}
+
+/* swish(x) = x sigmoid(x) (MOPO's dynamics models, docs/algorithm.md section 18) */
+static inline float swish(float x) { return x * sigmoid_stable(x); }
+
+/* swish'(x) = sigmoid(x) (1 + x (1 - sigmoid(x))): 1 for large x, 0 for large -x */
+static inline float swish_grad(float x)
+{
+    float s = sigmoid_stable(x);
+    return s * (1.0f + x * (1.0f - s));
+}
+
 PP_HOT void pp_kern_bias_act(float *restrict pre, float *restrict post, const float *restrict b, int rows,
                              int cols, pp_act act)
 {
@@ -32,12 +51,19 @@ PP_HOT void pp_kern_bias_act(float *restrict pre, float *restrict post, const fl
                 y[j] = v;
                 p[j] = v < 0.0f ? 0.0f : v; /* NaN propagates, as in PyTorch */
             }
-        } else {
+        } else if (act == PP_ACT_TANH) {
             float *restrict p = post + (size_t)i * cols;
             for (int j = 0; j < cols; j++) {
                 float v = y[j] + b[j];
                 y[j] = v;
                 p[j] = tanhf(v);
+            }
+        } else {
+            float *restrict p = post + (size_t)i * cols;
+            for (int j = 0; j < cols; j++) {
+                float v = y[j] + b[j];
+                y[j] = v;
+                p[j] = swish(v);
             }
         }
     }
@@ -80,16 +106,21 @@ PP_HOT void pp_kern_act(const float *restrict pre, float *restrict post, size_t 
         for (size_t i = 0; i < n; i++) post[i] = pre[i] < 0.0f ? 0.0f : pre[i];
     else if (act == PP_ACT_TANH)
         for (size_t i = 0; i < n; i++) post[i] = tanhf(pre[i]);
+    else if (act == PP_ACT_SWISH)
+        for (size_t i = 0; i < n; i++) post[i] = swish(pre[i]);
 }
 
-/* delta = grad * act'(post), in place when delta == grad; db += column sums. */
-PP_HOT void pp_kern_act_backward(float *delta, const float *grad, const float *restrict post,
-                                 float *restrict db, int rows, int cols, pp_act act)
+/* delta = grad * act'(.), in place when delta == grad; db += column sums.
+ * ReLU and tanh read their derivative off post (the activation); swish
+ * recomputes it from pre (the pre-activation, kept by the forward). */
+PP_HOT void pp_kern_act_backward(float *delta, const float *grad, const float *restrict pre,
+                                 const float *restrict post, float *restrict db, int rows, int cols, pp_act act)
 {
     for (int i = 0; i < rows; i++) {
         float *d = delta + (size_t)i * cols;
         const float *g = grad + (size_t)i * cols;
         const float *restrict p = post + (size_t)i * cols;
+        const float *restrict x = pre + (size_t)i * cols;
         if (act == PP_ACT_RELU) {
             if (db)
                 for (int j = 0; j < cols; j++) {
@@ -101,6 +132,10 @@ PP_HOT void pp_kern_act_backward(float *delta, const float *grad, const float *r
                 for (int j = 0; j < cols; j++) d[j] = p[j] > 0.0f ? g[j] : 0.0f;
         } else if (act == PP_ACT_TANH) {
             for (int j = 0; j < cols; j++) d[j] = g[j] * (1.0f - p[j] * p[j]);
+            if (db)
+                for (int j = 0; j < cols; j++) db[j] += d[j];
+        } else if (act == PP_ACT_SWISH) {
+            for (int j = 0; j < cols; j++) d[j] = g[j] * swish_grad(x[j]);
             if (db)
                 for (int j = 0; j < cols; j++) db[j] += d[j];
         } else {

@@ -13,17 +13,21 @@
 #include "nn/mlp_impl.h"
 #include "nn/blas.h"
 
-/* delta[r, :] *= act'(post[rows[r], e-th block]) */
-static void mask_rows(float *delta, const float *post, const int *rows, int n, int e, int E, int w,
-                      pp_act act)
+/* delta[r, :] *= act'(rows[r], e-th block): off post for ReLU and tanh, off
+ * pre for swish (through the backward kernel, one row at a time) */
+static void mask_rows(float *delta, const float *pre, const float *post, const int *rows, int n, int e, int E,
+                      int w, pp_act act)
 {
     for (int r = 0; r < n; r++) {
-        const float *p = post + (size_t)rows[r] * E * w + (size_t)e * w;
+        size_t at = (size_t)rows[r] * E * w + (size_t)e * w;
+        const float *p = post + at;
         float *d = delta + (size_t)r * w;
         if (act == PP_ACT_RELU)
             pp_kern_relu_mask(d, p, (size_t)w); /* vectorised, branch-free */
         else if (act == PP_ACT_TANH)
             for (int j = 0; j < w; j++) d[j] *= 1.0f - p[j] * p[j];
+        else if (act == PP_ACT_SWISH)
+            pp_kern_act_backward(d, d, pre + at, p, NULL, 1, w, act);
     }
 }
 
@@ -50,7 +54,7 @@ void pp_mlp_backward_input_select(pp_mlp *m, const float *params, const int *mem
             if (l > 0) {
                 pp_sgemm(0, 1, n, win, wout, 1.0f, delta, wout, W + (size_t)e * win * wout, wout, 0.0f,
                          next, win);
-                mask_rows(next, m->post[l - 1], rows, n, e, E, win, m->hidden_act);
+                mask_rows(next, m->pre[l - 1], m->post[l - 1], rows, n, e, E, win, m->hidden_act);
                 float *t = delta;
                 delta = next;
                 next = t;

@@ -59,10 +59,20 @@ static inline double ref_inv_sigma(const pp_mlp *m, const double *p, int l, int 
     return 1.0 / s;
 }
 
+/* sigmoid in double, written the other way round from the library's
+ * (1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) below) */
+static inline double ref_sigmoid(double x)
+{
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
 static inline double ref_act(pp_act a, double x)
 {
     if (a == PP_ACT_RELU) return x > 0 ? x : 0;
     if (a == PP_ACT_TANH) return tanh(x);
+    if (a == PP_ACT_SWISH) return x * ref_sigmoid(x);
     return x;
 }
 
@@ -70,6 +80,7 @@ static inline double ref_dact(pp_act a, double x)
 {
     if (a == PP_ACT_RELU) return x > 0 ? 1 : 0;
     if (a == PP_ACT_TANH) return 1 - tanh(x) * tanh(x);
+    if (a == PP_ACT_SWISH) return ref_sigmoid(x) * (1 + x * (1 - ref_sigmoid(x)));
     return 1;
 }
 

@@ -4,7 +4,9 @@
  * gradient penalty, two- and one-sided, on all columns or from an offset), the twin net against two separate nets, full-size
  * forward in float against double, the NULL-dparams / NULL-dx paths, and
  * the one-row forward of the evaluator (pp_mlp_forward_row): the bits of a
- * per-layer double sum, near the sgemm forward. */
+ * per-layer double sum, near the sgemm forward. Swish (MOPO's dynamics
+ * models): the gradient checks, its values and slopes out to |x| = 1e4, and
+ * an E = 7 ensemble against seven separately built nets. */
 #include <stdint.h>
 #include <string.h>
 
@@ -395,6 +397,14 @@ static void full_size_checks(void)
     pp_mlp_free(&one);
 }
 
+/* the library's float sigmoid, written out (mlp_kernels.c), for the bits of
+ * the one-row forward */
+static float swish_sigmoid(float x)
+{
+    float e = expf(-fabsf(x)), r = 1.0f / (1.0f + e);
+    return x >= 0.0f ? r : e * r;
+}
+
 /* pp_mlp_forward_row (the evaluator's, nn/mlp.h): each layer's sum in double,
  * in input order, rounded once; written out here element by element, it must
  * give the very bits. And it stays near pp_mlp_forward's one-row sgemm. */
@@ -428,7 +438,10 @@ static void row_check(const char *name, int in, int nhidden, const int *hidden, 
                     s += xi * w;
                 }
                 float v = (float)(s + (double)b[(size_t)e * w_out + j]);
-                t[(size_t)e * w_out + j] = act == PP_ACT_RELU ? (v < 0.0f ? 0.0f : v) : act == PP_ACT_TANH ? tanhf(v) : v;
+                t[(size_t)e * w_out + j] = act == PP_ACT_RELU   ? (v < 0.0f ? 0.0f : v)
+                                           : act == PP_ACT_TANH ? tanhf(v)
+                                           : act == PP_ACT_SWISH ? v * swish_sigmoid(v)
+                                                                 : v;
             }
         memcpy(h, t, (size_t)E * w_out * sizeof *h);
     }
@@ -449,6 +462,134 @@ static void row_check(const char *name, int in, int nhidden, const int *hidden, 
     pp_mlp_free(&m);
 }
 
+/* Swish far out: a 1 -> 1 -> 1 net with unit weights and zero biases puts
+ * x itself through one swish, so y = swish(x) and dx = swish'(x) for dy = 1;
+ * both finite and within a few float roundings of double at |x| up to 1e4
+ * (exp(-x) alone would overflow a float from x = -89). */
+static void swish_far_check(void)
+{
+    enum { B = 11 };
+    const float xs[B] = {-1e4f, -1000.0f, -100.0f, -88.0f, -20.0f, -1e-3f, 0.0f, 1e-3f, 20.0f, 100.0f, 1e4f};
+    int h[1] = {1};
+    pp_mlp m;
+    pp_mlp_init(&m, 1, 1, h, 1, 1, PP_ACT_SWISH, PP_ACT_LINEAR, 0, B);
+    float params[4] = {1.0f, 0.0f, 1.0f, 0.0f}; /* W0, b0, W1, b1 */
+    CHECK(m.nparams == 4, "1->1->1 net has four parameters");
+    float y[B], dy[B], dx[B];
+    memcpy(y, pp_mlp_forward(&m, params, xs, B), sizeof y);
+    for (int b = 0; b < B; b++) dy[b] = 1.0f;
+    pp_mlp_backward(&m, params, dy, NULL, dx);
+    double worst_y = 0, worst_d = 0;
+    int finite = 1;
+    for (int b = 0; b < B; b++) {
+        double x = xs[b];
+        double ey = ref_act(PP_ACT_SWISH, x), ed = ref_dact(PP_ACT_SWISH, x);
+        finite &= isfinite(y[b]) && isfinite(dx[b]);
+        worst_y = fmax(worst_y, fabs(y[b] - ey) / fmax(fabs(ey), 1e-30));
+        worst_d = fmax(worst_d, fabs(dx[b] - ed));
+    }
+    printf("#   swish at |x| <= 1e4: value max relative error %.3g, slope max abs error %.3g\n", worst_y, worst_d);
+    CHECK(finite, "swish: value and slope finite out to |x| = 1e4");
+    CHECK(worst_y <= 1e-6, "swish: value within float rounding of float64 out to |x| = 1e4");
+    CHECK(worst_d <= 1e-6, "swish: slope within float rounding of float64 out to |x| = 1e4");
+    pp_mlp_free(&m);
+}
+
+/* MOPO's ensemble shape (obs 11 + act 3 -> 4 x 200 swish -> 2 (11 + 1)),
+ * E = 7 members side by side in one pp_mlp, against seven single nets built
+ * from the member blocks (blob order of mlp.h, split_member): outputs,
+ * dparams and dx (the ensemble's is the sum over members). Then the input
+ * gradient of one chosen member per row with swish hidden layers (a 7-member
+ * 14->200->200->1 net) against the one-hot backward. */
+static void ensemble_check(void)
+{
+    enum { E = 7, IN = 14, OUT = 24, B = 32 };
+    int hidden[4] = {200, 200, 200, 200};
+    pp_mlp ens, one;
+    pp_mlp_init(&ens, IN, 4, hidden, OUT, E, PP_ACT_SWISH, PP_ACT_LINEAR, 0, B);
+    pp_mlp_init(&one, IN, 4, hidden, OUT, 1, PP_ACT_SWISH, PP_ACT_LINEAR, 0, B);
+    CHECK(ens.nparams == (size_t)E * one.nparams, "ensemble blob holds seven nets (%zu floats)", ens.nparams);
+    pp_rng rng;
+    pp_rng_seed(&rng, 31);
+    float *pe = pp_xalloc_f32(ens.nparams), *ge = pp_xalloc_f32(ens.nparams);
+    float *p1 = pp_xalloc_f32(one.nparams), *g1 = pp_xalloc_f32(one.nparams), *ge1 = pp_xalloc_f32(one.nparams);
+    pp_mlp_init_params(&ens, pe, &rng);
+    float *x = pp_xalloc_f32((size_t)B * IN), *dy = pp_xalloc_f32((size_t)B * E * OUT);
+    float *ye = pp_xalloc_f32((size_t)B * E * OUT), *dxe = pp_xalloc_f32((size_t)B * IN);
+    float *dy1 = pp_xalloc_f32((size_t)B * OUT), *dx1 = pp_xalloc_f32((size_t)B * IN);
+    float *dxsum = pp_xalloc_f32((size_t)B * IN), *ysep = pp_xalloc_f32((size_t)B * E * OUT);
+    pp_rng_fill_normal_f32(&rng, x, (size_t)B * IN);
+    for (size_t i = 0; i < (size_t)B * IN; i++) x[i] *= 3.0f; /* pre-activations well into both tails */
+    pp_rng_fill_normal_f32(&rng, dy, (size_t)B * E * OUT);
+    memcpy(ye, pp_mlp_forward(&ens, pe, x, B), (size_t)B * E * OUT * sizeof *ye);
+    pp_mlp_backward(&ens, pe, dy, ge, dxe);
+
+    double dev_y = 0, dev_g = 0;
+    for (int e = 0; e < E; e++) {
+        split_member(&ens, &one, pe, e, p1);
+        memset(g1, 0, one.nparams * sizeof *g1);
+        const float *y = pp_mlp_forward(&one, p1, x, B);
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < OUT; j++) {
+                ysep[(size_t)b * E * OUT + (size_t)e * OUT + j] = y[(size_t)b * OUT + j];
+                dy1[(size_t)b * OUT + j] = dy[(size_t)b * E * OUT + (size_t)e * OUT + j];
+            }
+        pp_mlp_backward(&one, p1, dy1, g1, dx1);
+        split_member(&ens, &one, ge, e, ge1);
+        dev_g = fmax(dev_g, max_rel(ge1, g1, one.nparams));
+        for (size_t i = 0; i < (size_t)B * IN; i++) dxsum[i] += dx1[i];
+    }
+    /* max |difference| over the largest |output|: the wider layer-0 sgemm
+     * sums in another order than seven narrow ones, so small outputs differ
+     * in their last bits relative to themselves */
+    dev_y = max_rel(ye, ysep, (size_t)B * E * OUT);
+    double dev_x = max_rel(dxe, dxsum, (size_t)B * IN);
+    printf("#   ensemble x7 vs separate: output %.3g, dparams %.3g, dx %.3g (bound 1e-05)\n", dev_y, dev_g, dev_x);
+    CHECK(dev_y <= 1e-5, "swish ensemble 14->4x200->24 x7: outputs equal seven separate nets");
+    CHECK(dev_g <= 1e-5, "swish ensemble x7: dparams equal the seven nets' dparams");
+    CHECK(dev_x <= 1e-5, "swish ensemble x7: dx equals the sum of the seven nets' dx");
+
+    /* one chosen member per row, swish hidden layers */
+    pp_mlp q;
+    int hq[2] = {200, 200};
+    pp_mlp_init(&q, IN, 2, hq, 1, E, PP_ACT_SWISH, PP_ACT_LINEAR, 0, B);
+    float *pq = pp_xalloc_f32(q.nparams), *onehot = pp_xalloc_f32((size_t)B * E);
+    float *dxsel = pp_xalloc_f32((size_t)B * IN), *dxhot = pp_xalloc_f32((size_t)B * IN);
+    int member[B];
+    pp_mlp_init_params(&q, pq, &rng);
+    pp_mlp_forward(&q, pq, x, B);
+    for (int b = 0; b < B; b++) {
+        member[b] = b % E;
+        onehot[(size_t)b * E + member[b]] = 1.0f;
+    }
+    pp_mlp_backward(&q, pq, onehot, NULL, dxhot);
+    pp_mlp_backward_input_select(&q, pq, member, dxsel);
+    double dsel = max_rel(dxsel, dxhot, (size_t)B * IN);
+    printf("#   chosen member per row, swish x7: max relative difference %.3g (bound 1e-05)\n", dsel);
+    CHECK(dsel <= 1e-5, "swish x7: input gradient of the chosen member per row equals the one-hot backward");
+
+    free(pq);
+    free(onehot);
+    free(dxsel);
+    free(dxhot);
+    pp_mlp_free(&q);
+    free(pe);
+    free(ge);
+    free(p1);
+    free(g1);
+    free(ge1);
+    free(x);
+    free(dy);
+    free(ye);
+    free(dxe);
+    free(dy1);
+    free(dx1);
+    free(dxsum);
+    free(ysep);
+    pp_mlp_free(&ens);
+    pp_mlp_free(&one);
+}
+
 int main(void)
 {
     int h1[1] = {7}, h3[3] = {9, 8, 7}, h2[2] = {7, 6};
@@ -460,6 +601,11 @@ int main(void)
     grad_check("tanh output 5->7->4 x3", 5, 1, h1, 4, 3, PP_ACT_RELU, PP_ACT_TANH, 0, 4, 6);
     grad_check("spectral 5->7->6->1 x2 (u, v fixed)", 5, 2, h2, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 1, 4, 7);
     grad_check("spectral tanh 5->7->3, tanh output", 5, 1, h1, 3, 1, PP_ACT_TANH, PP_ACT_TANH, 1, 3, 8);
+    grad_check("Swish 5->7->3", 5, 1, h1, 3, 1, PP_ACT_SWISH, PP_ACT_LINEAR, 0, 4, 41);
+    grad_check("swish ensemble 5->9->8->7->4 x7", 5, 3, h3, 4, 7, PP_ACT_SWISH, PP_ACT_LINEAR, 0, 4, 42);
+    grad_check("swish ensemble, batch 1", 5, 3, h3, 4, 7, PP_ACT_SWISH, PP_ACT_LINEAR, 0, 1, 43);
+    grad_check("swish output 5->7->4 x3", 5, 1, h1, 4, 3, PP_ACT_TANH, PP_ACT_SWISH, 0, 4, 44);
+    grad_check("spectral swish 5->7->6->1 x2", 5, 2, h2, 1, 2, PP_ACT_SWISH, PP_ACT_LINEAR, 1, 4, 45);
     penalty_check("gradient penalty, ReLU 4->8->6->1", PP_ACT_RELU, 11);
     penalty_check("gradient penalty, linear 4->8->6->1", PP_ACT_LINEAR, 12);
     penalty_cols_check("one-sided penalty on columns 3.. of 5->8->6->1", 3, 1, 13);
@@ -474,13 +620,22 @@ int main(void)
     pp_mlp_init(&bad, 4, 1, h1, 1, 1, PP_ACT_TANH, PP_ACT_LINEAR, 0, 4);
     CHECK(pp_mlp_grad_penalty_check(&bad) == -1, "gradient penalty refuses tanh hidden layers");
     pp_mlp_free(&bad);
+    pp_mlp_init(&bad, 4, 1, h1, 1, 1, PP_ACT_SWISH, PP_ACT_LINEAR, 0, 4);
+    CHECK(pp_mlp_grad_penalty_check(&bad) == -1, "gradient penalty refuses swish hidden layers");
+    pp_mlp_free(&bad);
+    CHECK(pp_mlp_init(&bad, 4, 1, h1, 1, 1, (pp_act)(PP_ACT_SWISH + 1), PP_ACT_LINEAR, 0, 4) == -1,
+          "an unknown activation is refused");
     CHECK(pp_mlp_init(&bad, 0, 1, h1, 1, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, 4) == -1, "input width 0 is refused");
 
     full_size_checks();
+    swish_far_check();
+    ensemble_check();
 
     int h256[2] = {256, 256}, h300[3] = {300, 70, 130};
     row_check("policy 11->256->256->6", 11, 2, h256, 6, 1, PP_ACT_RELU, PP_ACT_LINEAR, 0, 21);
     row_check("twin 6->300->70->130->1 x2, tanh hidden", 6, 3, h300, 1, 2, PP_ACT_TANH, PP_ACT_LINEAR, 0, 22);
     row_check("spectral 5->7->6->1 x2", 5, 2, h2, 1, 2, PP_ACT_RELU, PP_ACT_LINEAR, 1, 23);
+    int h200[4] = {200, 200, 200, 200};
+    row_check("swish ensemble 14->4x200->24 x7", 14, 4, h200, 24, 7, PP_ACT_SWISH, PP_ACT_LINEAR, 0, 24);
     return check_done();
 }
