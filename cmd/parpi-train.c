@@ -55,7 +55,7 @@ static const pp_opt options[] = {
     PP_OPT_STRING("out", cli, o.dir, "DIR", NULL, "run directory (created; must not hold a run)", 0),
     PP_OPT_STRING("resume", cli, resume_dir, "DIR", NULL, "continue the run in DIR from its last snapshot", 0),
     PP_OPT_STRING("preset", cli, o.preset, "FILE|NAME|none", NULL,
-                  "stage options (default: share/parpi/presets/<env>.conf)", 0),
+                  "stage options (default: share/parpi/presets/<env>.conf; offline: presets/offline/)", 0),
     PP_OPT_STRING("set", cli, set, "STAGE.OPT[=V]", NULL,
                   "one more stage option, e.g. critic.gamma=0.98; all.OPT: every stage that takes it",
                   0),
@@ -100,7 +100,8 @@ static void usage(FILE *out)
 {
     fputs("Usage: parpi-train --env NAME --out DIR [OPTIONS]\n"
           "       parpi-train --resume DIR [--steps N] [--save-every N] [--threads N] [--in-process] [--eval-sync]\n"
-          "Train a policy: SAC, SQL, or ParPI on top of either, as a ring of parpi stages.\n\n",
+          "Train a policy: SAC, SQL, or ParPI on top of either, as a ring of parpi stages;\n"
+          "offline from a data set (--dataset FILE): BC, BRAC, or ParPI on BRAC (--base brac).\n\n",
           out);
     pp_opt_help(options, out);
     fputs("\nRun directory: config, lock, ckpt/ (the last snapshot; ckpt/best/policy.ckpt: the best\n"
@@ -695,12 +696,12 @@ static int offline_defaults(pp_train_opts *o, uint64_t given)
     if (o->behaviour[0]) {
         if (!realpath(o->behaviour, abs)) return pp_fail("--behaviour %s: %s", o->behaviour, strerror(errno));
         if (strlen(abs) >= sizeof o->behaviour) return pp_fail("--behaviour %s: the path is too long", abs);
-        snprintf(o->behaviour, sizeof o->behaviour, "%s", abs);
+        memcpy(o->behaviour, abs, strlen(abs) + 1);
     }
     if (!o->dataset[0]) return 0;
     if (!realpath(o->dataset, abs)) return pp_fail("--dataset %s: %s", o->dataset, strerror(errno));
     if (strlen(abs) >= sizeof o->dataset) return pp_fail("--dataset %s: the path is too long", abs);
-    snprintf(o->dataset, sizeof o->dataset, "%s", abs);
+    memcpy(o->dataset, abs, strlen(abs) + 1);
     if (!given_row(given, "eval-every")) o->eval_every = 5000;
     if (o->env[0]) return 0;
     pp_rows_reader *r;
