@@ -337,12 +337,11 @@ int pp_model_eval(pp_model *m, const pp_dataset *d, int64_t rows, double *mse, d
 {
     int obs_dim, act_dim;
     if (need_columns(d, &obs_dim, &act_dim) != 0) return -1;
-    if (obs_dim != m->obs_dim || act_dim != m->act_dim)
-        return pp_fail("the data set has observations of %d and actions of %d, the model %d and %d%s%s%s%s", obs_dim,
-                       act_dim, m->obs_dim, m->act_dim, m->env[0] ? " (" : "", m->env, m->env[0] ? ")" : "",
-                       "");
     if (m->env[0] && d->env[0] && strcmp(m->env, d->env) != 0)
-        return pp_fail("the model is for %s, the data set for %s", m->env, d->env);
+        return pp_fail("the model is for %s, the data set is of %s", m->env, d->env);
+    if (obs_dim != m->obs_dim || act_dim != m->act_dim)
+        return pp_fail("observations of %d and actions of %d, the model's are %d and %d", obs_dim, act_dim,
+                       m->obs_dim, m->act_dim);
     int64_t n = rows > 0 && rows < d->rows ? rows : d->rows;
     if (n < 1) return pp_fail("the data set has no rows");
     int in = m->in_dim, D = m->D;
