@@ -1,12 +1,12 @@
 # bash completion for the parpi programs (parpi-cat, parpi-collect, parpi-critic,
 # parpi-langevin, parpi-discrim, parpi-policy, parpi-eval, parpi-train, parpi-plot,
-# parpi-dataset, parpi-dual).
+# parpi-dataset, parpi-dual, parpi-model).
 #
 # Options come from each program's own --help, and so do the values of the
 # options that take a fixed set (shown there as "--option a|b|c"), so
 # completion never falls out of step with the code; --env names come from
 # `parpi-collect --list-envs`, parpi-plot's --column from the run on the line.
-# A program with commands (parpi-dataset) names them in its --help ("COMMAND
+# A program with commands (parpi-dataset, parpi-model) names them in its --help ("COMMAND
 # is one of a, b, c."); after one, the options are that command's --help's.
 
 _parpi_option_values()
@@ -108,7 +108,7 @@ _parpi()
     COMPREPLY=()
     # the command whose --help tells the options: the program, and its command
     local -a cmd=("$prog")
-    if [[ $prog == parpi-dataset ]]; then
+    if [[ $prog == parpi-dataset || $prog == parpi-model ]]; then
         if ((COMP_CWORD == 1)) && [[ $cur != -* ]]; then
             COMPREPLY=($(compgen -W "$(_parpi_commands "$prog")" -- "$cur"))
             return 0
@@ -147,4 +147,4 @@ _parpi()
 }
 
 complete -F _parpi parpi-cat parpi-collect parpi-critic parpi-langevin parpi-discrim \
-    parpi-policy parpi-eval parpi-train parpi-plot parpi-dataset parpi-dual
+    parpi-policy parpi-eval parpi-train parpi-plot parpi-dataset parpi-dual parpi-model

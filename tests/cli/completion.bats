@@ -57,6 +57,18 @@ setup() {
     assert_output "--version"
 }
 
+@test "completion: parpi-model's commands, then that command's options" {
+    need_progs parpi-model
+    run complete_line parpi-model ""
+    assert_output "$(printf 'train\neval')"
+    run complete_line parpi-model train --pat
+    assert_output "--patience"
+    run complete_line parpi-model eval --c
+    assert_output "--csv"
+    run complete_line parpi-model train --dataset
+    [ "$status" -eq 0 ]
+}
+
 @test "completion: parpi-train --eval-sync and parpi-eval --sync (and eval.sync after --set)" {
     run complete_line parpi-train --eval-s
     assert_output "--eval-sync"

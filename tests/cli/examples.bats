@@ -210,6 +210,7 @@ examples_of() {
 @test "parpi-dual(1): every example runs" { examples_of "$ROOT/man/man1/parpi-dual.1"; }
 @test "parpi-eval(1): every example runs" { examples_of "$ROOT/man/man1/parpi-eval.1"; }
 @test "parpi-langevin(1): every example runs" { examples_of "$ROOT/man/man1/parpi-langevin.1"; }
+@test "parpi-model(1): every example runs" { examples_of "$ROOT/man/man1/parpi-model.1"; }
 @test "parpi-plot(1): every example runs" { examples_of "$ROOT/man/man1/parpi-plot.1"; }
 @test "parpi-policy(1): every example runs" { examples_of "$ROOT/man/man1/parpi-policy.1"; }
 @test "parpi-train(1): every example runs" { examples_of "$ROOT/man/man1/parpi-train.1"; }
