@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/optarg.h"
 #include "frame/frame.h"
 #include "nn/blas.h"
 #include "stage/stage.h"
@@ -275,4 +276,49 @@ int pp_stage_main(const char *kind, int argc, char **argv)
     pp_stage_free(s);
     if (status == PP_EXIT_OK && pp_stop_signal) status = pp_stop_status();
     return status;
+}
+
+/* ---- programs of subcommands ---- */
+
+static const char *sub_name(const void *table, size_t size, int i)
+{
+    return *(const char *const *)((const char *)table + (size_t)i * size);
+}
+
+int pp_cmd_usage_error(const char *prog, const char *sub)
+{
+    fprintf(stderr, "%s: %s\nTry '%s %s%s--help'.\n", pp_progname(), pp_error(), prog, sub ? sub : "",
+            sub ? " " : "");
+    return PP_EXIT_USAGE;
+}
+
+int pp_cmd_subcommand(int argc, char **argv, const char *prog, const void *table, int n, size_t size,
+                      void (*usage)(FILE *out), void (*sub_usage)(int index, FILE *out), int *status)
+{
+    int index = -1;
+    for (int i = 0; argc > 1 && i < n; i++)
+        if (strcmp(sub_name(table, size, i), argv[1]) == 0) index = i;
+    switch (pp_cmd_help_or_version(argc, argv)) {
+    case PP_CMD_HELP:
+        if (index >= 0) sub_usage(index, stdout);
+        else usage(stdout);
+        *status = pp_cmd_flush_stdout();
+        return -1;
+    case PP_CMD_VERSION: *status = pp_cmd_version(prog); return -1;
+    }
+    if (index >= 0) return index;
+    if (argc < 2) {
+        char list[256] = "";
+        for (int i = 0; i < n; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", sub_name(table, size, i));
+        pp_fail("no command: expected one of %s", list);
+    } else {
+        const char *near = NULL;
+        for (int i = 0; i < n; i++)
+            if (pp_edit_distance(argv[1], sub_name(table, size, i), 1) <= 2) near = sub_name(table, size, i);
+        pp_fail("unknown command '%s'%s%s%s", argv[1], near ? " (did you mean " : "", near ? near : "",
+                near ? "?)" : "");
+    }
+    *status = pp_cmd_usage_error(prog, NULL);
+    return -1;
 }

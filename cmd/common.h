@@ -35,6 +35,19 @@ int pp_cmd_version(const char *name);
  * message if the output could not be written). */
 int pp_cmd_flush_stdout(void);
 
+/* Programs of subcommands (parpi-dataset, parpi-model), whose table is an
+ * array of n structs of `size` bytes, each starting with its name (const
+ * char *). The prologue of main: --help (usage(stdout), or sub_usage of the
+ * subcommand named first), --version, and then the subcommand argv[1] by
+ * name. Returns its index, or -1 with *status the exit status to return
+ * (help and version: 0 or 1; no or an unknown command: a usage error said,
+ * with the nearest name). */
+int pp_cmd_subcommand(int argc, char **argv, const char *prog, const void *table, int n, size_t size,
+                      void (*usage)(FILE *out), void (*sub_usage)(int index, FILE *out), int *status);
+/* A usage error of PROG [SUB]: "PROG: <pp_error()>" and "Try 'PROG [SUB ]--help'."
+ * on stderr; returns PP_EXIT_USAGE. */
+int pp_cmd_usage_error(const char *prog, const char *sub);
+
 /* 1 if one of names (NULL-terminated, without dashes) is given before "--",
  * as --name or --name=VALUE. */
 int pp_cmd_has_option(int argc, char **argv, const char *const *names);

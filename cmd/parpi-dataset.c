@@ -12,7 +12,6 @@
 
 #include "base/err.h"
 #include "base/opt.h"
-#include "base/optarg.h"
 #include "data/dataset.h"
 #include "data/dataset_stats.h"
 #include "data/hdf5_d4rl.h"
@@ -121,19 +120,9 @@ static void sub_usage(const subcommand *s, FILE *out)
     if (s->needs_hdf5 && !pp_hdf5_built()) fprintf(out, "\n%s", hdf5_missing);
 }
 
-static const subcommand *lookup(const char *name)
-{
-    for (int i = 0; i < NSUB; i++)
-        if (strcmp(subcommands[i].name, name) == 0) return &subcommands[i];
-    return NULL;
-}
+static void sub_usage_at(int i, FILE *out) { sub_usage(&subcommands[i], out); }
 
-static int usage_error(const char *sub)
-{
-    fprintf(stderr, "%s: %s\nTry 'parpi-dataset %s%s--help'.\n", pp_progname(), pp_error(), sub ? sub : "",
-            sub ? " " : "");
-    return PP_EXIT_USAGE;
-}
+static int usage_error(const char *sub) { return pp_cmd_usage_error("parpi-dataset", sub); }
 
 /* The words after the subcommand: the files (*files, *nfiles) and the
  * options (argv[0] first, for pp_opt_parse). A word is an option's value
@@ -165,26 +154,10 @@ static void split(const subcommand *s, int argc, char **argv, char **opts, int *
 int main(int argc, char **argv)
 {
     pp_cmd_start(argv[0]);
-    const subcommand *s = argc > 1 ? lookup(argv[1]) : NULL;
-    switch (pp_cmd_help_or_version(argc, argv)) {
-    case PP_CMD_HELP:
-        if (s) sub_usage(s, stdout);
-        else usage(stdout);
-        return pp_cmd_flush_stdout();
-    case PP_CMD_VERSION: return pp_cmd_version("parpi-dataset");
-    }
-    if (argc < 2) {
-        pp_fail("no command: expected one of import, export, info, generate");
-        return usage_error(NULL);
-    }
-    if (!s) {
-        const char *near = NULL;
-        for (int i = 0; i < NSUB; i++)
-            if (pp_edit_distance(argv[1], subcommands[i].name, 1) <= 2) near = subcommands[i].name;
-        pp_fail("unknown command '%s'%s%s%s", argv[1], near ? " (did you mean " : "", near ? near : "",
-                near ? "?)" : "");
-        return usage_error(NULL);
-    }
+    int status, index = pp_cmd_subcommand(argc, argv, "parpi-dataset", subcommands, NSUB, sizeof *subcommands, usage,
+                                          sub_usage_at, &status);
+    if (index < 0) return status;
+    const subcommand *s = &subcommands[index];
     char **opts = pp_xcalloc((size_t)argc + 1, sizeof *opts), **files = pp_xcalloc((size_t)argc + 1, sizeof *files);
     int nopts, nfiles;
     ds_opts o;
