@@ -690,18 +690,21 @@ static int canonical_env(pp_train_opts *o)
  * from elsewhere), and its task for --env when not given; --eval-every
  * 5000 unless given (offline runs count gradient steps); --behaviour by
  * its absolute path. */
-static int offline_defaults(pp_train_opts *o, uint64_t given)
+/* The path of option --opt in place, made absolute (path holds cap bytes). */
+static int make_absolute(const char *opt, char *path, size_t cap)
 {
     char abs[PATH_MAX];
-    if (o->behaviour[0]) {
-        if (!realpath(o->behaviour, abs)) return pp_fail("--behaviour %s: %s", o->behaviour, strerror(errno));
-        if (strlen(abs) >= sizeof o->behaviour) return pp_fail("--behaviour %s: the path is too long", abs);
-        memcpy(o->behaviour, abs, strlen(abs) + 1);
-    }
+    if (!realpath(path, abs)) return pp_fail("--%s %s: %s", opt, path, strerror(errno));
+    if (strlen(abs) >= cap) return pp_fail("--%s %s: the path is too long", opt, abs);
+    memcpy(path, abs, strlen(abs) + 1);
+    return 0;
+}
+
+static int offline_defaults(pp_train_opts *o, uint64_t given)
+{
+    if (o->behaviour[0] && make_absolute("behaviour", o->behaviour, sizeof o->behaviour) != 0) return -1;
     if (!o->dataset[0]) return 0;
-    if (!realpath(o->dataset, abs)) return pp_fail("--dataset %s: %s", o->dataset, strerror(errno));
-    if (strlen(abs) >= sizeof o->dataset) return pp_fail("--dataset %s: the path is too long", abs);
-    memcpy(o->dataset, abs, strlen(abs) + 1);
+    if (make_absolute("dataset", o->dataset, sizeof o->dataset) != 0) return -1;
     if (!given_row(given, "eval-every")) o->eval_every = 5000;
     if (o->env[0]) return 0;
     pp_rows_reader *r;
